@@ -1,0 +1,108 @@
+package tokensession
+
+import (
+	"errors"
+	"strconv"
+)
+
+// Sentinel errors, one per cause an operator acts on differently. Check them
+// with [errors.Is]. Their messages are fixed: no error from this package ever
+// contains token bytes, claims, session values or key material.
+//
+// The middleware answers every opening error as "no session"; the reason
+// goes to [Config.ErrorHandler] and never to the client.
+var (
+	// ErrNoSession reports that the request carried no session cookie, or
+	// that a token was empty. It is the analogue of [net/http.ErrNoCookie].
+	ErrNoSession = errors.New("tokensession: no session")
+
+	// ErrMalformed reports input that is not a token of this package's
+	// format: wrong header, bad encoding, a footer of the wrong shape,
+	// oversized input, or claims that do not parse.
+	ErrMalformed = errors.New("tokensession: malformed token")
+
+	// ErrUnknownKey reports a well-formed token whose key ID is not in the
+	// keyring. During a rolling deploy another instance may know the key, so
+	// the middleware leaves such a cookie untouched.
+	ErrUnknownKey = errors.New("tokensession: unknown key ID")
+
+	// ErrKeyRetired reports a token sealed by a key whose retirement time
+	// (not_after) has passed.
+	ErrKeyRetired = errors.New("tokensession: key retired")
+
+	// ErrNotAuthentic reports a token that failed authentication: it was
+	// forged, altered, or minted for another purpose.
+	ErrNotAuthentic = errors.New("tokensession: token not authentic")
+
+	// ErrExpired reports an authentic token past its idle expiry or its
+	// session's absolute lifetime.
+	ErrExpired = errors.New("tokensession: token expired")
+
+	// ErrRevoked reports an authentic token rejected by
+	// [Config.RevokedBefore] or [Config.IsRevoked].
+	ErrRevoked = errors.New("tokensession: session revoked")
+
+	// ErrTooLarge reports a session that does not fit in the configured
+	// size. The concrete error is a [*TooLargeError].
+	ErrTooLarge = errors.New("tokensession: session too large")
+
+	// ErrNoSealingKey reports a keyring with no key able to seal at the
+	// current time: every key is staged for later or retired.
+	ErrNoSealingKey = errors.New("tokensession: no key can seal now")
+
+	// ErrInvalidKey reports bad key material. The concrete error is a
+	// [*KeyError] that names the entry, never its bytes.
+	ErrInvalidKey = errors.New("tokensession: invalid key")
+
+	// ErrHeadersWritten reports a session change made after the response
+	// headers were sent, too late for its cookie to reach the client.
+	ErrHeadersWritten = errors.New("tokensession: session changed after response headers were written")
+)
+
+// A TooLargeError reports a session whose token does not fit. It matches
+// [ErrTooLarge] with [errors.Is].
+type TooLargeError struct {
+	// Size is the size the session needed: the token length for
+	// [Manager.Seal], the total of the Set-Cookie name and value bytes for
+	// the middleware.
+	Size int
+	// Limit is the configured bound that Size exceeds.
+	Limit int
+}
+
+func (e *TooLargeError) Error() string {
+	return "tokensession: session too large: " + strconv.Itoa(e.Size) + " bytes, limit " + strconv.Itoa(e.Limit)
+}
+
+// Is reports whether target is [ErrTooLarge].
+func (e *TooLargeError) Is(target error) bool { return target == ErrTooLarge }
+
+// A KeyError reports bad key material or a bad keyring entry. It names the
+// entry by position (and by ID where the key itself parsed), never by its
+// bytes. It matches [ErrInvalidKey] with [errors.Is], and unwraps to
+// [ErrNoSealingKey] where that is the cause.
+type KeyError struct {
+	// Index is the zero-based position of the entry in the keyring source,
+	// or -1 when the error concerns a single key outside a keyring.
+	Index int
+	// Reason says what is wrong, in words safe to log.
+	Reason string
+	err    error
+}
+
+func (e *KeyError) Error() string {
+	if e.Index < 0 {
+		return "tokensession: invalid key: " + e.Reason
+	}
+	return "tokensession: keyring entry " + strconv.Itoa(e.Index) + ": " + e.Reason
+}
+
+// Is reports whether target is [ErrInvalidKey].
+func (e *KeyError) Is(target error) bool { return target == ErrInvalidKey }
+
+// Unwrap returns the underlying sentinel, if any.
+func (e *KeyError) Unwrap() error { return e.err }
+
+func keyError(index int, reason string) error {
+	return &KeyError{Index: index, Reason: reason}
+}

@@ -1,0 +1,324 @@
+package tokensession
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+// Defaults for the zero fields of [Config].
+const (
+	DefaultCookieName      = "__Host-session"
+	DefaultIdleTimeout     = 30 * time.Minute
+	DefaultAbsoluteTimeout = 24 * time.Hour
+	DefaultLeeway          = 30 * time.Second
+	// DefaultMaxCookieSize is the per-cookie budget for the cookie's name
+	// and value, the limit browsers enforce (RFC 6265bis, section 5.6).
+	DefaultMaxCookieSize = 4096
+	// MaxMaxChunks bounds Config.MaxChunks.
+	MaxMaxChunks = 16
+
+	// devCookieName is the default cookie name with UnsafeAllowHTTP, which
+	// cannot use the __Host- prefix.
+	devCookieName = "session"
+)
+
+// Config configures a [Manager]. The zero value of every field except
+// Keyring is a secure default, documented on the field. [New] validates the
+// whole Config once.
+type Config[T any] struct {
+	// Keyring holds the keys that seal and open tokens. Required. Replace it
+	// while serving with [Manager.SetKeyring].
+	Keyring *Keyring
+
+	// CookieName is the session cookie's name. Default "__Host-session"
+	// (or "session" with UnsafeAllowHTTP). The __Host- prefix makes
+	// browsers require Secure, Path=/ and no Domain, so no subdomain can
+	// plant or overwrite the cookie. A session split across several cookies
+	// uses CookieName+".0", CookieName+".1", and so on.
+	CookieName string
+
+	// Purpose binds tokens to one use: it is authenticated as the PASETO
+	// implicit assertion "tokensession/v1:"+Purpose, so a token minted for
+	// one purpose fails to open under any other. Default CookieName.
+	Purpose string
+
+	// IdleTimeout is how long a session lives without being used: each
+	// token expires IdleTimeout after it was sealed. Default 30 minutes.
+	IdleTimeout time.Duration
+
+	// AbsoluteTimeout caps a session's life from its creation (login),
+	// however often it is refreshed. Default 24 hours.
+	AbsoluteTimeout time.Duration
+
+	// RefreshWindow: the middleware re-seals a session it reads when less
+	// than RefreshWindow remains before the token expires. Default half of
+	// IdleTimeout. It must not exceed IdleTimeout.
+	RefreshWindow time.Duration
+
+	// Leeway tolerates clock skew between instances: a token is accepted
+	// until Leeway past its expiry and a key until Leeway past its
+	// retirement. Default 30 seconds; a negative value means none.
+	Leeway time.Duration
+
+	// Now returns the current time. Default [time.Now]. Tests inject a
+	// clock here.
+	Now func() time.Time
+
+	// Codec turns session values into bytes. Default [JSONCodec].
+	Codec Codec
+
+	// RevokedBefore revokes every session created before it: set it to
+	// the current time to log everyone out. Default: none.
+	RevokedBefore time.Time
+
+	// IsRevoked, if set, is called for every authentic, unexpired token
+	// with its metadata and value; returning true rejects the token with
+	// [ErrRevoked]. Use it to revoke single sessions by ID or users by a
+	// field of the value. It must be safe for concurrent use.
+	IsRevoked func(info Info, value T) bool
+
+	// ErrorHandler, if set, receives every error the middleware meets and
+	// does not return to a caller: bad cookies (with their reason, an
+	// opening error), sessions too large to save, and changes made after
+	// the response headers were written. The client never sees them.
+	// Default: errors are dropped. The package never logs.
+	ErrorHandler func(r *http.Request, err error)
+
+	// Path is the cookie's Path. Default "/". Must be "/" with the __Host-
+	// prefix.
+	Path string
+
+	// Domain is the cookie's Domain. Default none (host-only). Must be
+	// empty with the __Host- prefix.
+	Domain string
+
+	// SameSite is the cookie's SameSite attribute. Default
+	// [http.SameSiteLaxMode]. [http.SameSiteNoneMode] requires Secure,
+	// and so cannot be combined with UnsafeAllowHTTP.
+	SameSite http.SameSite
+
+	// UnsafeAllowHTTP drops the Secure attribute so that sessions work over
+	// plain http, for development on localhost only. It also changes the
+	// default CookieName to "session", since __Host- requires Secure. Over
+	// plain http anyone on the path can read and replay the cookie.
+	UnsafeAllowHTTP bool
+
+	// MaxCookieSize is the most bytes of name and value one cookie may
+	// carry. Default 4096, the limit browsers enforce, which is also the
+	// largest allowed; the smallest is 512.
+	MaxCookieSize int
+
+	// MaxChunks is how many cookies one session may span. Default 1: a
+	// session that outgrows one cookie fails to save with a
+	// [*TooLargeError] and the client keeps its previous cookie. Raise it
+	// (up to 16) to split larger sessions across CookieName.0,
+	// CookieName.1, …; mind proxies' limits on the whole Cookie header
+	// (nginx allows 8 KiB by default).
+	MaxChunks int
+}
+
+// Info describes one session token.
+type Info struct {
+	// ID is the session ID: 128 random bits, base64url. Stable across
+	// refreshes; new after [Session.Renew].
+	ID string
+	// Created is when the session started. It bounds the absolute
+	// lifetime and survives refreshes.
+	Created time.Time
+	// IssuedAt is when this token was sealed.
+	IssuedAt time.Time
+	// Expires is when this token stops being valid (leeway aside).
+	Expires time.Time
+	// KeyID is the k4.lid ID of the key that sealed the token.
+	KeyID string
+}
+
+// A Manager seals and opens session tokens of type T and, through
+// [Manager.Handler], keeps them in cookies. Create one with [New]; a
+// Manager is safe for concurrent use.
+type Manager[T any] struct {
+	keyring atomic.Pointer[Keyring]
+
+	now             func() time.Time
+	codec           Codec
+	isJSON          bool
+	implicit        []byte
+	idle            time.Duration
+	absolute        time.Duration
+	refresh         time.Duration
+	leeway          time.Duration
+	revokedBefore   time.Time
+	isRevoked       func(Info, T) bool
+	errorHandler    func(*http.Request, error)
+	maxTokenSize    int
+	maxCookieSize   int
+	maxChunks       int
+	cookie          http.Cookie // template: name and attributes
+	chunkNames      []string
+	setCookieExtras int // bytes of Set-Cookie attributes, for size reports
+}
+
+// New validates cfg and returns a Manager. It does no I/O and starts no
+// goroutine, so a serverless cold start costs only the key parsing already
+// done for cfg.Keyring.
+func New[T any](cfg Config[T]) (*Manager[T], error) {
+	m := &Manager[T]{
+		now:           cfg.Now,
+		codec:         cfg.Codec,
+		idle:          cfg.IdleTimeout,
+		absolute:      cfg.AbsoluteTimeout,
+		refresh:       cfg.RefreshWindow,
+		leeway:        cfg.Leeway,
+		revokedBefore: cfg.RevokedBefore,
+		isRevoked:     cfg.IsRevoked,
+		errorHandler:  cfg.ErrorHandler,
+		maxCookieSize: cfg.MaxCookieSize,
+		maxChunks:     cfg.MaxChunks,
+	}
+	if cfg.Keyring == nil {
+		return nil, errors.New("tokensession: Config.Keyring is required")
+	}
+	if m.now == nil {
+		m.now = time.Now
+	}
+	if m.codec == nil {
+		m.codec = JSONCodec{}
+	}
+	m.isJSON = codecIsJSON(m.codec)
+	if m.idle == 0 {
+		m.idle = DefaultIdleTimeout
+	}
+	if m.absolute == 0 {
+		m.absolute = DefaultAbsoluteTimeout
+	}
+	switch {
+	case m.idle < time.Second:
+		return nil, errors.New("tokensession: Config.IdleTimeout must be at least one second")
+	case m.absolute < time.Second:
+		return nil, errors.New("tokensession: Config.AbsoluteTimeout must be at least one second")
+	case m.idle > m.absolute:
+		return nil, errors.New("tokensession: Config.IdleTimeout exceeds Config.AbsoluteTimeout")
+	}
+	if m.refresh == 0 {
+		m.refresh = m.idle / 2
+	}
+	if m.refresh < 0 || m.refresh > m.idle {
+		return nil, errors.New("tokensession: Config.RefreshWindow must be between zero and Config.IdleTimeout")
+	}
+	switch {
+	case m.leeway == 0:
+		m.leeway = DefaultLeeway
+	case m.leeway < 0:
+		m.leeway = 0
+	}
+	if m.maxCookieSize == 0 {
+		m.maxCookieSize = DefaultMaxCookieSize
+	}
+	if m.maxCookieSize < 512 || m.maxCookieSize > DefaultMaxCookieSize {
+		return nil, errors.New("tokensession: Config.MaxCookieSize must be between 512 and 4096")
+	}
+	if m.maxChunks == 0 {
+		m.maxChunks = 1
+	}
+	if m.maxChunks < 1 || m.maxChunks > MaxMaxChunks {
+		return nil, fmt.Errorf("tokensession: Config.MaxChunks must be between 1 and %d", MaxMaxChunks)
+	}
+	if err := m.initCookie(&cfg); err != nil {
+		return nil, err
+	}
+	purpose := cfg.Purpose
+	if purpose == "" {
+		purpose = m.cookie.Name
+	}
+	m.implicit = []byte("tokensession/v1:" + purpose)
+	// Opening bounds its input by the largest token the cookies can carry;
+	// every token Seal returns fits the same bound.
+	m.maxTokenSize = m.maxCookieSize - len(m.cookie.Name)
+	if m.maxChunks > 1 {
+		m.maxTokenSize = 0
+		for _, name := range m.chunkNames {
+			m.maxTokenSize += m.maxCookieSize - len(name)
+		}
+	}
+	if err := m.SetKeyring(cfg.Keyring); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+func (m *Manager[T]) initCookie(cfg *Config[T]) error {
+	c := http.Cookie{
+		Name:     cfg.CookieName,
+		Path:     cfg.Path,
+		Domain:   cfg.Domain,
+		Secure:   !cfg.UnsafeAllowHTTP,
+		HttpOnly: true,
+		SameSite: cfg.SameSite,
+	}
+	if c.Name == "" {
+		c.Name = DefaultCookieName
+		if cfg.UnsafeAllowHTTP {
+			c.Name = devCookieName
+		}
+	}
+	if c.Path == "" {
+		c.Path = "/"
+	}
+	if c.SameSite == 0 || c.SameSite == http.SameSiteDefaultMode {
+		c.SameSite = http.SameSiteLaxMode
+	}
+	if c.SameSite == http.SameSiteNoneMode && !c.Secure {
+		return errors.New("tokensession: SameSite=None requires Secure, which UnsafeAllowHTTP removes")
+	}
+	if strings.HasPrefix(c.Name, "__Host-") && (!c.Secure || c.Path != "/" || c.Domain != "") {
+		return errors.New("tokensession: a __Host- cookie requires Secure, Path=/ and no Domain")
+	}
+	if strings.HasPrefix(c.Name, "__Secure-") && !c.Secure {
+		return errors.New("tokensession: a __Secure- cookie requires Secure")
+	}
+	m.chunkNames = make([]string, m.maxChunks)
+	for i := range m.chunkNames {
+		m.chunkNames[i] = c.Name + "." + strconv.Itoa(i)
+	}
+	probe := c
+	probe.Value = "v"
+	probe.MaxAge = 1
+	if err := probe.Valid(); err != nil {
+		return errors.New("tokensession: invalid cookie settings: " + err.Error())
+	}
+	if len(c.Name)+lidLen+200 > m.maxCookieSize {
+		return errors.New("tokensession: Config.CookieName too long for Config.MaxCookieSize")
+	}
+	m.cookie = c
+	m.setCookieExtras = len(probe.String()) - len(probe.Name) - len(probe.Value)
+	return nil
+}
+
+// SetKeyring replaces the manager's keyring. It is safe to call while
+// requests are being served: in-flight requests finish with the keyring
+// they started with, and the swap takes no lock on the request path.
+//
+// It fails with [ErrNoSealingKey] if no key of r can seal at the manager's
+// current time, and leaves the previous keyring in place. It panics if r is
+// nil.
+func (m *Manager[T]) SetKeyring(r *Keyring) error {
+	if r == nil {
+		panic("tokensession: SetKeyring with nil Keyring")
+	}
+	if r.sealingIndex(m.now()) < 0 {
+		return &KeyError{Index: -1, Reason: "no key in the keyring can seal now", err: ErrNoSealingKey}
+	}
+	m.keyring.Store(r)
+	return nil
+}
+
+// Keyring returns the keyring in use.
+func (m *Manager[T]) Keyring() *Keyring { return m.keyring.Load() }
+
+// CookieName returns the name of the session cookie.
+func (m *Manager[T]) CookieName() string { return m.cookie.Name }

@@ -1,0 +1,287 @@
+package tokensession
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Handler returns middleware that gives every request a lazily opened
+// [Session], reached with [Manager.FromContext]. Its method value fits
+// chi's Use and wraps any [http.Handler], [http.ServeMux] included:
+//
+//	mux := http.NewServeMux()
+//	http.ListenAndServe(addr, m.Handler(mux))
+//
+// The Set-Cookie header is added just before the response headers go out,
+// however the handler first writes: WriteHeader, Write, ReadFrom (io.Copy),
+// Flush, or [http.ResponseController]. 1xx responses do not commit it;
+// Hijack and Unwrap pass through. A response carries Set-Cookie only when
+// the session changed, was renewed or destroyed, nears expiry (within
+// RefreshWindow), was sealed by a key that no longer seals, or came in a
+// cookie that can never open. Such responses also carry Vary: Cookie and a
+// Cache-Control that forbids shared caches to store them.
+//
+// A bad cookie is no session, never an error response; the reason goes to
+// [Config.ErrorHandler].
+func (m *Manager[T]) Handler(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		st := &requestState[T]{}
+		st.sess.m = m
+		st.ctx.Context = r.Context()
+		st.ctx.s = &st.sess
+		r = r.WithContext(&st.ctx)
+		st.sess.r = r
+		st.w.ResponseWriter = w
+		st.w.s = &st.sess
+		next.ServeHTTP(&st.w, r)
+		st.sess.commit(w.Header())
+	})
+}
+
+// requestState is everything the middleware adds to a request, allocated
+// at once.
+type requestState[T any] struct {
+	sess Session[T]
+	ctx  sessionContext[T]
+	w    responseWriter[T]
+}
+
+// responseWriter commits the session before the first byte of the response
+// header goes out.
+type responseWriter[T any] struct {
+	http.ResponseWriter
+	s *Session[T]
+}
+
+func (w *responseWriter[T]) commit() { w.s.commit(w.ResponseWriter.Header()) }
+
+func (w *responseWriter[T]) WriteHeader(code int) {
+	// 1xx informational responses (103 Early Hints, 100 Continue) are
+	// followed by the real one; 101 Switching Protocols is final.
+	if code >= 100 && code <= 199 && code != http.StatusSwitchingProtocols {
+		w.ResponseWriter.WriteHeader(code)
+		return
+	}
+	w.commit()
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *responseWriter[T]) Write(b []byte) (int, error) {
+	w.commit()
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *responseWriter[T]) WriteString(s string) (int, error) {
+	w.commit()
+	return io.WriteString(w.ResponseWriter, s)
+}
+
+// ReadFrom keeps io.Copy on the underlying writer's fast path (sendfile).
+func (w *responseWriter[T]) ReadFrom(r io.Reader) (int64, error) {
+	w.commit()
+	if rf, ok := w.ResponseWriter.(io.ReaderFrom); ok {
+		return rf.ReadFrom(r)
+	}
+	return io.Copy(writerOnly{w.ResponseWriter}, r)
+}
+
+// writerOnly hides ReadFrom so io.Copy cannot loop back into it.
+type writerOnly struct{ io.Writer }
+
+// FlushError commits the session, then flushes. [http.ResponseController]
+// calls it before looking at Unwrap.
+func (w *responseWriter[T]) FlushError() error {
+	w.commit()
+	return http.NewResponseController(w.ResponseWriter).Flush()
+}
+
+// Flush commits the session, then flushes.
+func (w *responseWriter[T]) Flush() { _ = w.FlushError() }
+
+// Hijack passes through. The handler then owns the connection, so a
+// session change not yet written is reported as [ErrHeadersWritten].
+func (w *responseWriter[T]) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	c, rw, err := http.NewResponseController(w.ResponseWriter).Hijack()
+	if err == nil {
+		w.s.hijacked()
+	}
+	return c, rw, err
+}
+
+// Unwrap returns the wrapped writer, for [http.ResponseController].
+func (w *responseWriter[T]) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+var errIncompleteChunks = &reasonError{ErrMalformed, "incomplete or non-contiguous cookie chunks"}
+
+// readCookies finds this manager's cookies in the request: the plain
+// cookie, or chunks 0…n-1, read back only as a complete, contiguous set.
+// It returns the token ("" if none), the set of cookies present (bit 0
+// plain, bit i+1 chunk i), and an error for an incomplete chunk set.
+func (m *Manager[T]) readCookies(r *http.Request) (string, uint32, error) {
+	var present uint32
+	var plain string
+	var chunks [MaxMaxChunks]string
+	name := m.cookie.Name
+	for _, line := range r.Header["Cookie"] {
+		for len(line) > 0 {
+			var part string
+			part, line, _ = strings.Cut(line, ";")
+			part = strings.TrimSpace(part)
+			k, v, ok := strings.Cut(part, "=")
+			if !ok || !strings.HasPrefix(k, name) {
+				continue
+			}
+			if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
+				v = v[1 : len(v)-1]
+			}
+			if k == name {
+				if present&1 == 0 {
+					present |= 1
+					plain = v
+				}
+				continue
+			}
+			i, ok := m.chunkIndex(k[len(name):])
+			if !ok || present&(1<<(i+1)) != 0 {
+				continue // not ours, or a duplicate: browsers send the most specific first
+			}
+			present |= 1 << (i + 1)
+			chunks[i] = v
+		}
+	}
+	if present&1 != 0 {
+		return plain, present, nil
+	}
+	if present == 0 {
+		return "", 0, nil
+	}
+	n := 0
+	total := 0
+	for n < m.maxChunks && present&(1<<(n+1)) != 0 {
+		total += len(chunks[n])
+		n++
+	}
+	// A gap, a missing chunk 0, or a single chunk: not a set this package
+	// wrote (one cookie's worth is never chunked).
+	if present>>(n+1) != 0 || n < 2 {
+		return "", present, errIncompleteChunks
+	}
+	if total > m.maxTokenSize {
+		return "", present, errOversized
+	}
+	var b strings.Builder
+	b.Grow(total)
+	for _, c := range chunks[:n] {
+		b.WriteString(c)
+	}
+	return b.String(), present, nil
+}
+
+// chunkIndex parses the ".N" suffix of a chunk cookie name.
+func (m *Manager[T]) chunkIndex(suffix string) (int, bool) {
+	if len(suffix) < 2 || len(suffix) > 3 || suffix[0] != '.' || (len(suffix) == 3 && suffix[1] == '0') {
+		return 0, false
+	}
+	i, err := strconv.Atoi(suffix[1:])
+	if err != nil || i < 0 || i >= m.maxChunks {
+		return 0, false
+	}
+	return i, true
+}
+
+// cookieLines splits tok into as few cookies as fit MaxCookieSize (name
+// and value), and returns their Set-Cookie lines, followed by lines that
+// expire the cookies present in the request that the new set does not use.
+// Seal bounds tokens by the total capacity of the chunks, so tok fits.
+func (m *Manager[T]) cookieLines(tok string, ttl time.Duration, present uint32) []string {
+	maxAge := max(int((ttl+time.Second-1)/time.Second), 1)
+	if len(m.cookie.Name)+len(tok) <= m.maxCookieSize {
+		lines := []string{m.setCookieLine(m.cookie.Name, tok, maxAge)}
+		return append(lines, m.expireLines(present, 1)...)
+	}
+	lines := make([]string, 0, 2*m.maxChunks)
+	var used uint32
+	for i := 0; len(tok) > 0; i++ {
+		n := min(len(tok), m.maxCookieSize-len(m.chunkNames[i]))
+		lines = append(lines, m.setCookieLine(m.chunkNames[i], tok[:n], maxAge))
+		used |= 1 << (i + 1)
+		tok = tok[n:]
+	}
+	return append(lines, m.expireLines(present, used)...)
+}
+
+// expireLines returns Set-Cookie lines that delete each cookie in present
+// but not in keep.
+func (m *Manager[T]) expireLines(present, keep uint32) []string {
+	var lines []string
+	for bit := 0; bit <= m.maxChunks; bit++ {
+		if present&(1<<bit) == 0 || keep&(1<<bit) != 0 {
+			continue
+		}
+		name := m.cookie.Name
+		if bit > 0 {
+			name = m.chunkNames[bit-1]
+		}
+		lines = append(lines, m.setCookieLine(name, "", -1))
+	}
+	return lines
+}
+
+// setCookieLine formats one Set-Cookie value. A negative maxAge deletes the
+// cookie. The name and attributes were validated by New and a token holds
+// only base64url and '.', so no input here needs escaping.
+func (m *Manager[T]) setCookieLine(name, value string, maxAge int) string {
+	c := &m.cookie
+	var b strings.Builder
+	b.Grow(len(name) + len(value) + 110)
+	b.WriteString(name)
+	b.WriteByte('=')
+	b.WriteString(value)
+	b.WriteString("; Path=")
+	b.WriteString(c.Path)
+	if c.Domain != "" {
+		b.WriteString("; Domain=")
+		b.WriteString(c.Domain)
+	}
+	if maxAge < 0 {
+		b.WriteString("; Max-Age=0")
+	} else {
+		b.WriteString("; Max-Age=")
+		b.WriteString(strconv.Itoa(maxAge))
+	}
+	b.WriteString("; HttpOnly")
+	if c.Secure {
+		b.WriteString("; Secure")
+	}
+	switch c.SameSite {
+	case http.SameSiteStrictMode:
+		b.WriteString("; SameSite=Strict")
+	case http.SameSiteNoneMode:
+		b.WriteString("; SameSite=None")
+	default:
+		b.WriteString("; SameSite=Lax")
+	}
+	return b.String()
+}
+
+// writeSetCookie adds the session's Set-Cookie lines to h, with Vary:
+// Cookie and a Cache-Control that keeps shared caches from storing a
+// response that carries a session.
+func writeSetCookie(h http.Header, lines []string) {
+	h["Set-Cookie"] = append(h["Set-Cookie"], lines...)
+	h.Add("Vary", "Cookie")
+	cc := h.Get("Cache-Control")
+	switch {
+	case cc == "":
+		h.Set("Cache-Control", `private, no-cache="Set-Cookie"`)
+	case !strings.Contains(cc, "private") && !strings.Contains(cc, "no-store"):
+		// The handler allowed shared caching; the session cookie must
+		// still never be cached for other users.
+		h.Set("Cache-Control", cc+`, no-cache="Set-Cookie"`)
+	}
+}

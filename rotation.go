@@ -1,0 +1,290 @@
+package tokensession
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// A KeyringEntry is one key of a [Keyring] and the window in which it seals.
+type KeyringEntry struct {
+	Key Key
+	// NotBefore is when the key starts sealing. Until then the key is
+	// staged: it opens tokens but seals none. Zero means always active.
+	NotBefore time.Time
+	// NotAfter is when the key is retired: from then on it neither seals
+	// nor opens. Zero means never.
+	NotAfter time.Time
+}
+
+// A KeyState describes what a keyring entry does at a given instant.
+type KeyState int
+
+const (
+	// KeyStaged: not yet active; opens tokens, seals none.
+	KeyStaged KeyState = iota
+	// KeySealing: the key new tokens are sealed with.
+	KeySealing
+	// KeyOpening: active but listed after the sealing key; opens tokens.
+	KeyOpening
+	// KeyRetired: past its NotAfter; neither seals nor opens.
+	KeyRetired
+)
+
+func (s KeyState) String() string {
+	switch s {
+	case KeyStaged:
+		return "staged"
+	case KeySealing:
+		return "sealing"
+	case KeyOpening:
+		return "opening"
+	case KeyRetired:
+		return "retired"
+	}
+	return "KeyState(" + fmt.Sprint(int(s)) + ")"
+}
+
+// A Keyring is an ordered, immutable list of keys. At any instant:
+//
+//   - the sealing key is the first listed key whose NotBefore has passed and
+//     whose NotAfter has not;
+//   - opening accepts any listed key whose NotAfter has not passed, staged
+//     keys included, chosen by the token footer's key ID with one map lookup.
+//     Keys are never tried one by one; an unknown ID fails closed.
+//
+// Staged rotation: list the new key first with NotBefore a little in the
+// future and deploy the keyring everywhere. Every instance can open the new
+// key's tokens at once, and all of them start sealing with it at NotBefore,
+// with no coordination. Once every session sealed by the old key has
+// expired (the absolute lifetime), retire it with NotAfter and drop it.
+//
+// A Keyring is safe for concurrent use. Replace a manager's keyring with
+// [Manager.SetKeyring].
+type Keyring struct {
+	entries []KeyringEntry
+	byID    map[string]int
+	// byFooter maps a key's encoded token footer to its entry, so opening
+	// finds the key without decoding the footer.
+	byFooter map[string]int
+}
+
+// NewKeyring returns a keyring of the given entries, in order. It fails with
+// a [*KeyError] naming the first bad entry: a zero Key, a key listed twice,
+// or NotAfter not after NotBefore; and when entries is empty.
+//
+// NewKeyring does not require a key able to seal now: [New] and
+// [Manager.SetKeyring] check that against the manager's clock.
+func NewKeyring(entries ...KeyringEntry) (*Keyring, error) {
+	if len(entries) == 0 {
+		return nil, keyError(-1, "empty keyring")
+	}
+	r := &Keyring{
+		entries:  make([]KeyringEntry, len(entries)),
+		byID:     make(map[string]int, len(entries)),
+		byFooter: make(map[string]int, len(entries)),
+	}
+	copy(r.entries, entries)
+	for i, e := range r.entries {
+		if !e.Key.IsValid() {
+			return nil, keyError(i, "zero Key")
+		}
+		if j, dup := r.byID[e.Key.ID()]; dup {
+			return nil, keyError(i, fmt.Sprintf("duplicate of entry %d (%s)", j, e.Key.ID()))
+		}
+		if !e.NotBefore.IsZero() && !e.NotAfter.IsZero() && !e.NotAfter.After(e.NotBefore) {
+			return nil, keyError(i, fmt.Sprintf("not_after is not after not_before (%s)", e.Key.ID()))
+		}
+		r.byID[e.Key.ID()] = i
+		r.byFooter[e.Key.k.encFooter] = i
+	}
+	return r, nil
+}
+
+// ParseKeyringEnv parses the environment-variable form of a keyring:
+// k4.local strings separated by white space, all active, the first one
+// sealing. For example:
+//
+//	SESSION_KEYS="k4.local.NEW… k4.local.OLD…"
+func ParseKeyringEnv(s string) (*Keyring, error) {
+	fields := strings.Fields(s)
+	entries := make([]KeyringEntry, len(fields))
+	for i, f := range fields {
+		k, err := parseKey(f, i)
+		if err != nil {
+			return nil, err
+		}
+		entries[i].Key = k
+	}
+	return NewKeyring(entries...)
+}
+
+// keyringFile is the JSON keyring file format.
+type keyringFile struct {
+	Keys []keyringFileEntry `json:"keys"`
+}
+
+type keyringFileEntry struct {
+	Key       string     `json:"key"`
+	NotBefore *time.Time `json:"not_before,omitempty"`
+	NotAfter  *time.Time `json:"not_after,omitempty"`
+}
+
+// ParseKeyringJSON parses the JSON keyring file format:
+//
+//	{"keys": [
+//	  {"key": "k4.local.NEW…", "not_before": "2026-12-01T10:00:00Z"},
+//	  {"key": "k4.local.OLD…", "not_after": "2026-12-02T10:00:00Z"}
+//	]}
+//
+// Times are RFC 3339. Unknown fields are errors, so a misspelt not_after
+// cannot silently keep a key alive.
+func ParseKeyringJSON(data []byte) (*Keyring, error) {
+	var f keyringFile
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&f); err != nil {
+		// The decoder's message may quote input; say only where it failed.
+		return nil, keyError(-1, "keyring file is not valid JSON of the form {\"keys\":[{\"key\":…}]}"+jsonErrorWhere(err))
+	}
+	if dec.More() {
+		return nil, keyError(-1, "keyring file has data after the JSON object")
+	}
+	entries := make([]KeyringEntry, len(f.Keys))
+	for i, fe := range f.Keys {
+		k, err := parseKey(fe.Key, i)
+		if err != nil {
+			return nil, err
+		}
+		entries[i].Key = k
+		if fe.NotBefore != nil {
+			entries[i].NotBefore = *fe.NotBefore
+		}
+		if fe.NotAfter != nil {
+			entries[i].NotAfter = *fe.NotAfter
+		}
+	}
+	return NewKeyring(entries...)
+}
+
+// jsonErrorWhere describes the position of a JSON error without quoting the
+// input, which may hold a secret.
+func jsonErrorWhere(err error) string {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		return fmt.Sprintf(" (syntax error at byte %d)", se.Offset)
+	case errors.As(err, &te):
+		return fmt.Sprintf(" (wrong type for field %q at byte %d)", te.Field, te.Offset)
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		// A field name is structure, not a secret, unless it is long enough
+		// to be a pasted key.
+		if name := strings.TrimPrefix(err.Error(), "json: unknown field "); len(name) <= 24 {
+			return " (unknown field " + name + ")"
+		}
+		return " (unknown field)"
+	case err.Error() == "EOF":
+		return " (empty)"
+	}
+	return " (bad value)"
+}
+
+// UnsafeMarshalJSON encodes the keyring in the JSON keyring file format,
+// secrets included. Write the result only to a file with mode 0600 or to a
+// secret store.
+func (r *Keyring) UnsafeMarshalJSON() ([]byte, error) {
+	f := keyringFile{Keys: make([]keyringFileEntry, len(r.entries))}
+	for i, e := range r.entries {
+		f.Keys[i].Key = e.Key.UnsafeExportPASERK()
+		if !e.NotBefore.IsZero() {
+			t := e.NotBefore.UTC()
+			f.Keys[i].NotBefore = &t
+		}
+		if !e.NotAfter.IsZero() {
+			t := e.NotAfter.UTC()
+			f.Keys[i].NotAfter = &t
+		}
+	}
+	return json.MarshalIndent(f, "", "  ")
+}
+
+// Entries returns a copy of the keyring's entries, in order.
+func (r *Keyring) Entries() []KeyringEntry {
+	return append([]KeyringEntry(nil), r.entries...)
+}
+
+// Len returns the number of keys in the keyring.
+func (r *Keyring) Len() int { return len(r.entries) }
+
+// SealingKey returns the key that seals at instant now: the first entry
+// whose NotBefore is not after now and whose NotAfter is after now. It fails
+// with [ErrNoSealingKey] when there is none.
+func (r *Keyring) SealingKey(now time.Time) (Key, error) {
+	if i := r.sealingIndex(now); i >= 0 {
+		return r.entries[i].Key, nil
+	}
+	return Key{}, ErrNoSealingKey
+}
+
+func (r *Keyring) sealingIndex(now time.Time) int {
+	for i := range r.entries {
+		e := &r.entries[i]
+		if (e.NotBefore.IsZero() || !now.Before(e.NotBefore)) && (e.NotAfter.IsZero() || now.Before(e.NotAfter)) {
+			return i
+		}
+	}
+	return -1
+}
+
+// State returns what entry i does at instant now.
+func (r *Keyring) State(i int, now time.Time) KeyState {
+	e := &r.entries[i]
+	switch {
+	case !e.NotAfter.IsZero() && !now.Before(e.NotAfter):
+		return KeyRetired
+	case i == r.sealingIndex(now):
+		return KeySealing
+	case !e.NotBefore.IsZero() && now.Before(e.NotBefore):
+		return KeyStaged
+	}
+	return KeyOpening
+}
+
+// Format prints the keyring as its key IDs, whatever the verb: a keyring
+// never prints its secrets.
+func (r *Keyring) Format(f fmt.State, verb rune) {
+	f.Write([]byte(r.String()))
+}
+
+// String returns the keyring's key IDs, in order.
+func (r *Keyring) String() string {
+	if r == nil {
+		return "tokensession.Keyring(nil)"
+	}
+	var b strings.Builder
+	b.WriteString("tokensession.Keyring[")
+	for i, e := range r.entries {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(e.Key.ID())
+	}
+	b.WriteByte(']')
+	return b.String()
+}
+
+// GoString is the same as [Keyring.String].
+func (r *Keyring) GoString() string { return r.String() }
+
+// lookupFooter returns the entry whose encoded token footer is encFooter.
+func (r *Keyring) lookupFooter(encFooter string) (*KeyringEntry, bool) {
+	i, ok := r.byFooter[encFooter]
+	if !ok {
+		return nil, false
+	}
+	return &r.entries[i], true
+}

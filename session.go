@@ -1,0 +1,312 @@
+package tokensession
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// A Session is one request's view of its session, reached with
+// [Manager.FromContext] inside [Manager.Handler]. The cookie is opened on
+// the first call of any method, so a request that never touches its
+// session pays nothing for it. Changes are sealed into Set-Cookie when the
+// response headers are written, or earlier by [Session.Save].
+//
+// A Session is safe for concurrent use by the request's goroutines. It
+// must not be used after the handler returns.
+type Session[T any] struct {
+	m *Manager[T]
+	r *http.Request
+
+	mu     sync.Mutex
+	loaded bool
+	exists bool // a session is present: opened from the cookie, or set
+	value  T
+	info   Info
+	// loadErr is why the cookie did not open, nil if it did or was absent.
+	loadErr error
+	// present is the set of this manager's cookies the request carried:
+	// bit 0 the plain cookie, bit i+1 chunk i.
+	present uint32
+	// staleKey: the token opened was not sealed by the current sealing key.
+	staleKey  bool
+	dirty     bool // value changed, or renewed, or destroyed
+	renew     bool // the next seal starts a new session ID
+	destroyed bool
+	committed bool
+	// gen counts changes; failedGen is the gen whose seal failed in Save,
+	// so that the commit neither retries nor reports it twice.
+	gen, failedGen uint64
+	// pending holds Set-Cookie lines sealed by Save for gen savedGen.
+	pending  []string
+	savedGen uint64
+	saved    bool
+}
+
+// ctxKey is the context key of one manager's sessions, so two managers
+// (two cookies) can serve the same request.
+type ctxKey[T any] struct{ m *Manager[T] }
+
+// sessionContext carries the request's Session. It is allocated together
+// with the Session and the response writer, one allocation per request.
+type sessionContext[T any] struct {
+	context.Context
+	s *Session[T]
+}
+
+func (c *sessionContext[T]) Value(key any) any {
+	if k, ok := key.(ctxKey[T]); ok && k.m == c.s.m {
+		return c.s
+	}
+	return c.Context.Value(key)
+}
+
+// FromContext returns the request's Session for this manager, or nil if
+// ctx does not come from a request served through m's [Manager.Handler].
+func (m *Manager[T]) FromContext(ctx context.Context) *Session[T] {
+	s, _ := ctx.Value(ctxKey[T]{m}).(*Session[T])
+	return s
+}
+
+func (s *Session[T]) lock() {
+	if s == nil {
+		panic("tokensession: Session used outside Manager.Handler (FromContext returned nil)")
+	}
+	s.mu.Lock()
+	if !s.loaded {
+		if err := s.load(); err != nil && s.m.errorHandler != nil {
+			// The handler must not run under the lock; loaded is set, so
+			// the state is consistent while it is released.
+			s.mu.Unlock()
+			s.m.errorHandler(s.r, err)
+			s.mu.Lock()
+		}
+	}
+}
+
+// Get returns the session's value and whether a session exists. With no
+// session (no cookie, or a cookie that did not open) it returns the zero T
+// and false.
+func (s *Session[T]) Get() (T, bool) {
+	s.lock()
+	defer s.mu.Unlock()
+	return s.value, s.exists
+}
+
+// Info returns the session's metadata and whether a session exists. A
+// session started in this request has an ID, creation and expiry only once
+// it is sealed, by [Session.Save] or when the headers are written.
+func (s *Session[T]) Info() (Info, bool) {
+	s.lock()
+	defer s.mu.Unlock()
+	return s.info, s.exists
+}
+
+// Set replaces the session's value, starting a session if there is none.
+// The session keeps its ID and creation time; call [Session.Renew] at login
+// and on privilege changes.
+func (s *Session[T]) Set(v T) {
+	s.lock()
+	s.value = v
+	s.exists = true
+	s.changedAndUnlock()
+}
+
+// Update calls fn with a pointer to the session's value (the zero T if
+// there is no session), starting a session if there is none, and marks it
+// changed. fn runs under the session's lock: it must not call the Session.
+func (s *Session[T]) Update(fn func(v *T)) {
+	s.lock()
+	done := false
+	defer func() {
+		if !done { // fn panicked
+			s.mu.Unlock()
+		}
+	}()
+	fn(&s.value)
+	done = true
+	s.exists = true
+	s.changedAndUnlock()
+}
+
+// Renew gives the session a new ID and creation time, keeping its value.
+// Call it at login and on any privilege change, so that an ID an attacker
+// planted or saw before cannot follow the user in (session fixation).
+func (s *Session[T]) Renew() {
+	s.lock()
+	s.renew = true
+	s.changedAndUnlock()
+}
+
+// Destroy ends the session (logout): the response expires every cookie of
+// the session, chunks included. A later Set starts a new session with a
+// new ID.
+func (s *Session[T]) Destroy() {
+	s.lock()
+	var zero T
+	s.value = zero
+	s.exists = false
+	s.renew = true
+	s.changedAndUnlock()
+}
+
+// changedAndUnlock records a change, unlocks, and reports a change made
+// after the response headers were written.
+func (s *Session[T]) changedAndUnlock() {
+	s.dirty = true
+	s.gen++
+	late := s.committed
+	s.mu.Unlock()
+	if late && s.m.errorHandler != nil {
+		s.m.errorHandler(s.r, ErrHeadersWritten)
+	}
+}
+
+// Save seals the session's changes now, so that errors reach the caller
+// instead of only [Config.ErrorHandler]. The Set-Cookie lines go out with
+// the response headers. It returns nil when nothing changed, a
+// [*TooLargeError] when the session does not fit (the client then keeps
+// its previous cookie unless the value is changed again), and
+// [ErrHeadersWritten] when a change came after the headers were sent.
+func (s *Session[T]) Save() error {
+	s.lock()
+	defer s.mu.Unlock()
+	if !s.dirty || (s.saved && s.savedGen == s.gen) {
+		return nil
+	}
+	if s.committed {
+		return ErrHeadersWritten
+	}
+	lines, err := s.sealLocked(s.m.now())
+	if err != nil {
+		s.failedGen = s.gen
+		return err
+	}
+	s.pending, s.savedGen, s.saved = lines, s.gen, true
+	return nil
+}
+
+// load opens the request's cookie. It is called once, with s.mu held, and
+// returns the reason a cookie present did not open.
+func (s *Session[T]) load() error {
+	s.loaded = true
+	m := s.m
+	tok, present, err := m.readCookies(s.r)
+	s.present = present
+	if err != nil {
+		s.loadErr = err
+		return err
+	}
+	if tok == "" {
+		return nil
+	}
+	now := m.now()
+	info, ring, err := m.open(tok, now, &s.value)
+	if err != nil {
+		var zero T
+		s.value = zero
+		s.loadErr = err
+		return err
+	}
+	s.exists = true
+	s.info = info
+	if i := ring.sealingIndex(now); i >= 0 && ring.entries[i].Key.ID() != info.KeyID {
+		s.staleKey = true
+	}
+	return nil
+}
+
+// sealLocked returns the Set-Cookie lines for the session's current state:
+// a new token, or the expiry of every cookie present when there is no
+// session. It updates s.info on success.
+func (s *Session[T]) sealLocked(now time.Time) ([]string, error) {
+	m := s.m
+	if !s.exists {
+		return m.expireLines(s.present, 0), nil
+	}
+	sid, created := s.info.ID, s.info.Created
+	if s.renew || sid == "" {
+		sid, created = newSessionID(), now
+	}
+	tok, info, err := m.seal(s.value, sid, created, now)
+	if err != nil {
+		return nil, err
+	}
+	lines := m.cookieLines(tok, info.Expires.Sub(now), s.present)
+	s.info, s.renew, s.staleKey = info, false, false
+	return lines, nil
+}
+
+// commit decides, once, what the response says about the session, and
+// adds it to h. It runs when the headers are about to be written, or when
+// the handler returns without writing.
+func (s *Session[T]) commit(h http.Header) {
+	s.mu.Lock()
+	if s.committed {
+		s.mu.Unlock()
+		return
+	}
+	s.committed = true
+	if !s.loaded {
+		s.mu.Unlock()
+		return
+	}
+	var lines []string
+	var err error
+	now := s.m.now()
+	switch {
+	case s.saved && s.savedGen == s.gen:
+		lines = s.pending
+	case s.dirty && s.gen == s.failedGen:
+		// Save already returned this failure to the handler.
+	case s.dirty,
+		s.exists && s.needsRefresh(now),
+		!s.exists && isBadCookie(s.loadErr):
+		lines, err = s.sealLocked(now)
+	}
+	s.mu.Unlock()
+	if len(lines) > 0 {
+		writeSetCookie(h, lines)
+	}
+	if err != nil && s.m.errorHandler != nil {
+		s.m.errorHandler(s.r, err)
+	}
+}
+
+// hijacked marks the session committed without writing: after a hijack the
+// handler owns the connection. A pending change is reported.
+func (s *Session[T]) hijacked() {
+	s.mu.Lock()
+	pending := s.dirty && !s.committed
+	s.committed = true
+	s.mu.Unlock()
+	if pending && s.m.errorHandler != nil {
+		s.m.errorHandler(s.r, ErrHeadersWritten)
+	}
+}
+
+// needsRefresh reports whether an unchanged session should be re-sealed:
+// its token nears expiry and a new one would live longer, or its key no
+// longer seals.
+func (s *Session[T]) needsRefresh(now time.Time) bool {
+	if s.staleKey {
+		return true
+	}
+	if s.info.Expires.Sub(now) >= s.m.refresh {
+		return false
+	}
+	newExp := now.Truncate(time.Second).Add(s.m.idle)
+	if limit := s.info.Created.Add(s.m.absolute); limit.Before(newExp) {
+		newExp = limit
+	}
+	return newExp.After(s.info.Expires)
+}
+
+// isBadCookie reports whether err condemns the cookie: it can never open
+// anywhere, so the response should expire it. An unknown key may be known
+// to another instance during a rollout, so that cookie is left alone.
+func isBadCookie(err error) bool {
+	return err != nil && !errors.Is(err, ErrUnknownKey) && !errors.Is(err, ErrNoSession)
+}

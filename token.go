@@ -1,0 +1,301 @@
+package tokensession
+
+import (
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"strings"
+	"sync"
+	"time"
+
+	"aidanwoods.dev/go-paseto"
+)
+
+// Token format version 1 (see the README for the full specification):
+//
+//	v4.local.<base64url(nonce || ciphertext || tag)>.<base64url(footer)>
+//
+// footer:             {"kid":"k4.lid.…"} exactly
+// implicit assertion: "tokensession/v1:" + purpose
+// claims:             {"created":…,"data":…,"exp":…,"iat":…,"sid":…}
+const tokenHeader = "v4.local."
+
+// A reasonError is a fixed, allocation-free error that adds a reason to one
+// of the sentinels.
+type reasonError struct {
+	sentinel error
+	reason   string
+}
+
+func (e *reasonError) Error() string { return e.sentinel.Error() + ": " + e.reason }
+func (e *reasonError) Unwrap() error { return e.sentinel }
+
+var (
+	errEmpty          = &reasonError{ErrMalformed, "empty token"}
+	errOversized      = &reasonError{ErrMalformed, "token exceeds the size limit"}
+	errHeader         = &reasonError{ErrMalformed, "not a v4.local token"}
+	errNoFooter       = &reasonError{ErrMalformed, "token has no footer"}
+	errPayload        = &reasonError{ErrMalformed, "payload is not canonical base64url of a v4.local payload"}
+	errFooterShape    = &reasonError{ErrMalformed, "footer is not exactly {\"kid\":\"k4.lid.…\"}"}
+	errClaims         = &reasonError{ErrMalformed, "claims are missing or have the wrong type"}
+	errData           = &reasonError{ErrMalformed, "session data does not decode into the session type"}
+	errFuture         = &reasonError{ErrMalformed, "token issued in the future"}
+	errIdleExpired    = &reasonError{ErrExpired, "past its idle expiry"}
+	errAbsoluteExpiry = &reasonError{ErrExpired, "past the session's absolute lifetime"}
+	errRevokedBefore  = &reasonError{ErrRevoked, "session created before RevokedBefore"}
+	errRevokedHook    = &reasonError{ErrRevoked, "rejected by IsRevoked"}
+	errCodec          = errors.New("tokensession: codec failed to encode the session value")
+)
+
+var claimsPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+// Seal starts a new session holding v and returns its token: a new session
+// ID, created now, expiring after the idle timeout. Use it where a cookie
+// does not fit: an Authorization: Bearer header, a WebSocket handshake, a
+// queued job. [Manager.Open] reads the token back.
+//
+// Seal fails with [ErrNoSealingKey] if no key can seal now and with a
+// [*TooLargeError] if the token exceeds the size the manager opens
+// (MaxChunks × MaxCookieSize, less cookie names).
+func (m *Manager[T]) Seal(v T) (string, error) {
+	now := m.now()
+	tok, _, err := m.seal(v, newSessionID(), now, now)
+	return tok, err
+}
+
+// Reseal seals v as a new token of the existing session described by prev,
+// keeping its ID and creation time, with a fresh idle expiry. It is how a
+// bearer-token service refreshes a token. It fails with [ErrExpired] once
+// the session's absolute lifetime is over.
+func (m *Manager[T]) Reseal(v T, prev Info) (string, Info, error) {
+	if prev.ID == "" || prev.Created.IsZero() {
+		return "", Info{}, errors.New("tokensession: Reseal needs the Info of an opened session")
+	}
+	return m.seal(v, prev.ID, prev.Created, m.now())
+}
+
+func (m *Manager[T]) seal(v T, sid string, created, now time.Time) (string, Info, error) {
+	ring := m.keyring.Load()
+	i := ring.sealingIndex(now)
+	if i < 0 {
+		return "", Info{}, ErrNoSealingKey
+	}
+	key := ring.entries[i].Key.k
+
+	now = now.UTC().Truncate(time.Second)
+	created = created.UTC().Truncate(time.Second)
+	exp := now.Add(m.idle)
+	if limit := created.Add(m.absolute); limit.Before(exp) {
+		exp = limit
+	}
+	if !exp.After(now) {
+		return "", Info{}, errAbsoluteExpiry
+	}
+
+	bp := claimsPool.Get().(*[]byte)
+	defer claimsPool.Put(bp)
+	b := (*bp)[:0]
+	b = append(b, `{"created":"`...)
+	b = created.AppendFormat(b, time.RFC3339)
+	b = append(b, `","data":`...)
+	b, err := encodeData(b, m.codec, m.isJSON, v)
+	if err != nil {
+		return "", Info{}, errCodec
+	}
+	b = append(b, `,"exp":"`...)
+	b = exp.AppendFormat(b, time.RFC3339)
+	b = append(b, `","iat":"`...)
+	b = now.AppendFormat(b, time.RFC3339)
+	b = append(b, `","sid":`...)
+	b = appendJSONString(b, sid)
+	b = append(b, '}')
+	*bp = b
+
+	t, err := paseto.NewTokenFromClaimsJSON(b, key.footer)
+	if err != nil {
+		// Only a codec claiming JSON output that is not JSON gets here.
+		return "", Info{}, errCodec
+	}
+	tok := t.V4Encrypt(key.secret, m.implicit)
+	if len(tok) > m.maxTokenSize {
+		return "", Info{}, &TooLargeError{Size: len(tok), Limit: m.maxTokenSize}
+	}
+	return tok, Info{ID: sid, Created: created, IssuedAt: now, Expires: exp, KeyID: key.id}, nil
+}
+
+// Open opens a token made by [Manager.Seal] (or by the middleware) and
+// returns its session value and metadata. Steps, in order: bound the size;
+// split off the footer without decoding the payload and look the key up by
+// its ID; decrypt and authenticate with the purpose; check expiry, absolute
+// lifetime and revocation against the manager's clock with its leeway;
+// decode the value.
+//
+// Every failure matches one of [ErrMalformed], [ErrUnknownKey],
+// [ErrKeyRetired], [ErrNotAuthentic], [ErrExpired] or [ErrRevoked], and
+// never quotes the input. Open never panics, whatever tainted holds.
+func (m *Manager[T]) Open(tainted string) (T, Info, error) {
+	var v T
+	info, _, err := m.open(tainted, m.now(), &v)
+	if err != nil {
+		var zero T
+		return zero, Info{}, err
+	}
+	return v, info, nil
+}
+
+var parser = paseto.NewParserWithoutExpiryCheck()
+
+// open opens tainted into *v. It also returns the keyring it used, so the
+// caller can tell whether the sealing key has changed.
+func (m *Manager[T]) open(tainted string, now time.Time, v *T) (Info, *Keyring, error) {
+	if tainted == "" {
+		return Info{}, nil, errEmpty
+	}
+	if len(tainted) > m.maxTokenSize {
+		return Info{}, nil, errOversized
+	}
+	if !strings.HasPrefix(tainted, tokenHeader) {
+		return Info{}, nil, errHeader
+	}
+	body := tainted[len(tokenHeader):]
+	dot := strings.IndexByte(body, '.')
+	if dot < 0 {
+		return Info{}, nil, errNoFooter
+	}
+	payload, footer := body[:dot], body[dot+1:]
+	if !canonicalPayload(payload) {
+		return Info{}, nil, errPayload
+	}
+
+	ring := m.keyring.Load()
+	entry, ok := ring.lookupFooter(footer)
+	if !ok {
+		return Info{}, nil, classifyFooter(footer)
+	}
+	if !entry.NotAfter.IsZero() && !now.Before(entry.NotAfter.Add(m.leeway)) {
+		return Info{}, nil, ErrKeyRetired
+	}
+
+	t, err := parser.ParseV4Local(entry.Key.k.secret, tainted, m.implicit)
+	if err != nil {
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			// Authentic (only a key holder can get here) but not claims.
+			return Info{}, nil, errClaims
+		}
+		return Info{}, nil, ErrNotAuthentic
+	}
+
+	info := Info{KeyID: entry.Key.k.id}
+	var raw json.RawMessage
+	if info.Expires, err = t.GetTime("exp"); err != nil {
+		return Info{}, nil, errClaims
+	}
+	if info.IssuedAt, err = t.GetTime("iat"); err != nil {
+		return Info{}, nil, errClaims
+	}
+	if info.Created, err = t.GetTime("created"); err != nil {
+		return Info{}, nil, errClaims
+	}
+	if info.ID, err = t.GetString("sid"); err != nil || info.ID == "" || len(info.ID) > 64 {
+		return Info{}, nil, errClaims
+	}
+	if err := t.Get("data", &raw); err != nil {
+		return Info{}, nil, errClaims
+	}
+
+	switch {
+	case !now.Before(info.Expires.Add(m.leeway)):
+		return Info{}, nil, errIdleExpired
+	case !now.Before(info.Created.Add(m.absolute).Add(m.leeway)):
+		return Info{}, nil, errAbsoluteExpiry
+	case info.IssuedAt.After(now.Add(m.leeway)) || info.Created.After(info.IssuedAt):
+		return Info{}, nil, errFuture
+	case info.Created.Before(m.revokedBefore):
+		return Info{}, nil, errRevokedBefore
+	}
+	if err := decodeData(m.codec, m.isJSON, raw, v); err != nil {
+		return Info{}, nil, errData
+	}
+	if m.isRevoked != nil && m.isRevoked(info, *v) {
+		return Info{}, nil, errRevokedHook
+	}
+	return info, ring, nil
+}
+
+// canonicalPayload reports whether s is canonical unpadded base64url of a
+// v4.local payload (32-byte nonce, ciphertext, 32-byte tag), without
+// decoding it. go-paseto decodes strictly too; checking first lets a
+// mangled payload count as malformed rather than not authentic.
+func canonicalPayload(s string) bool {
+	if len(s)%4 == 1 || len(s)*6/8 <= 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !isB64URL(s[i]) {
+			return false
+		}
+	}
+	// The unused low bits of the last character must be zero.
+	last := b64Value(s[len(s)-1])
+	switch len(s) % 4 {
+	case 2:
+		return last&0x0f == 0
+	case 3:
+		return last&0x03 == 0
+	}
+	return true
+}
+
+func b64Value(c byte) byte {
+	switch {
+	case 'A' <= c && c <= 'Z':
+		return c - 'A'
+	case 'a' <= c && c <= 'z':
+		return c - 'a' + 26
+	case '0' <= c && c <= '9':
+		return c - '0' + 52
+	case c == '-':
+		return 62
+	}
+	return 63
+}
+
+// classifyFooter tells a footer of the right shape naming a key this ring
+// lacks (ErrUnknownKey) from any other footer (ErrMalformed).
+func classifyFooter(footer string) error {
+	const n = len(`{"kid":""}`) + lidLen
+	if len(footer) != b64.EncodedLen(n) {
+		return errFooterShape
+	}
+	var buf [n]byte
+	if k, err := b64.Decode(buf[:], []byte(footer)); err != nil || k != n {
+		return errFooterShape
+	}
+	f := string(buf[:])
+	if !strings.HasPrefix(f, `{"kid":"`) || !strings.HasSuffix(f, `"}`) || !isKeyID(f[len(`{"kid":"`):n-2]) {
+		return errFooterShape
+	}
+	return ErrUnknownKey
+}
+
+// newSessionID returns 128 random bits, base64url.
+func newSessionID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	return b64.EncodeToString(b[:])
+}
+
+// appendJSONString appends s as a JSON string. Session IDs are base64url,
+// but IDs from other implementations may hold anything.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= 0x80 {
+			q, _ := json.Marshal(s)
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
+}
