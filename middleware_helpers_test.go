@@ -1,0 +1,195 @@
+package tokensession_test
+
+import (
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tokensession/tokensession"
+)
+
+// mwT0 is the instant middleware tests start at.
+var mwT0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+
+// mwClock is an injected clock tests move by hand.
+type mwClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newMWClock() *mwClock { return &mwClock{t: mwT0} }
+
+func (c *mwClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *mwClock) Set(t time.Time) {
+	c.mu.Lock()
+	c.t = t
+	c.mu.Unlock()
+}
+
+func (c *mwClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+type mwValue struct {
+	User string   `json:"user"`
+	Cart []string `json:"cart,omitempty"`
+}
+
+// mwErrors collects what the manager reports to its ErrorHandler.
+type mwErrors struct {
+	mu   sync.Mutex
+	errs []error
+}
+
+func (e *mwErrors) handle(_ *http.Request, err error) {
+	e.mu.Lock()
+	e.errs = append(e.errs, err)
+	e.mu.Unlock()
+}
+
+func (e *mwErrors) take() []error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := e.errs
+	e.errs = nil
+	return out
+}
+
+func (e *mwErrors) has(target error) bool {
+	for _, err := range e.take() {
+		if errors.Is(err, target) {
+			return true
+		}
+	}
+	return false
+}
+
+// mwEnv is a manager with an injected clock and collected errors.
+type mwEnv struct {
+	t     *testing.T
+	m     *tokensession.Manager[mwValue]
+	clock *mwClock
+	errs  *mwErrors
+	key   tokensession.Key
+	h     http.Handler
+}
+
+// newMWEnv returns a manager over a fresh one-key ring. edit may adjust the
+// config before New.
+func newMWEnv(t *testing.T, edit func(*tokensession.Config[mwValue])) *mwEnv {
+	t.Helper()
+	e := &mwEnv{t: t, clock: newMWClock(), errs: &mwErrors{}, key: tokensession.GenerateKey()}
+	ring, err := tokensession.NewKeyring(tokensession.KeyringEntry{Key: e.key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := tokensession.Config[mwValue]{Keyring: ring, Now: e.clock.Now, ErrorHandler: e.errs.handle}
+	if edit != nil {
+		edit(&cfg)
+	}
+	e.m, err = tokensession.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.h = e.m.Handler(http.HandlerFunc(e.serve))
+	return e
+}
+
+// serve is a small application: /set?user=U&item=I sets the value, /update
+// appends an item, /renew renews, /destroy destroys, anything else reads.
+// The body is the user name, or "-" with no session.
+func (e *mwEnv) serve(w http.ResponseWriter, r *http.Request) {
+	s := e.m.FromContext(r.Context())
+	switch r.URL.Path {
+	case "/set":
+		v := mwValue{User: r.FormValue("user")}
+		if item := r.FormValue("item"); item != "" {
+			v.Cart = []string{item}
+		}
+		s.Set(v)
+	case "/update":
+		s.Update(func(v *mwValue) { v.Cart = append(v.Cart, r.FormValue("item")) })
+	case "/renew":
+		s.Renew()
+	case "/destroy":
+		s.Destroy()
+	case "/untouched":
+		w.Write([]byte("untouched"))
+		return
+	}
+	v, ok := s.Get()
+	if !ok {
+		w.Write([]byte("-"))
+		return
+	}
+	w.Write([]byte(v.User))
+}
+
+// do sends one request with the given cookies and returns the recorder.
+func (e *mwEnv) do(target string, cookies ...*http.Cookie) *httptest.ResponseRecorder {
+	e.t.Helper()
+	rec := httptest.NewRecorder()
+	e.h.ServeHTTP(rec, mwRequest(target, cookies...))
+	if rec.Code >= 500 {
+		e.t.Fatalf("GET %s: status %d", target, rec.Code)
+	}
+	return rec
+}
+
+// login starts a session for user and returns its cookie.
+func (e *mwEnv) login(user string) *http.Cookie {
+	e.t.Helper()
+	rec := e.do("/set?user=" + user)
+	cs := rec.Result().Cookies()
+	if len(cs) != 1 || cs[0].Name != e.m.CookieName() {
+		e.t.Fatalf("login: cookies %v", cs)
+	}
+	return cs[0]
+}
+
+// cookiesByName indexes the response's Set-Cookie lines by cookie name.
+func cookiesByName(rec *httptest.ResponseRecorder) map[string]*http.Cookie {
+	out := map[string]*http.Cookie{}
+	for _, c := range rec.Result().Cookies() {
+		out[c.Name] = c
+	}
+	return out
+}
+
+// openCookie opens a cookie value with the env's manager.
+func (e *mwEnv) openCookie(c *http.Cookie) (mwValue, tokensession.Info) {
+	e.t.Helper()
+	v, info, err := e.m.Open(c.Value)
+	if err != nil {
+		e.t.Fatalf("Open cookie: %v", err)
+	}
+	return v, info
+}
+
+func mustContain(t *testing.T, s, sub string) {
+	t.Helper()
+	if !strings.Contains(s, sub) {
+		t.Errorf("%q does not contain %q", s, sub)
+	}
+}
+
+func mwRequest(target string, cookies ...*http.Cookie) *http.Request {
+	req := httptest.NewRequest("GET", target, nil)
+	for _, c := range cookies {
+		req.AddCookie(c)
+	}
+	return req
+}
+
+func newRecorder() *httptest.ResponseRecorder { return httptest.NewRecorder() }

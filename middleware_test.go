@@ -1,0 +1,451 @@
+package tokensession_test
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tokensession/tokensession"
+)
+
+func TestMiddlewareModifySendsOneCookie(t *testing.T) {
+	e := newMWEnv(t, nil)
+	rec := e.do("/set?user=alice")
+	lines := rec.Result().Header["Set-Cookie"]
+	if len(lines) != 1 {
+		t.Fatalf("Set-Cookie lines = %q, want exactly one", lines)
+	}
+	line := lines[0]
+	for _, attr := range []string{"__Host-session=v4.local.", "; Path=/", "; Max-Age=1800", "; HttpOnly", "; Secure", "; SameSite=Lax"} {
+		mustContain(t, line, attr)
+	}
+	if strings.Contains(line, "Domain=") {
+		t.Errorf("__Host- cookie has a Domain: %q", line)
+	}
+	h := rec.Result().Header
+	if got := h.Values("Vary"); len(got) != 1 || got[0] != "Cookie" {
+		t.Errorf("Vary = %q, want Cookie", got)
+	}
+	mustContain(t, h.Get("Cache-Control"), "private")
+	v, info := e.openCookie(rec.Result().Cookies()[0])
+	if v.User != "alice" || !info.Created.Equal(mwT0) || !info.Expires.Equal(mwT0.Add(30*time.Minute)) {
+		t.Errorf("sealed %+v %+v", v, info)
+	}
+}
+
+func TestMiddlewareFreshReadSendsNothing(t *testing.T) {
+	e := newMWEnv(t, nil)
+	c := e.login("alice")
+	e.clock.Advance(10 * time.Minute) // 20 minutes left, window is 15
+	rec := e.do("/", c)
+	if rec.Body.String() != "alice" {
+		t.Fatalf("body %q", rec.Body.String())
+	}
+	if h := rec.Result().Header; h.Get("Set-Cookie") != "" || h.Get("Vary") != "" || h.Get("Cache-Control") != "" {
+		t.Errorf("fresh read wrote headers: %v", h)
+	}
+}
+
+func TestMiddlewareUntouchedSendsNothing(t *testing.T) {
+	e := newMWEnv(t, nil)
+	garbage := &http.Cookie{Name: "__Host-session", Value: "garbage"}
+	c := e.login("alice")
+	e.clock.Advance(29 * time.Minute) // would need a refresh if read
+	for _, ck := range []*http.Cookie{garbage, c} {
+		rec := e.do("/untouched", ck)
+		if got := rec.Result().Header["Set-Cookie"]; len(got) != 0 {
+			t.Errorf("untouched request with %s cookie set %q", ck.Value[:7], got)
+		}
+	}
+	if errs := e.errs.take(); len(errs) != 0 {
+		t.Errorf("untouched requests reported %v", errs)
+	}
+}
+
+func TestMiddlewareRefreshWindowEdge(t *testing.T) {
+	e := newMWEnv(t, nil) // idle 30m, refresh window 15m
+	c := e.login("alice")
+	_, first := e.openCookie(c)
+
+	// Exactly at the window's edge, 15 minutes remain: not yet less than
+	// the window, so nothing is sent.
+	e.clock.Set(mwT0.Add(15 * time.Minute))
+	if got := e.do("/", c).Result().Header["Set-Cookie"]; len(got) != 0 {
+		t.Fatalf("refreshed at the edge: %q", got)
+	}
+	// One second inside the window the token is re-sealed.
+	e.clock.Set(mwT0.Add(15*time.Minute + time.Second))
+	rec := e.do("/", c)
+	cs := rec.Result().Cookies()
+	if len(cs) != 1 {
+		t.Fatalf("inside the window: cookies %v", cs)
+	}
+	v, info := e.openCookie(cs[0])
+	if v.User != "alice" || info.ID != first.ID || !info.Created.Equal(first.Created) {
+		t.Errorf("refresh changed the session: %+v vs %+v", info, first)
+	}
+	if want := e.clock.Now().Add(30 * time.Minute); !info.Expires.Equal(want) {
+		t.Errorf("refreshed expiry %v, want %v", info.Expires, want)
+	}
+	if cs[0].MaxAge != 1800 {
+		t.Errorf("Max-Age %d, want 1800", cs[0].MaxAge)
+	}
+}
+
+func TestMiddlewareAbsoluteCap(t *testing.T) {
+	e := newMWEnv(t, func(c *tokensession.Config[mwValue]) {
+		c.AbsoluteTimeout = time.Hour
+		c.Leeway = -1
+	})
+	c := e.login("alice")
+	// Refresh every 20 minutes; the expiry may never pass created + 1h.
+	for i := 1; i <= 2; i++ {
+		e.clock.Set(mwT0.Add(time.Duration(i) * 20 * time.Minute))
+		cs := e.do("/", c).Result().Cookies()
+		if len(cs) != 1 {
+			t.Fatalf("refresh %d: cookies %v", i, cs)
+		}
+		c = cs[0]
+	}
+	_, info := e.openCookie(c)
+	if want := mwT0.Add(time.Hour); !info.Expires.Equal(want) {
+		t.Fatalf("expiry %v, want the cap %v", info.Expires, want)
+	}
+	if c.MaxAge != int((20 * time.Minute).Seconds()) {
+		t.Errorf("Max-Age %d, want the 1200 s left before the cap", c.MaxAge)
+	}
+	// Inside the window but at the cap: re-sealing gains nothing, so
+	// nothing is sent.
+	e.clock.Set(mwT0.Add(50 * time.Minute))
+	if got := e.do("/", c).Result().Header["Set-Cookie"]; len(got) != 0 {
+		t.Errorf("re-sealed at the cap: %q", got)
+	}
+	// Past the cap the session is gone and its cookie expired.
+	e.clock.Set(mwT0.Add(time.Hour))
+	rec := e.do("/", c)
+	if rec.Body.String() != "-" {
+		t.Errorf("session survived its absolute lifetime: %q", rec.Body.String())
+	}
+	if got := cookiesByName(rec)["__Host-session"]; got == nil || got.MaxAge >= 0 {
+		t.Errorf("expired session cookie not deleted: %v", got)
+	}
+	if !e.errs.has(tokensession.ErrExpired) {
+		t.Error("ErrExpired not reported")
+	}
+}
+
+func TestMiddlewareRotationReseal(t *testing.T) {
+	e := newMWEnv(t, nil)
+	c := e.login("alice")
+	_, before := e.openCookie(c)
+
+	// Stage a new key ten minutes ahead: the old key still seals, so a
+	// read sends nothing.
+	newKey := tokensession.GenerateKey()
+	staged, err := tokensession.NewKeyring(
+		tokensession.KeyringEntry{Key: newKey, NotBefore: mwT0.Add(10 * time.Minute)},
+		tokensession.KeyringEntry{Key: e.key},
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.m.SetKeyring(staged); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Set(mwT0.Add(time.Minute))
+	if got := e.do("/", c).Result().Header["Set-Cookie"]; len(got) != 0 {
+		t.Fatalf("staged key caused a re-seal: %q", got)
+	}
+	// At activation the token still has 20 minutes (no refresh due), but
+	// its key no longer seals: the read re-seals it with the new key,
+	// keeping the session.
+	e.clock.Set(mwT0.Add(10 * time.Minute))
+	rec := e.do("/", c)
+	cs := rec.Result().Cookies()
+	if rec.Body.String() != "alice" || len(cs) != 1 {
+		t.Fatalf("after activation: body %q cookies %v", rec.Body.String(), cs)
+	}
+	_, after := e.openCookie(cs[0])
+	if after.KeyID != newKey.ID() || before.KeyID != e.key.ID() {
+		t.Errorf("re-sealed with %s, want the new key %s", after.KeyID, newKey.ID())
+	}
+	if after.ID != before.ID || !after.Created.Equal(before.Created) {
+		t.Errorf("re-seal changed the session: %+v vs %+v", after, before)
+	}
+	// The re-sealed cookie is fresh: the next read sends nothing.
+	if got := e.do("/", cs[0]).Result().Header["Set-Cookie"]; len(got) != 0 {
+		t.Errorf("second read re-sealed again: %q", got)
+	}
+}
+
+func TestMiddlewareUnknownKeyCookieUntouched(t *testing.T) {
+	other := newMWEnv(t, nil)
+	c := other.login("mallory")
+	e := newMWEnv(t, nil)
+	rec := e.do("/", c)
+	if rec.Body.String() != "-" {
+		t.Errorf("foreign key opened: %q", rec.Body.String())
+	}
+	if got := rec.Result().Header["Set-Cookie"]; len(got) != 0 {
+		t.Errorf("unknown-kid cookie was touched: %q", got)
+	}
+	if !e.errs.has(tokensession.ErrUnknownKey) {
+		t.Error("ErrUnknownKey not reported")
+	}
+}
+
+func TestMiddlewareBadCookieExpired(t *testing.T) {
+	e := newMWEnv(t, nil)
+	good := e.login("alice")
+	flip := []byte(good.Value)
+	flip[20] ^= 1
+	if flip[20] == '.' || flip[20] > 'z' {
+		flip[20] = 'A'
+	}
+	cases := []struct {
+		name  string
+		value string
+		want  error
+	}{
+		{"garbage", "garbage", tokensession.ErrMalformed},
+		{"tampered", string(flip), tokensession.ErrNotAuthentic},
+		{"other purpose", mustSealPurpose(t, e, "elsewhere"), tokensession.ErrNotAuthentic},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := e.do("/", &http.Cookie{Name: "__Host-session", Value: tc.value})
+			if rec.Code != http.StatusOK || rec.Body.String() != "-" {
+				t.Errorf("status %d body %q", rec.Code, rec.Body.String())
+			}
+			del := cookiesByName(rec)["__Host-session"]
+			if del == nil || del.MaxAge >= 0 {
+				t.Errorf("bad cookie not expired: %v", rec.Result().Header["Set-Cookie"])
+			}
+			if !e.errs.has(tc.want) {
+				t.Errorf("reason %v not reported", tc.want)
+			}
+		})
+	}
+	t.Run("expired", func(t *testing.T) {
+		e.clock.Set(mwT0.Add(31 * time.Minute))
+		defer e.clock.Set(mwT0)
+		rec := e.do("/", good)
+		if del := cookiesByName(rec)["__Host-session"]; del == nil || del.MaxAge >= 0 {
+			t.Errorf("expired cookie not deleted: %v", rec.Result().Header["Set-Cookie"])
+		}
+		if !e.errs.has(tokensession.ErrExpired) {
+			t.Error("ErrExpired not reported")
+		}
+	})
+}
+
+// mustSealPurpose seals a token with e's keyring but another purpose.
+func mustSealPurpose(t *testing.T, e *mwEnv, purpose string) string {
+	t.Helper()
+	m, err := tokensession.New(tokensession.Config[mwValue]{Keyring: e.m.Keyring(), Purpose: purpose, Now: e.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := m.Seal(mwValue{User: "mallory"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+func TestMiddlewareLifecycle(t *testing.T) {
+	e := newMWEnv(t, nil)
+	c := e.login("alice")
+	_, first := e.openCookie(c)
+
+	// Renew issues a new session ID and creation time, keeping the value.
+	e.clock.Advance(time.Minute)
+	cs := e.do("/renew", c).Result().Cookies()
+	if len(cs) != 1 {
+		t.Fatalf("renew: cookies %v", cs)
+	}
+	v, renewed := e.openCookie(cs[0])
+	if v.User != "alice" || renewed.ID == first.ID || !renewed.Created.Equal(e.clock.Now()) {
+		t.Errorf("renew: %+v %+v (was %+v)", v, renewed, first)
+	}
+
+	// Update keeps the ID.
+	cs = e.do("/update?item=apple", cs[0]).Result().Cookies()
+	v, updated := e.openCookie(cs[0])
+	if updated.ID != renewed.ID || len(v.Cart) != 1 || v.Cart[0] != "apple" {
+		t.Errorf("update: %+v %+v", v, updated)
+	}
+
+	// Destroy expires the cookie; the body shows no session.
+	rec := e.do("/destroy", cs[0])
+	if rec.Body.String() != "-" {
+		t.Errorf("destroy: body %q", rec.Body.String())
+	}
+	del := cookiesByName(rec)["__Host-session"]
+	if del == nil || del.MaxAge >= 0 || del.Value != "" {
+		t.Errorf("destroy did not expire the cookie: %v", rec.Result().Header["Set-Cookie"])
+	}
+}
+
+func TestMiddlewareTooLargeKeepsPreviousCookie(t *testing.T) {
+	e := newMWEnv(t, nil) // one cookie of 4096 bytes at most
+	c := e.login("alice")
+	big := strings.Repeat("x", 5000)
+	rec := e.do("/update?item="+big, c)
+	if got := rec.Result().Header["Set-Cookie"]; len(got) != 0 {
+		t.Errorf("oversized session wrote %d Set-Cookie lines", len(got))
+	}
+	var tl *tokensession.TooLargeError
+	found := false
+	for _, err := range e.errs.take() {
+		if errors.As(err, &tl) {
+			found = true
+		}
+	}
+	if !found || tl.Size <= tl.Limit || tl.Limit != 4096-len("__Host-session") {
+		t.Fatalf("TooLargeError not reported with sizes: %+v", tl)
+	}
+	// The previous cookie still opens.
+	if got := e.do("/", c).Body.String(); got != "alice" {
+		t.Errorf("previous cookie lost: %q", got)
+	}
+}
+
+func TestMiddlewareSaveErrors(t *testing.T) {
+	e := newMWEnv(t, nil)
+	var saveErr, lateErr error
+	h := e.m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := e.m.FromContext(r.Context())
+		old, _ := s.Get()
+		s.Set(mwValue{User: strings.Repeat("y", 5000)})
+		saveErr = s.Save()
+		s.Set(old) // keep what was there
+		if err := s.Save(); err != nil {
+			t.Errorf("Save of the old value: %v", err)
+		}
+		w.Write([]byte("ok"))
+		s.Set(mwValue{User: "late"})
+		lateErr = s.Save()
+	}))
+	c := e.login("alice")
+	req := mwRequest("/", c)
+	rec := newRecorder()
+	h.ServeHTTP(rec, req)
+	if !errors.Is(saveErr, tokensession.ErrTooLarge) {
+		t.Errorf("Save of a huge value: %v", saveErr)
+	}
+	if !errors.Is(lateErr, tokensession.ErrHeadersWritten) {
+		t.Errorf("Save after the write: %v", lateErr)
+	}
+	if !e.errs.has(tokensession.ErrHeadersWritten) {
+		t.Error("late change not reported to the ErrorHandler")
+	}
+	cs := rec.Result().Cookies()
+	if len(cs) != 1 {
+		t.Fatalf("cookies %v", cs)
+	}
+	if v, _ := e.openCookie(cs[0]); v.User != "alice" {
+		t.Errorf("sealed %q, want the value restored before the write", v.User)
+	}
+}
+
+func TestMiddlewareTwoManagers(t *testing.T) {
+	a := newMWEnv(t, func(c *tokensession.Config[mwValue]) { c.CookieName = "__Host-a" })
+	b := newMWEnv(t, func(c *tokensession.Config[mwValue]) { c.CookieName = "__Host-b" })
+	h := a.m.Handler(b.m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sa, sb := a.m.FromContext(r.Context()), b.m.FromContext(r.Context())
+		if sa == nil || sb == nil || sa == any(sb) {
+			t.Fatal("managers share a session")
+		}
+		if r.URL.Path == "/set" {
+			sa.Set(mwValue{User: "a"})
+			sb.Set(mwValue{User: "b"})
+		}
+		va, _ := sa.Get()
+		vb, _ := sb.Get()
+		w.Write([]byte(va.User + vb.User))
+	})))
+	rec := newRecorder()
+	h.ServeHTTP(rec, mwRequest("/set"))
+	cs := rec.Result().Cookies()
+	if len(cs) != 2 {
+		t.Fatalf("cookies %v", cs)
+	}
+	rec = newRecorder()
+	h.ServeHTTP(rec, mwRequest("/", cs...))
+	if rec.Body.String() != "ab" || len(rec.Result().Cookies()) != 0 {
+		t.Errorf("body %q, cookies %v", rec.Body.String(), rec.Result().Cookies())
+	}
+}
+
+func TestMiddlewareFromContextOutsideHandler(t *testing.T) {
+	e := newMWEnv(t, nil)
+	if s := e.m.FromContext(mwRequest("/").Context()); s != nil {
+		t.Fatal("FromContext outside the handler returned a session")
+	}
+	defer func() {
+		if r := recover(); r == nil || !strings.HasPrefix(r.(string), "tokensession: ") {
+			t.Errorf("panic %v, want a tokensession: message", r)
+		}
+	}()
+	var s *tokensession.Session[mwValue]
+	s.Get()
+}
+
+func TestNewRejectsBadConfig(t *testing.T) {
+	ring, _ := tokensession.NewKeyring(tokensession.KeyringEntry{Key: tokensession.GenerateKey()})
+	cases := map[string]tokensession.Config[mwValue]{
+		"no keyring":         {},
+		"idle over absolute": {Keyring: ring, IdleTimeout: 2 * time.Hour, AbsoluteTimeout: time.Hour},
+		"window over idle":   {Keyring: ring, RefreshWindow: time.Hour},
+		"host prefix domain": {Keyring: ring, Domain: "example.com"},
+		"host prefix path":   {Keyring: ring, Path: "/app"},
+		"host prefix no TLS": {Keyring: ring, CookieName: "__Host-x", UnsafeAllowHTTP: true},
+		"secure prefix":      {Keyring: ring, CookieName: "__Secure-x", UnsafeAllowHTTP: true},
+		"samesite none http": {Keyring: ring, SameSite: http.SameSiteNoneMode, UnsafeAllowHTTP: true},
+		"bad cookie name":    {Keyring: ring, CookieName: "a b"},
+		"cookie size small":  {Keyring: ring, MaxCookieSize: 100},
+		"cookie size large":  {Keyring: ring, MaxCookieSize: 5000},
+		"too many chunks":    {Keyring: ring, MaxChunks: 17},
+		"negative chunks":    {Keyring: ring, MaxChunks: -1},
+		"negative idle":      {Keyring: ring, IdleTimeout: -time.Second},
+		"negative window":    {Keyring: ring, RefreshWindow: -time.Second},
+		"staged ring":        {Keyring: mustStagedRing(t)},
+	}
+	for name, cfg := range cases {
+		t.Run(name, func(t *testing.T) {
+			m, err := tokensession.New(cfg)
+			if err == nil || m != nil {
+				t.Fatalf("New accepted %s", name)
+			}
+			if !strings.HasPrefix(err.Error(), "tokensession: ") {
+				t.Errorf("error %q lacks the package prefix", err)
+			}
+		})
+	}
+	m, err := tokensession.New(tokensession.Config[mwValue]{Keyring: ring, UnsafeAllowHTTP: true})
+	if err != nil || m.CookieName() != "session" {
+		t.Errorf("development config: %v, cookie %q", err, m.CookieName())
+	}
+}
+
+func mustStagedRing(t *testing.T) *tokensession.Keyring {
+	r, err := tokensession.NewKeyring(tokensession.KeyringEntry{Key: tokensession.GenerateKey(), NotBefore: time.Now().Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func TestMiddlewareDevelopmentCookie(t *testing.T) {
+	e := newMWEnv(t, func(c *tokensession.Config[mwValue]) { c.UnsafeAllowHTTP = true })
+	line := e.do("/set?user=dev").Result().Header.Get("Set-Cookie")
+	if !strings.HasPrefix(line, "session=") || strings.Contains(line, "Secure") {
+		t.Errorf("development cookie %q", line)
+	}
+	mustContain(t, line, "HttpOnly")
+	mustContain(t, line, "Max-Age="+strconv.Itoa(1800))
+}

@@ -1,0 +1,284 @@
+package tokensession_test
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tokensession/tokensession"
+)
+
+// browser is a TLS client with a cookie jar, as a browser keeps cookies.
+type browser struct {
+	t   *testing.T
+	srv *httptest.Server
+	c   *http.Client
+}
+
+func newBrowser(t *testing.T, h http.Handler) *browser {
+	srv := httptest.NewTLSServer(h)
+	t.Cleanup(srv.Close)
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := srv.Client()
+	c.Jar = jar
+	return &browser{t: t, srv: srv, c: c}
+}
+
+func (b *browser) get(path string) string {
+	b.t.Helper()
+	resp, err := b.c.Get(b.srv.URL + path)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		b.t.Fatalf("GET %s: %d", path, resp.StatusCode)
+	}
+	return string(body)
+}
+
+// cookieNames lists the names of the cookies the jar holds for the server.
+func (b *browser) cookieNames() []string {
+	u, _ := url.Parse(b.srv.URL)
+	var names []string
+	for _, c := range b.c.Jar.Cookies(u) {
+		names = append(names, c.Name)
+	}
+	sort.Strings(names)
+	return names
+}
+
+func TestRoundTripLifecycle(t *testing.T) {
+	e := newMWEnv(t, nil)
+	b := newBrowser(t, e.h)
+	if got := b.get("/"); got != "-" {
+		t.Fatalf("before login: %q", got)
+	}
+	b.get("/set?user=alice")
+	// Many requests over an hour, each within the idle timeout: the
+	// session is refreshed as it nears expiry and never lost.
+	for i := 0; i < 12; i++ {
+		e.clock.Advance(5 * time.Minute)
+		if got := b.get("/"); got != "alice" {
+			t.Fatalf("request %d at %v: %q", i, e.clock.Now().Sub(mwT0), got)
+		}
+	}
+	if got := b.cookieNames(); len(got) != 1 || got[0] != "__Host-session" {
+		t.Errorf("jar holds %v", got)
+	}
+	b.get("/destroy")
+	if got := b.cookieNames(); len(got) != 0 {
+		t.Errorf("after logout the jar holds %v", got)
+	}
+	if got := b.get("/"); got != "-" {
+		t.Errorf("after logout: %q", got)
+	}
+	if errs := e.errs.take(); len(errs) != 0 {
+		t.Errorf("errors reported: %v", errs)
+	}
+}
+
+func TestRoundTripChunkedSession(t *testing.T) {
+	e := newMWEnv(t, func(c *tokensession.Config[mwValue]) { c.MaxChunks = 4 })
+	b := newBrowser(t, e.h)
+	b.get("/set?user=alice")
+	// Grow the cart past one cookie, then past two.
+	var want []string
+	for i := 0; i < 40; i++ {
+		item := fmt.Sprintf("item-%02d-%s", i, strings.Repeat("q", 150))
+		want = append(want, item)
+		b.get("/update?item=" + item)
+	}
+	names := b.cookieNames()
+	if len(names) < 2 || names[0] != "__Host-session.0" || names[1] != "__Host-session.1" {
+		t.Fatalf("chunked session cookies %v", names)
+	}
+	// Reloads read the complete set and change nothing.
+	for i := 0; i < 3; i++ {
+		if got := b.get("/"); got != "alice" {
+			t.Fatalf("reload %d: %q", i, got)
+		}
+	}
+	if got := b.cookieNames(); strings.Join(got, " ") != strings.Join(names, " ") {
+		t.Errorf("reload changed cookies: %v -> %v", names, got)
+	}
+	// Shrinking back to one cookie deletes every chunk.
+	b.get("/set?user=alice")
+	if got := b.cookieNames(); len(got) != 1 || got[0] != "__Host-session" {
+		t.Errorf("after shrinking the jar holds %v", got)
+	}
+	if got := b.get("/"); got != "alice" {
+		t.Errorf("after shrinking: %q", got)
+	}
+	if errs := e.errs.take(); len(errs) != 0 {
+		t.Errorf("errors reported: %v", errs)
+	}
+}
+
+// sealedLen returns the token length for v, sealed at the env's clock.
+func sealedLen(t *testing.T, e *mwEnv, v mwValue) int {
+	t.Helper()
+	tok, err := e.m.Seal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(tok)
+}
+
+func TestCookieBudgetBoundary(t *testing.T) {
+	// Measure a token with a roomy manager, then set the budget to exactly
+	// the cookie's name plus that token.
+	probe := newMWEnv(t, func(c *tokensession.Config[mwValue]) { c.MaxChunks = 4 })
+	user := strings.Repeat("u", 600)
+	n := sealedLen(t, probe, mwValue{User: user})
+	budget := len("__Host-session") + n
+
+	e := newMWEnv(t, func(c *tokensession.Config[mwValue]) { c.MaxCookieSize = budget })
+	rec := e.do("/set?user=" + user)
+	cs := rec.Result().Cookies()
+	if len(cs) != 1 || len(cs[0].Name)+len(cs[0].Value) != budget {
+		t.Fatalf("at the budget: %d cookies, %d bytes", len(cs), len(cs[0].Name)+len(cs[0].Value))
+	}
+	// Three more bytes of value (four of base64) no longer fit one cookie.
+	rec = e.do("/set?user=" + user + "uuu")
+	if len(rec.Result().Cookies()) != 0 || !e.errs.has(tokensession.ErrTooLarge) {
+		t.Errorf("over the budget: cookies %v", rec.Result().Cookies())
+	}
+}
+
+func TestChunkBoundBoundary(t *testing.T) {
+	// With 3 chunks of 1024 bytes, the chunk names take 16 bytes each, so
+	// tokens may be 3*(1024-16) bytes long.
+	const chunks, size = 3, 1024
+	limit := chunks * (size - len("__Host-session.0"))
+	e := newMWEnv(t, func(c *tokensession.Config[mwValue]) { c.MaxChunks = chunks; c.MaxCookieSize = size })
+	probe := newMWEnv(t, func(c *tokensession.Config[mwValue]) { c.MaxChunks = 4 })
+	// Find the longest user name whose token fits the bound exactly or
+	// just under it (base64 grows in steps).
+	base := sealedLen(t, probe, mwValue{})
+	l := (limit - base) * 3 / 4
+	for sealedLen(t, probe, mwValue{User: strings.Repeat("u", l+1)}) <= limit {
+		l++
+	}
+	for sealedLen(t, probe, mwValue{User: strings.Repeat("u", l)}) > limit {
+		l--
+	}
+	fits := strings.Repeat("u", l)
+	rec := e.do("/set?user=" + fits)
+	cs := rec.Result().Cookies()
+	if len(cs) != chunks {
+		t.Fatalf("at the bound: %d cookies (%v), want %d", len(cs), e.errs.take(), chunks)
+	}
+	total := 0
+	for _, c := range cs {
+		if len(c.Name)+len(c.Value) > size {
+			t.Errorf("cookie %s has %d bytes, over %d", c.Name, len(c.Name)+len(c.Value), size)
+		}
+		total += len(c.Value)
+	}
+	if total > limit || limit-total > 3 {
+		t.Errorf("chunks carry %d bytes, bound %d", total, limit)
+	}
+	// Read back.
+	if got := e.do("/", cs...).Body.String(); got != fits {
+		t.Errorf("chunked read returned %d bytes", len(got))
+	}
+	// One more byte exceeds the bound: typed error with both sizes, no
+	// cookie written, the previous chunks still open.
+	rec = e.do("/set?user="+fits+"uuu", cs...)
+	if len(rec.Result().Cookies()) != 0 {
+		t.Errorf("over the bound wrote %v", rec.Result().Cookies())
+	}
+	var found bool
+	for _, err := range e.errs.take() {
+		if tl, ok := err.(*tokensession.TooLargeError); ok && tl.Limit == limit && tl.Size > limit {
+			found = true
+		}
+	}
+	if !found {
+		t.Error("TooLargeError with the bound not reported")
+	}
+}
+
+func TestChunksReadOnlyAsCompleteSet(t *testing.T) {
+	e := newMWEnv(t, func(c *tokensession.Config[mwValue]) { c.MaxChunks = 4; c.MaxCookieSize = 1024 })
+	rec := e.do("/set?user=" + strings.Repeat("u", 1500))
+	cs := rec.Result().Cookies()
+	if len(cs) != 3 {
+		t.Fatalf("%d chunks, want 3", len(cs))
+	}
+	cases := map[string][]*http.Cookie{
+		"missing first":  {cs[1], cs[2]},
+		"missing middle": {cs[0], cs[2]},
+		"missing last":   {cs[0], cs[1]},
+		"only one":       {cs[0]},
+		"out of order":   {cs[1], cs[0], cs[2]}, // order in the header does not matter
+		"swapped values": {{Name: cs[0].Name, Value: cs[1].Value}, {Name: cs[1].Name, Value: cs[0].Value}, cs[2]},
+	}
+	for name, set := range cases {
+		t.Run(name, func(t *testing.T) {
+			rec := e.do("/", set...)
+			want := "-"
+			if name == "out of order" {
+				want = strings.Repeat("u", 1500)
+			}
+			if got := rec.Body.String(); got != want {
+				t.Errorf("read %d bytes, want %q", len(got), want[:1])
+			}
+			if rec.Code != http.StatusOK {
+				t.Errorf("status %d", rec.Code)
+			}
+		})
+	}
+}
+
+func TestMiddlewareConcurrent(t *testing.T) {
+	e := newMWEnv(t, func(c *tokensession.Config[mwValue]) { c.MaxChunks = 2 })
+	cookie := e.login("shared")
+	var wg sync.WaitGroup
+	for g := 0; g < 16; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := e.login(fmt.Sprintf("user%d", g))
+			for i := 0; i < 50; i++ {
+				switch i % 4 {
+				case 0:
+					cs := e.do("/update?item=x", c).Result().Cookies()
+					if len(cs) == 1 {
+						c = cs[0]
+					}
+				case 1:
+					if got := e.do("/", c).Body.String(); got != fmt.Sprintf("user%d", g) {
+						t.Errorf("goroutine %d read %q", g, got)
+						return
+					}
+				case 2:
+					e.do("/", cookie)
+				case 3:
+					e.do("/untouched", c)
+				}
+			}
+		}()
+	}
+	// Rotate keys while serving.
+	for i := 0; i < 20; i++ {
+		ring, _ := tokensession.NewKeyring(tokensession.KeyringEntry{Key: tokensession.GenerateKey()}, tokensession.KeyringEntry{Key: e.key})
+		if err := e.m.SetKeyring(ring); err != nil {
+			t.Error(err)
+		}
+	}
+	wg.Wait()
+}
