@@ -182,13 +182,20 @@ func (m *Manager[T]) readCookies(r *http.Request) (string, uint32, error) {
 	return b.String(), present, nil
 }
 
-// chunkIndex parses the ".N" suffix of a chunk cookie name.
+// chunkIndex parses the ".N" suffix of a chunk cookie name: decimal digits
+// only, no sign and no leading zero.
 func (m *Manager[T]) chunkIndex(suffix string) (int, bool) {
 	if len(suffix) < 2 || len(suffix) > 3 || suffix[0] != '.' || (len(suffix) == 3 && suffix[1] == '0') {
 		return 0, false
 	}
-	i, err := strconv.Atoi(suffix[1:])
-	if err != nil || i < 0 || i >= m.maxChunks {
+	i := 0
+	for _, c := range []byte(suffix[1:]) {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		i = i*10 + int(c-'0')
+	}
+	if i >= m.maxChunks {
 		return 0, false
 	}
 	return i, true
