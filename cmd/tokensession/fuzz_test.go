@@ -1,0 +1,86 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tokensession/tokensession"
+)
+
+// fuzzKey is a fixed key, so that the seed corpus can hold tokens it opens
+// (testdata/fuzz/FuzzInspectInput). Its bytes are 0, 1, …, 31.
+func fuzzKey(tb testing.TB) tokensession.Key {
+	b := make([]byte, tokensession.KeySize)
+	for i := range b {
+		b[i] = byte(i)
+	}
+	k, err := tokensession.NewKeyFromBytes(b)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return k
+}
+
+// FuzzInspectInput feeds inspect's input parsing, and the whole inspect
+// command, arbitrary input: a bare token, a Cookie header, chunks, or
+// anything else. Nothing may panic, the parsed token must come from the
+// input, and no output may show the key.
+func FuzzInspectInput(f *testing.F) {
+	key := fuzzKey(f)
+	ring, err := tokensession.NewKeyring(tokensession.KeyringEntry{Key: key})
+	if err != nil {
+		f.Fatal(err)
+	}
+	m, err := tokensession.New(tokensession.Config[json.RawMessage]{Keyring: ring, Now: func() time.Time { return t0 }})
+	if err != nil {
+		f.Fatal(err)
+	}
+	tok, err := m.Seal(json.RawMessage(`{"user":"alice"}`))
+	if err != nil {
+		f.Fatal(err)
+	}
+	half := len(tok) / 2
+	f.Add(tok)
+	f.Add("Cookie: __Host-session=" + tok)
+	f.Add("__Host-session.0=" + tok[:half] + "; __Host-session.1=" + tok[half:])
+	f.Add("__Host-session.1=" + tok[half:] + "\ncookie: __Host-session.0=\"" + tok[:half] + "\"")
+
+	secret := key.UnsafeExportPASERK()
+	const name = tokensession.DefaultCookieName
+	f.Fuzz(func(t *testing.T, tainted string) {
+		in, err := parseInspectInput(tainted, name, tokensession.MaxMaxChunks)
+		if err == nil {
+			switch {
+			case in.token == "":
+				t.Fatal("empty token accepted")
+			case len(in.token) > len(tainted):
+				t.Fatalf("token of %d bytes from %d bytes of input", len(in.token), len(tainted))
+			case in.cookie == "" && in.chunks != 0, in.chunks == 1, in.chunks > tokensession.MaxMaxChunks:
+				t.Fatalf("bad source: %+v", in)
+			case in.cookie == "" && strings.TrimSpace(in.token) != in.token:
+				t.Fatalf("bare token %q not trimmed", in.token)
+			case strings.ContainsRune(in.token, ';'):
+				t.Fatalf("token %q holds a cookie separator", in.token)
+			}
+			if kid, err := footerKeyID(in.token); err == nil && safeID(kid) != kid {
+				t.Fatalf("footer key ID %q accepted", kid)
+			}
+		}
+
+		var stdout, stderr bytes.Buffer
+		code := runEnv([]string{"inspect", "-keys", secret}, strings.NewReader(tainted), &stdout, &stderr,
+			func() time.Time { return t0 }, func(string) string { return "" })
+		if code != 0 && code != 1 {
+			t.Fatalf("exit %d: %s", code, stderr.String())
+		}
+		if code == 1 && (!strings.HasPrefix(stderr.String(), "tokensession: ") || strings.Count(stderr.String(), "\n") != 1) {
+			t.Fatalf("stderr is not one line: %q", stderr.String())
+		}
+		if out := stdout.String() + stderr.String(); strings.Contains(out, secret[len("k4.local."):]) {
+			t.Fatal("output shows the key")
+		}
+	})
+}

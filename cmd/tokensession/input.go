@@ -1,0 +1,169 @@
+package main
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/tokensession/tokensession"
+)
+
+// This file finds the token in inspect's untrusted input; FuzzInspectInput
+// exercises it.
+
+// maxInspectInput bounds what inspect reads: a whole Cookie header with
+// the largest chunked session, and room to spare.
+const maxInspectInput = 128 << 10
+
+// An inspectInput is the token found in inspect's input.
+type inspectInput struct {
+	token  string
+	cookie string // the cookie it came from; "" for a bare token
+	chunks int    // how many chunk cookies were joined; 0 for none
+}
+
+// parseInspectInput finds the token in tainted: a bare token, or a Cookie
+// header value (one or more lines, each with or without "Cookie:") holding
+// the cookie name or a complete, contiguous set of its chunks name.0,
+// name.1, … below maxChunks. A plain cookie wins over chunks, and the first
+// of duplicate cookies wins, as in the middleware.
+func parseInspectInput(tainted, name string, maxChunks int) (inspectInput, error) {
+	if len(tainted) > maxInspectInput {
+		return inspectInput{}, fmt.Errorf("input larger than %d bytes", maxInspectInput)
+	}
+	const prefix = "cookie:"
+	var parts []string
+	for line := range strings.Lines(tainted) {
+		line = strings.TrimSpace(line)
+		if len(line) >= len(prefix) && strings.EqualFold(line[:len(prefix)], prefix) {
+			line = strings.TrimSpace(line[len(prefix):])
+		}
+		if line != "" {
+			parts = append(parts, line)
+		}
+	}
+	if len(parts) == 0 {
+		return inspectInput{}, errors.New("empty input: give a token or a Cookie header")
+	}
+	header := strings.Join(parts, "; ")
+	if len(parts) == 1 && !strings.ContainsAny(header, "=;") {
+		return inspectInput{token: header}, nil
+	}
+	if !strings.ContainsRune(header, '=') && len(parts) > 1 {
+		return inspectInput{}, errors.New("input has several lines but is not a Cookie header")
+	}
+
+	var (
+		plain    string
+		hasPlain bool
+		chunks   [tokensession.MaxMaxChunks]string
+		present  uint32 // bit i: chunk i seen
+		others   []string
+	)
+	for part := range strings.SplitSeq(header, ";") {
+		k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
+		if !ok {
+			continue
+		}
+		if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
+			v = v[1 : len(v)-1]
+		}
+		if k == name {
+			if !hasPlain {
+				plain, hasPlain = v, true
+			}
+			continue
+		}
+		if suffix, ok := strings.CutPrefix(k, name); ok {
+			if i, ok := chunkIndex(suffix, maxChunks); ok {
+				if present&(1<<i) == 0 {
+					present |= 1 << i
+					chunks[i] = v
+				}
+				continue
+			}
+		}
+		if len(others) < 6 {
+			others = append(others, quoteShort(k))
+		}
+	}
+
+	if hasPlain {
+		if plain == "" {
+			return inspectInput{}, fmt.Errorf("cookie %q is empty", name)
+		}
+		return inspectInput{token: plain, cookie: name}, nil
+	}
+	if present == 0 {
+		if len(others) == 0 {
+			return inspectInput{}, fmt.Errorf("no cookie named %q in the Cookie header", name)
+		}
+		return inspectInput{}, fmt.Errorf("no cookie named %q in the Cookie header, which has %s; set -cookie-name", name, strings.Join(others, ", "))
+	}
+	n := 0
+	for n < maxChunks && present&(1<<n) != 0 {
+		n++
+	}
+	if present>>n != 0 || n < 2 {
+		var have []string
+		for i := range maxChunks {
+			if present&(1<<i) != 0 {
+				have = append(have, fmt.Sprintf(".%d", i))
+			}
+		}
+		return inspectInput{}, fmt.Errorf("chunk cookies of %q are not a complete, contiguous set of two or more (have %s); the middleware ignores them", name, strings.Join(have, " "))
+	}
+	return inspectInput{token: strings.Join(chunks[:n], ""), cookie: name, chunks: n}, nil
+}
+
+// chunkIndex parses a chunk cookie's suffix: "." and a decimal index below
+// maxChunks, without sign or leading zero.
+func chunkIndex(suffix string, maxChunks int) (int, bool) {
+	if len(suffix) < 2 || len(suffix) > 3 || suffix[0] != '.' || (len(suffix) == 3 && suffix[1] == '0') {
+		return 0, false
+	}
+	i := 0
+	for _, c := range []byte(suffix[1:]) {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		i = i*10 + int(c-'0')
+	}
+	return i, i < maxChunks
+}
+
+// footerKeyID returns the key ID in tainted's footer, read without
+// decrypting anything. The footer is authenticated only once the token is
+// decrypted, so until then the ID is a claim, not a fact.
+func footerKeyID(tainted string) (string, error) {
+	body, ok := strings.CutPrefix(tainted, "v4.local.")
+	if !ok {
+		return "", errors.New("not a v4.local token")
+	}
+	_, footer, ok := strings.Cut(body, ".")
+	if !ok || footer == "" {
+		return "", errors.New("no footer")
+	}
+	if len(footer) > 256 {
+		return "", errors.New("footer too long")
+	}
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(footer)
+	if err != nil {
+		return "", errors.New("footer is not base64url")
+	}
+	var f struct {
+		Kid string `json:"kid"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&f); err != nil || dec.More() {
+		return "", errors.New(`footer is not {"kid":"k4.lid.…"}`)
+	}
+	if safeID(f.Kid) != f.Kid {
+		return "", errors.New("footer's kid is not a k4.lid ID")
+	}
+	return f.Kid, nil
+}

@@ -1,0 +1,351 @@
+package main
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"aidanwoods.dev/go-paseto"
+
+	"github.com/tokensession/tokensession"
+)
+
+const usageInspect = `Usage: tokensession inspect [FLAGS] [TOKEN | COOKIE-HEADER | -]
+
+Decrypt a session token and say whether it is valid now. The input, one
+argument or stdin (with no argument or "-"), is a bare token (v4.local.…)
+or a Cookie header value, with or without the "Cookie:" prefix. In a
+header, the session cookie is found by name; chunk cookies NAME.0,
+NAME.1, … are joined only as a complete, contiguous set, as the
+middleware does.
+
+Prints the key ID from the token's footer, whether the keyring holds that
+key and its state, the decrypted claims (exp, iat, created, sid and the
+data, pretty-printed) even when the token has expired, and a last line
+"valid now" or "invalid: REASON" as Manager.Open decides with the settings
+below. The application's revocation hooks are not applied. Never prints
+key material or the token itself. Exit status 1 when the token is not
+valid now.
+
+Keys (a flag wins over the environment; two flags or two variables are
+an error):
+  -keyring FILE       a JSON keyring file
+  -keys KEYS          k4.local keys separated by white space (visible in
+                      the process list: prefer the environment)
+  SESSION_KEYRING     environment: the path of a JSON keyring file, or the
+                      JSON itself
+  SESSION_KEYS        environment: k4.local keys separated by white space
+
+Flags:
+  -cookie-name NAME   session cookie name (default "__Host-session")
+  -purpose P          token purpose (default: the cookie name)
+  -idle D             idle timeout (default 30m, the library default)
+  -absolute D         absolute session lifetime (default 24h)
+  -leeway D           tolerated clock skew (default 30s; 0 for none)
+  -max-chunks N       the application's Config.MaxChunks: the most chunk
+                      cookies read and the token size bound (default 16,
+                      the library maximum)
+
+Environment:
+  TOKENSESSION_NOW    for testing only: an RFC 3339 time used instead of
+                      the system clock
+`
+
+// implicitPrefix prefixes the purpose in the implicit assertion (format
+// version 1).
+const implicitPrefix = "tokensession/v1:"
+
+func runInspect(c *cli, args []string) error {
+	const name = "inspect"
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	keyringFile := fs.String("keyring", "", "JSON keyring file")
+	keys := fs.String("keys", "", "k4.local keys")
+	cookieName := fs.String("cookie-name", tokensession.DefaultCookieName, "session cookie name")
+	purpose := fs.String("purpose", "", "token purpose")
+	idle := fs.Duration("idle", tokensession.DefaultIdleTimeout, "idle timeout")
+	absolute := fs.Duration("absolute", tokensession.DefaultAbsoluteTimeout, "absolute lifetime")
+	leeway := fs.Duration("leeway", tokensession.DefaultLeeway, "clock skew tolerance")
+	maxChunks := fs.Int("max-chunks", tokensession.MaxMaxChunks, "Config.MaxChunks")
+	pos, err := c.parseFlags(name, fs, args)
+	if err != nil {
+		return err
+	}
+	switch {
+	case len(pos) > 1:
+		return usageErrorf("inspect: takes one token or Cookie header (quote the header) (run 'tokensession inspect -h')")
+	case *cookieName == "":
+		return usageErrorf("inspect: -cookie-name must not be empty")
+	case *maxChunks < 1 || *maxChunks > tokensession.MaxMaxChunks:
+		return usageErrorf("inspect: -max-chunks must be between 1 and %d", tokensession.MaxMaxChunks)
+	case *idle < time.Second:
+		return usageErrorf("inspect: -idle must be at least 1s")
+	case *absolute < time.Second:
+		return usageErrorf("inspect: -absolute must be at least 1s")
+	case *idle > *absolute:
+		return usageErrorf("inspect: -idle must not exceed -absolute")
+	}
+	if *purpose == "" {
+		*purpose = *cookieName
+	}
+
+	ring, err := c.inspectKeyring(*keyringFile, *keys)
+	if err != nil {
+		return err
+	}
+	cfg := tokensession.Config[json.RawMessage]{
+		Keyring:         ring,
+		CookieName:      *cookieName,
+		Purpose:         *purpose,
+		IdleTimeout:     *idle,
+		AbsoluteTimeout: *absolute,
+		Leeway:          *leeway,
+		Now:             c.now,
+		MaxChunks:       *maxChunks,
+	}
+	if cfg.Leeway == 0 {
+		cfg.Leeway = -1 // none; the library reads 0 as its default
+	}
+	m, err := newVerifier(cfg)
+	if err != nil {
+		return usageErrorf("inspect: %s", libMessage(err))
+	}
+
+	var tainted string
+	if len(pos) == 1 && pos[0] != "-" {
+		tainted = pos[0]
+	} else if tainted, err = c.readInput(maxInspectInput); err != nil {
+		return err
+	}
+	in, err := parseInspectInput(tainted, *cookieName, *maxChunks)
+	if err != nil {
+		return errorf("inspect: %v", err)
+	}
+
+	now := c.now()
+	report(c.stdout, in, ring, *purpose, now)
+	if _, _, err := m.Open(in.token); err != nil {
+		fmt.Fprintf(c.stdout, "invalid: %s\n", libMessage(err))
+		return errorf("inspect: invalid: %s", libMessage(err))
+	}
+	fmt.Fprintln(c.stdout, "valid now")
+	return nil
+}
+
+// newVerifier returns the manager that gives inspect's verdict.
+func newVerifier(cfg tokensession.Config[json.RawMessage]) (*tokensession.Manager[json.RawMessage], error) {
+	m, err := tokensession.New(cfg)
+	if !errors.Is(err, tokensession.ErrNoSealingKey) {
+		return m, err
+	}
+	// New insists on a key able to seal now, which opening does not need:
+	// a keyring whose keys are all staged or retired still has tokens to
+	// inspect. Append a throwaway key that seals: listed last, it seals
+	// only when no other key can, and it opens nothing, since no token
+	// names its fresh ID. The verdict is the same as with ring alone.
+	entries := append(cfg.Keyring.Entries(), tokensession.KeyringEntry{Key: tokensession.GenerateKey()})
+	if cfg.Keyring, err = tokensession.NewKeyring(entries...); err != nil {
+		return nil, err
+	}
+	return tokensession.New(cfg)
+}
+
+// inspectKeyring returns the keyring named by the flags or, without them,
+// by the environment.
+func (c *cli) inspectKeyring(file, keys string) (*tokensession.Keyring, error) {
+	switch {
+	case file != "" && keys != "":
+		return nil, usageErrorf("inspect: give -keyring or -keys, not both")
+	case file != "":
+		return readKeyringFile(file, false)
+	case keys != "":
+		ring, err := tokensession.ParseKeyringEnv(keys)
+		if err != nil {
+			return nil, errorf("inspect: -keys: %s", libMessage(err))
+		}
+		return ring, nil
+	}
+	envRing, envKeys := c.getenv("SESSION_KEYRING"), c.getenv("SESSION_KEYS")
+	switch {
+	case envRing != "" && envKeys != "":
+		return nil, usageErrorf("inspect: both SESSION_KEYRING and SESSION_KEYS are set; choose with -keyring or -keys")
+	case envRing != "":
+		if strings.HasPrefix(strings.TrimSpace(envRing), "{") {
+			ring, err := tokensession.ParseKeyringJSON([]byte(envRing))
+			if err != nil {
+				return nil, errorf("inspect: SESSION_KEYRING: %s", libMessage(err))
+			}
+			return ring, nil
+		}
+		ring, err := readKeyringFile(envRing, false)
+		if err != nil {
+			return nil, errorf("inspect: SESSION_KEYRING: %v", err)
+		}
+		return ring, nil
+	case envKeys != "":
+		ring, err := tokensession.ParseKeyringEnv(envKeys)
+		if err != nil {
+			return nil, errorf("inspect: SESSION_KEYS: %s", libMessage(err))
+		}
+		return ring, nil
+	}
+	return nil, usageErrorf("inspect: no keys: give -keyring FILE or -keys, or set SESSION_KEYRING or SESSION_KEYS")
+}
+
+// errNotDecrypted reports a token that go-paseto would not decrypt.
+var errNotDecrypted = errors.New("not authentic: wrong key or purpose, or altered")
+
+// decryptClaims decrypts tainted with key and the purpose, ignoring
+// expiry, and returns its claims.
+func decryptClaims(key tokensession.Key, tainted, purpose string) (map[string]json.RawMessage, error) {
+	// The library does not hand out raw key bytes: the PASERK export is the
+	// only way to them. They stay inside this function.
+	raw, err := base64.RawURLEncoding.DecodeString(strings.TrimPrefix(key.UnsafeExportPASERK(), "k4.local."))
+	if err != nil {
+		return nil, errors.New("internal error: unexpected key export")
+	}
+	sk, err := paseto.V4SymmetricKeyFromBytes(raw)
+	clear(raw)
+	if err != nil {
+		return nil, errors.New("internal error: unexpected key export")
+	}
+	tok, err := paseto.NewParserWithoutExpiryCheck().ParseV4Local(sk, tainted, []byte(implicitPrefix+purpose))
+	if err != nil {
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			return nil, errors.New("authentic, but the claims are not JSON")
+		}
+		return nil, errNotDecrypted
+	}
+	var claims map[string]json.RawMessage
+	if err := json.Unmarshal(tok.ClaimsJSON(), &claims); err != nil {
+		return nil, errors.New("authentic, but the claims are not a JSON object")
+	}
+	return claims, nil
+}
+
+// report prints what inspect finds in the token, the verdict aside.
+func report(w io.Writer, in inspectInput, ring *tokensession.Keyring, purpose string, now time.Time) {
+	switch {
+	case in.chunks > 0:
+		fmt.Fprintf(w, "token:    %d bytes, from cookies %s.0 … %s.%d (%d chunks)\n", len(in.token), in.cookie, in.cookie, in.chunks-1, in.chunks)
+	case in.cookie != "":
+		fmt.Fprintf(w, "token:    %d bytes, from cookie %s\n", len(in.token), in.cookie)
+	default:
+		fmt.Fprintf(w, "token:    %d bytes\n", len(in.token))
+	}
+	fmt.Fprintf(w, "purpose:  %s\n", printable(purpose))
+
+	kid, err := footerKeyID(in.token)
+	if err != nil {
+		fmt.Fprintf(w, "key ID:   none (%v)\n", err)
+		fmt.Fprintln(w, "claims:   not decrypted (no key ID)")
+		return
+	}
+	fmt.Fprintf(w, "key ID:   %s\n", kid)
+	entries := ring.Entries()
+	i := indexOf(entries, kid)
+	if i < 0 {
+		fmt.Fprintln(w, "key:      not in the keyring")
+		fmt.Fprintln(w, "claims:   not decrypted (key not in the keyring)")
+		return
+	}
+	fmt.Fprintf(w, "key:      in the keyring at position %d, %s\n", i, ring.State(i, now))
+
+	claims, err := decryptClaims(entries[i].Key, in.token, purpose)
+	if err != nil {
+		fmt.Fprintf(w, "claims:   not decrypted (%v)\n", err)
+		return
+	}
+	for _, name := range []string{"exp", "iat", "created"} {
+		fmt.Fprintf(w, "%-10s%s\n", name+":", timeClaim(claims[name], now))
+	}
+	fmt.Fprintf(w, "%-10s%s\n", "sid:", stringClaim(claims["sid"]))
+	if raw, ok := claims["data"]; !ok {
+		fmt.Fprintln(w, "data:     (missing)")
+	} else {
+		var buf bytes.Buffer
+		if err := json.Indent(&buf, raw, "  ", "  "); err != nil {
+			buf.Reset()
+			buf.Write(raw)
+		}
+		fmt.Fprintf(w, "data:\n  %s\n", printable(buf.String()))
+	}
+	var extra []string
+	for name := range claims {
+		switch name {
+		case "exp", "iat", "created", "sid", "data":
+		default:
+			extra = append(extra, name)
+		}
+	}
+	slices.Sort(extra)
+	for _, name := range extra {
+		fmt.Fprintf(w, "other:    %s = %s\n", printable(name), printable(string(claims[name])))
+	}
+}
+
+// timeClaim formats an RFC 3339 claim with its distance from now.
+func timeClaim(raw json.RawMessage, now time.Time) string {
+	if raw == nil {
+		return "(missing)"
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return printable(string(raw)) + " (not a string)"
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return printable(s) + " (not an RFC 3339 time)"
+	}
+	d := t.Sub(now).Round(time.Second)
+	switch {
+	case d > 0:
+		return fmt.Sprintf("%s (in %s)", s, d)
+	case d < 0:
+		return fmt.Sprintf("%s (%s ago)", s, -d)
+	}
+	return s + " (now)"
+}
+
+// stringClaim formats a string claim.
+func stringClaim(raw json.RawMessage) string {
+	if raw == nil {
+		return "(missing)"
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return printable(string(raw)) + " (not a string)"
+	}
+	return printable(s)
+}
+
+// printable escapes what a terminal could interpret in s: control and
+// other non-printing characters, and invalid UTF-8. Newlines stay. In JSON
+// text the escapes are valid JSON themselves.
+func printable(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case r == '\n' || unicode.IsPrint(r):
+			b.WriteString(s[i : i+size])
+		case r <= 0xffff:
+			fmt.Fprintf(&b, `\u%04x`, r)
+		default:
+			fmt.Fprintf(&b, `\U%08x`, r)
+		}
+		i += size
+	}
+	return b.String()
+}

@@ -1,0 +1,389 @@
+package main
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"aidanwoods.dev/go-paseto"
+
+	"github.com/tokensession/tokensession"
+)
+
+// newManager returns a manager over ring with the clock at *now.
+func newManager(t *testing.T, ring *tokensession.Keyring, now *time.Time, cfg tokensession.Config[json.RawMessage]) *tokensession.Manager[json.RawMessage] {
+	t.Helper()
+	cfg.Keyring = ring
+	cfg.Now = func() time.Time { return *now }
+	m, err := tokensession.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// split cuts tok into n nearly equal parts.
+func split(tok string, n int) []string {
+	parts := make([]string, n)
+	size := (len(tok) + n - 1) / n
+	for i := range parts {
+		parts[i] = tok[min(i*size, len(tok)):min((i+1)*size, len(tok))]
+	}
+	return parts
+}
+
+// tamper flips the base64 character at index i of s.
+func tamper(s string, i int) string {
+	b := []byte(s)
+	if b[i] == 'A' {
+		b[i] = 'B'
+	} else {
+		b[i] = 'A'
+	}
+	return string(b)
+}
+
+// withFooter replaces tok's footer with the one naming kid.
+func withFooter(tok, kid string) string {
+	i := strings.LastIndexByte(tok, '.')
+	return tok[:i+1] + base64.RawURLEncoding.EncodeToString([]byte(`{"kid":"`+kid+`"}`))
+}
+
+func TestInspect(t *testing.T) {
+	key, other, retired := tokensession.GenerateKey(), tokensession.GenerateKey(), tokensession.GenerateKey()
+	ring, err := tokensession.NewKeyring(
+		tokensession.KeyringEntry{Key: key},
+		tokensession.KeyringEntry{Key: retired, NotAfter: t0.Add(-time.Hour)},
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	file := writeRing(t, dir, ring.Entries()...)
+	secrets := key.UnsafeExportPASERK() + " " + retired.UnsafeExportPASERK()
+	allKeys := []tokensession.Key{key, other, retired}
+
+	clock := t0
+	m := newManager(t, ring, &clock, tokensession.Config[json.RawMessage]{MaxChunks: 4})
+	data := json.RawMessage(`{"user":"alice","roles":["admin","ops"],"n":1}`)
+	tok, err := m.Seal(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	big, err := m.Seal(json.RawMessage(`{"blob":"` + strings.Repeat("x", 6000) + `"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A session sealed at t0-70m and refreshed at t0-10m: created more than
+	// an hour ago, its idle expiry still ahead.
+	clock = t0.Add(-70 * time.Minute)
+	first, err := m.Seal(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, info, err := m.Open(first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock = t0.Add(-10 * time.Minute)
+	refreshed, _, err := m.Reseal(data, info)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock = t0
+	otherRing, _ := tokensession.NewKeyring(tokensession.KeyringEntry{Key: other})
+	tokOther, err := newManager(t, otherRing, &clock, tokensession.Config[json.RawMessage]{}).Seal(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokAPI, err := newManager(t, ring, &clock, tokensession.Config[json.RawMessage]{Purpose: "api"}).Seal(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokDev, err := newManager(t, ring, &clock, tokensession.Config[json.RawMessage]{UnsafeAllowHTTP: true}).Seal(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A token of the retired key, sealed before its retirement.
+	retiredRing, _ := tokensession.NewKeyring(tokensession.KeyringEntry{Key: retired})
+	clock = t0.Add(-90 * time.Minute)
+	tokRetired, err := newManager(t, retiredRing, &clock, tokensession.Config[json.RawMessage]{}).Seal(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock = t0
+	// Data that would drive a terminal: a C1 CSI character.
+	tokEvil, err := m.Seal(json.RawMessage("{\"x\":\"\u009b31m\"}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	chunks := split(tok, 3)
+	bigChunks := split(big, 2)
+	const name = "__Host-session"
+	keys := []string{"-keyring", file}
+	fileEnv := map[string]string{"SESSION_KEYRING": file}
+
+	for _, tc := range []struct {
+		name     string
+		at       time.Duration // after t0
+		env      map[string]string
+		args     []string // after "inspect"
+		stdin    string
+		wantCode int
+		wantOut  []string
+		wantErr  string
+	}{
+		{
+			name: "bare token argument", args: append(keys, tok),
+			wantOut: []string{
+				"token:    " + strconv.Itoa(len(tok)) + " bytes\n",
+				"purpose:  __Host-session\n",
+				"key ID:   " + key.ID() + "\n",
+				"key:      in the keyring at position 0, sealing\n",
+				"exp:      2026-03-01T12:30:00Z (in 30m0s)\n",
+				"iat:      2026-03-01T12:00:00Z (now)\n",
+				"created:  2026-03-01T12:00:00Z (now)\n",
+				"sid:      ",
+				"data:\n  {\n    \"user\": \"alice\",\n    \"roles\": [\n      \"admin\",\n      \"ops\"\n    ],\n    \"n\": 1\n  }\n",
+				"\nvalid now\n",
+			},
+		},
+		{name: "token on stdin", args: keys, stdin: "\n  " + tok + "  \r\n", wantOut: []string{"valid now"}},
+		{name: "token on stdin with dash", args: append(keys, "-"), stdin: tok, wantOut: []string{"valid now"}},
+		{name: "flags after the token", args: []string{tok, "-keyring", file}, wantOut: []string{"valid now"}},
+		{name: "after --", args: append(keys, "--", tok), wantOut: []string{"valid now"}},
+		{name: "cookie header", args: append(keys, "Cookie: theme=dark; "+name+"="+tok+"; lang=en"), wantOut: []string{"from cookie __Host-session\n", "valid now"}},
+		{name: "cookie header without prefix", args: append(keys, name+"="+tok), wantOut: []string{"from cookie __Host-session\n", "valid now"}},
+		{name: "cookie header lower case prefix, quoted", args: append(keys, `cookie:`+name+`="`+tok+`"`), wantOut: []string{"valid now"}},
+		{name: "cookie header on stdin, two lines", args: keys, stdin: "Cookie: a=1\nCookie: " + name + "=" + tok + "\n", wantOut: []string{"valid now"}},
+		{
+			name:    "chunked cookie header",
+			args:    keys,
+			stdin:   "Cookie: " + name + ".1=" + chunks[1] + "; other=x; " + name + ".0=" + chunks[0] + "; " + name + ".2=" + chunks[2],
+			wantOut: []string{"from cookies __Host-session.0 … __Host-session.2 (3 chunks)\n", "key ID:   " + key.ID(), "\"user\": \"alice\"", "valid now"},
+		},
+		{
+			name:    "large chunked session",
+			args:    keys,
+			stdin:   "Cookie: " + name + ".0=" + bigChunks[0] + "; " + name + ".1=" + bigChunks[1],
+			wantOut: []string{"(2 chunks)", strings.Repeat("x", 6000), "valid now"},
+		},
+		{
+			name:    "plain cookie wins over chunks, first duplicate wins",
+			args:    keys,
+			stdin:   name + ".0=junk; " + name + "=" + tok + "; " + name + "=junk",
+			wantOut: []string{"from cookie __Host-session\n", "valid now"},
+		},
+		{
+			name:     "large session over the app's bound",
+			args:     append(keys, "-max-chunks", "1"),
+			stdin:    big,
+			wantCode: 1, wantErr: "inspect: invalid: malformed token: token exceeds the size limit",
+			wantOut: []string{"\"blob\"", "invalid: malformed token: token exceeds the size limit\n"},
+		},
+		{name: "keys flag", args: []string{"-keys", secrets, tok}, wantOut: []string{"valid now"}},
+		{name: "SESSION_KEYRING path", env: fileEnv, args: []string{tok}, wantOut: []string{"valid now"}},
+		{name: "SESSION_KEYRING JSON", env: map[string]string{"SESSION_KEYRING": mustJSON(t, ring)}, args: []string{tok}, wantOut: []string{"valid now"}},
+		{name: "SESSION_KEYS", env: map[string]string{"SESSION_KEYS": secrets}, args: []string{tok}, wantOut: []string{"valid now"}},
+		{name: "flag beats environment", env: map[string]string{"SESSION_KEYS": other.UnsafeExportPASERK()}, args: append(keys, tok), wantOut: []string{"valid now"}},
+		{name: "purpose", args: append(keys, "-purpose", "api", tokAPI), wantOut: []string{"purpose:  api\n", "\"user\"", "valid now"}},
+		{name: "cookie name sets the purpose", args: append(keys, "-cookie-name", "session", "session="+tokDev), wantOut: []string{"purpose:  session\n", "valid now"}},
+		{
+			name: "idle expiry", at: 31 * time.Minute, args: append(keys, tok),
+			wantCode: 1, wantErr: "inspect: invalid: token expired: past its idle expiry",
+			wantOut: []string{"exp:      2026-03-01T12:30:00Z (1m0s ago)\n", "\"user\": \"alice\"", "invalid: token expired: past its idle expiry\n"},
+		},
+		{name: "within leeway", at: 30*time.Minute + 10*time.Second, args: append(keys, tok), wantOut: []string{"valid now"}},
+		{
+			name: "no leeway", at: 30*time.Minute + 10*time.Second, args: append(keys, "-leeway", "0", tok),
+			wantCode: 1, wantErr: "past its idle expiry",
+		},
+		{name: "refreshed session within lifetime", args: append(keys, refreshed), wantOut: []string{"created:  2026-03-01T10:50:00Z (1h10m0s ago)", "valid now"}},
+		{
+			name: "past absolute lifetime", args: append(keys, "-absolute", "1h", refreshed),
+			wantCode: 1, wantErr: "inspect: invalid: token expired: past the session's absolute lifetime",
+			wantOut: []string{"\"user\"", "invalid: token expired: past the session's absolute lifetime\n"},
+		},
+		{
+			name: "tampered", args: append(keys, tamper(tok, len("v4.local.")+40)),
+			wantCode: 1, wantErr: "inspect: invalid: token not authentic",
+			wantOut: []string{"key ID:   " + key.ID(), "claims:   not decrypted (not authentic: wrong key or purpose, or altered)\n", "invalid: token not authentic\n"},
+		},
+		{
+			name: "tampered chunk", args: keys,
+			stdin:    name + ".0=" + chunks[0] + "; " + name + ".1=" + tamper(chunks[1], len(chunks[1])/2) + "; " + name + ".2=" + chunks[2],
+			wantCode: 1, wantErr: "not authentic",
+		},
+		{
+			name: "wrong purpose", args: append(keys, tokAPI),
+			wantCode: 1, wantErr: "invalid: token not authentic",
+			wantOut: []string{"claims:   not decrypted (not authentic"},
+		},
+		{
+			name: "unknown key", args: append(keys, tokOther),
+			wantCode: 1, wantErr: "inspect: invalid: unknown key ID",
+			wantOut: []string{"key ID:   " + other.ID(), "key:      not in the keyring\n", "claims:   not decrypted (key not in the keyring)\n", "invalid: unknown key ID\n"},
+		},
+		{
+			name: "retired key", args: append(keys, tokRetired),
+			wantCode: 1, wantErr: "inspect: invalid: key retired",
+			wantOut: []string{"key:      in the keyring at position 1, retired\n", "iat:      2026-03-01T10:30:00Z (1h30m0s ago)", "invalid: key retired\n"},
+		},
+		{
+			name: "footer swapped to another key", args: append(keys, withFooter(tok, retired.ID())),
+			wantCode: 1, wantErr: "invalid: key retired",
+			wantOut: []string{"key ID:   " + retired.ID(), "not decrypted"},
+		},
+		{
+			name: "not a token", args: append(keys, "hello"),
+			wantCode: 1, wantErr: "inspect: invalid: malformed token: not a v4.local token",
+			wantOut: []string{"key ID:   none (not a v4.local token)\n", "claims:   not decrypted (no key ID)\n"},
+		},
+		{
+			name: "bad footer", args: append(keys, tok[:strings.LastIndexByte(tok, '.')+1]+"e30"),
+			wantCode: 1, wantErr: "malformed token",
+			wantOut: []string{"key ID:   none (footer's kid is not a k4.lid ID)\n"},
+		},
+		{
+			name: "no footer", args: append(keys, tok[:strings.LastIndexByte(tok, '.')]),
+			wantCode: 1, wantErr: "malformed token: token has no footer",
+		},
+		{name: "terminal escapes in data", args: append(keys, tokEvil), wantOut: []string{`"x": "\u009b31m"`, "valid now"}},
+
+		// Errors before any report.
+		{name: "no cookie of the name", args: append(keys, "Cookie: a=1; b=2"), wantCode: 1, wantErr: `inspect: no cookie named "__Host-session" in the Cookie header, which has "a", "b"; set -cookie-name`},
+		{name: "empty cookie", args: append(keys, name+"="), wantCode: 1, wantErr: `cookie "__Host-session" is empty`},
+		{name: "chunk gap", args: append(keys, name+".0="+chunks[0]+"; "+name+".2="+chunks[2]), wantCode: 1, wantErr: "not a complete, contiguous set of two or more (have .0 .2)"},
+		{name: "chunks without 0", args: append(keys, name+".1="+chunks[1]+"; "+name+".2="+chunks[2]), wantCode: 1, wantErr: "(have .1 .2)"},
+		{name: "single chunk", args: append(keys, name+".0="+tok), wantCode: 1, wantErr: "(have .0)"},
+		{name: "chunk beyond -max-chunks", args: append(keys, "-max-chunks", "2", name+".0="+chunks[0]+"; "+name+".1="+chunks[1]+"; "+name+".2="+chunks[2]), wantCode: 1, wantErr: "inspect: invalid: malformed token"},
+		{name: "empty stdin", args: keys, stdin: " \n\t", wantCode: 1, wantErr: "inspect: empty input"},
+		{name: "oversized stdin", args: keys, stdin: strings.Repeat("a", maxInspectInput+1), wantCode: 1, wantErr: "stdin: input larger than"},
+		{name: "two lines, no header", args: keys, stdin: tok + "\n" + tok, wantCode: 1, wantErr: "several lines"},
+		{name: "missing keyring file", args: []string{"-keyring", filepath.Join(dir, "nope.json"), tok}, wantCode: 1, wantErr: "nope.json: no such keyring file"},
+		{name: "bad keys flag", args: []string{"-keys", "k4.local.bad", tok}, wantCode: 1, wantErr: "inspect: -keys: keyring entry 0: wrong key length"},
+		{name: "bad SESSION_KEYS", env: map[string]string{"SESSION_KEYS": "k3.local.x"}, args: []string{tok}, wantCode: 1, wantErr: "inspect: SESSION_KEYS: keyring entry 0: wrong PASERK version"},
+		{name: "bad SESSION_KEYRING JSON", env: map[string]string{"SESSION_KEYRING": `{"keys":`}, args: []string{tok}, wantCode: 1, wantErr: "inspect: SESSION_KEYRING: invalid key: keyring file is not valid JSON"},
+		{name: "missing SESSION_KEYRING file", env: map[string]string{"SESSION_KEYRING": filepath.Join(dir, "gone.json")}, args: []string{tok}, wantCode: 1, wantErr: "inspect: SESSION_KEYRING: " + filepath.Join(dir, "gone.json") + ": no such keyring file"},
+
+		// Usage errors.
+		{name: "no keys", args: []string{tok}, wantCode: 2, wantErr: "inspect: no keys"},
+		{name: "both key flags", args: []string{"-keyring", file, "-keys", secrets, tok}, wantCode: 2, wantErr: "give -keyring or -keys, not both"},
+		{name: "both key variables", env: map[string]string{"SESSION_KEYS": secrets, "SESSION_KEYRING": file}, args: []string{tok}, wantCode: 2, wantErr: "both SESSION_KEYRING and SESSION_KEYS are set"},
+		{name: "two arguments", args: append(keys, "Cookie:", name+"="+tok), wantCode: 2, wantErr: "inspect: takes one token or Cookie header"},
+		{name: "unknown flag", args: append(keys, "-verbose", tok), wantCode: 2, wantErr: "inspect: flag provided but not defined: -verbose"},
+		{name: "bad duration", args: append(keys, "-idle", "soon", tok), wantCode: 2, wantErr: `inspect: invalid value "soon" for flag -idle`},
+		{name: "idle over absolute", args: append(keys, "-idle", "2h", "-absolute", "1h", tok), wantCode: 2, wantErr: "-idle must not exceed -absolute"},
+		{name: "tiny idle", args: append(keys, "-idle", "1ms", tok), wantCode: 2, wantErr: "-idle must be at least 1s"},
+		{name: "tiny absolute", args: append(keys, "-idle", "1ms", "-absolute", "1ms", tok), wantCode: 2, wantErr: "must be at least 1s"},
+		{name: "bad max chunks", args: append(keys, "-max-chunks", "17", tok), wantCode: 2, wantErr: "-max-chunks must be between 1 and 16"},
+		{name: "empty cookie name", args: append(keys, "-cookie-name", "", tok), wantCode: 2, wantErr: "-cookie-name must not be empty"},
+		{name: "invalid cookie name", args: append(keys, "-cookie-name", "a b", tok), wantCode: 2, wantErr: "inspect: invalid cookie settings"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := exec(t, t0.Add(tc.at), tc.env, tc.stdin, append([]string{"inspect"}, tc.args...)...)
+			checkResult(t, r, tc.wantCode, tc.wantErr)
+			for _, want := range tc.wantOut {
+				if !strings.Contains(r.stdout, want) {
+					t.Errorf("stdout has no %q:\n%s", want, r.stdout)
+				}
+			}
+			if tc.wantCode == 2 && r.stdout != "" {
+				t.Errorf("usage error printed %q", r.stdout)
+			}
+			if strings.Contains(r.stdout, "k4.local") || strings.Contains(r.stdout, tok[20:60]) {
+				t.Errorf("stdout shows a key or the token:\n%s", r.stdout)
+			}
+			noSecrets(t, r.stdout+r.stderr, allKeys...)
+		})
+	}
+}
+
+// TestInspectNoSealingKey inspects with a keyring none of whose keys can
+// seal now, which tokensession.New alone refuses.
+func TestInspectNoSealingKey(t *testing.T) {
+	staged, old := tokensession.GenerateKey(), tokensession.GenerateKey()
+	clock := t0
+	oldRing, _ := tokensession.NewKeyring(tokensession.KeyringEntry{Key: old})
+	tok, err := newManager(t, oldRing, &clock, tokensession.Config[json.RawMessage]{}).Seal(json.RawMessage(`1`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := writeRing(t, t.TempDir(),
+		tokensession.KeyringEntry{Key: staged, NotBefore: t0.Add(time.Hour)},
+		tokensession.KeyringEntry{Key: old, NotAfter: t0.Add(time.Minute)},
+	)
+	r := exec(t, t0.Add(2*time.Minute), nil, tok, "inspect", "-keyring", file)
+	checkResult(t, r, 1, "inspect: invalid: key retired")
+	if !strings.Contains(r.stdout, "position 1, retired") || !strings.Contains(r.stdout, "data:\n  1\n") {
+		t.Errorf("stdout:\n%s", r.stdout)
+	}
+	// Within the leeway the retired key still opens.
+	r = exec(t, t0.Add(time.Minute+10*time.Second), nil, tok, "inspect", "-keyring", file)
+	checkResult(t, r, 0, "")
+}
+
+func mustJSON(t *testing.T, ring *tokensession.Keyring) string {
+	t.Helper()
+	b, err := ring.UnsafeMarshalJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func TestPrintable(t *testing.T) {
+	for in, want := range map[string]string{
+		"plain text\n":        "plain text\n",
+		"é ✓":                 "é ✓",
+		"\x1b[31m":            `\u001b[31m`,
+		"\u009b":              `\u009b`,
+		"\xff":                `\xff`,
+		"tab\there":           `tab\u0009here`,
+		"\U000e0001 tag":      `\U000e0001 tag`,
+		"\u202eright-to-left": `\u202eright-to-left`,
+	} {
+		if got := printable(in); got != want {
+			t.Errorf("printable(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestInspectForeignClaims inspects an authentic token whose claims this
+// package would never write, as another implementation might.
+func TestInspectForeignClaims(t *testing.T) {
+	key := fuzzKey(t)
+	raw := make([]byte, tokensession.KeySize)
+	for i := range raw {
+		raw[i] = byte(i)
+	}
+	sk, err := paseto.V4SymmetricKeyFromBytes(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := paseto.NewTokenFromClaimsJSON(
+		[]byte("{\"exp\":5,\"iat\":\"yesterday\",\"sid\":7,\"zz\":\"\\u001b\",\"aa\":[1]}"),
+		[]byte(`{"kid":"`+key.ID()+`"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := exec(t, t0, nil, tok.V4Encrypt(sk, []byte(implicitPrefix+tokensession.DefaultCookieName)), "inspect", "-keys", key.UnsafeExportPASERK())
+	checkResult(t, r, 1, "inspect: invalid: malformed token: claims are missing or have the wrong type")
+	for _, want := range []string{
+		"exp:      5 (not a string)\n",
+		"iat:      yesterday (not an RFC 3339 time)\n",
+		"created:  (missing)\n",
+		"sid:      7 (not a string)\n",
+		"data:     (missing)\n",
+		"other:    aa = [1]\nother:    zz = \"\\u001b\"\n",
+	} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("stdout has no %q:\n%s", want, r.stdout)
+		}
+	}
+}
