@@ -1,0 +1,343 @@
+// Command basic is a small shop page whose login and shopping cart live
+// entirely in a tokensession cookie: no database, no server-side store.
+//
+//	go run ./examples/basic
+//
+// Environment:
+//
+//	ADDR              listen address (default 127.0.0.1:8080)
+//	SESSION_KEYS      k4.local keys separated by spaces, the first one seals
+//	SESSION_KEYRING   path of a JSON keyring file, re-read on SIGHUP and when
+//	                  it changes (checked every second)
+//	SESSION_LEEWAY    clock-skew leeway, a Go duration (default 30s; -1s: none)
+//	INSECURE_COOKIES  "0" keeps Secure cookies even on a loopback address
+//	CLOCK_OFFSET      shift the session clock, a Go duration (for tests)
+//
+// With neither SESSION_KEYS nor SESSION_KEYRING it makes up a key, and every
+// session is lost when it restarts.
+//
+// Logging in takes any user name: this example shows sessions, not
+// authentication.
+package main
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"html/template"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/tokensession/tokensession"
+)
+
+// Session is what the cookie carries.
+type Session struct {
+	User string   `json:"user"`
+	Cart []string `json:"cart"`
+}
+
+const (
+	maxUserLen   = 64
+	maxItemLen   = 200
+	maxFormBytes = 8 << 10
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Getenv, log.Default()); err != nil {
+		log.Fatal(err)
+	}
+}
+
+// run serves until ctx is done.
+func run(ctx context.Context, getenv func(string) string, logger *log.Logger) error {
+	leeway, err := durationEnv(getenv, "SESSION_LEEWAY")
+	if err != nil {
+		return err
+	}
+	offset, err := durationEnv(getenv, "CLOCK_OFFSET")
+	if err != nil {
+		return err
+	}
+	now := func() time.Time { return time.Now().Add(offset) }
+
+	ring, keyFile, err := loadKeys(getenv, logger)
+	if err != nil {
+		return err
+	}
+
+	ln, err := net.Listen("tcp", cmp.Or(getenv("ADDR"), "127.0.0.1:8080"))
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+
+	// Plain http carries the cookie in clear, which is acceptable only
+	// between a browser and a server on the same machine. Behind TLS (a
+	// reverse proxy terminating https, or ListenAndServeTLS), leave
+	// UnsafeAllowHTTP false: the cookie is then named __Host-session and
+	// carries Secure, so the browser never sends it over http, and no
+	// subdomain can set or overwrite it. CrossOriginProtection needs no
+	// change, as long as the proxy passes the Host header through.
+	insecure := getenv("INSECURE_COOKIES") != "0" && isLoopback(ln.Addr())
+	if !insecure {
+		logger.Print("cookies are Secure (__Host-session): serve this behind https")
+	}
+
+	a, err := newApp(ring, options{insecure: insecure, leeway: leeway, now: now}, logger)
+	if err != nil {
+		return err
+	}
+	if keyFile != nil {
+		keyFile.set = a.sessions.SetKeyring
+		keyFile.now = now
+		hup := make(chan os.Signal, 1)
+		signal.Notify(hup, syscall.SIGHUP)
+		defer signal.Stop(hup)
+		go keyFile.watch(ctx, time.Second, hup)
+	}
+
+	srv := &http.Server{
+		Handler:           a.routes(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          logger,
+	}
+	logger.Printf("listening on http://%s/", ln.Addr())
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return srv.Shutdown(shutdown)
+}
+
+func durationEnv(getenv func(string) string, name string) (time.Duration, error) {
+	s := getenv(name)
+	if s == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", name, err)
+	}
+	return d, nil
+}
+
+func isLoopback(addr net.Addr) bool {
+	tcp, ok := addr.(*net.TCPAddr)
+	return ok && tcp.IP.IsLoopback()
+}
+
+type options struct {
+	insecure bool
+	leeway   time.Duration
+	now      func() time.Time
+}
+
+type app struct {
+	sessions *tokensession.Manager[Session]
+	logger   *log.Logger
+}
+
+func newApp(ring *tokensession.Keyring, opts options, logger *log.Logger) (*app, error) {
+	a := &app{logger: logger}
+	var err error
+	a.sessions, err = tokensession.New(tokensession.Config[Session]{
+		Keyring:         ring,
+		UnsafeAllowHTTP: opts.insecure, // cookie "session", no Secure: see run
+		MaxChunks:       4,             // a full cart spans up to 4 cookies
+		Leeway:          opts.leeway,
+		Now:             opts.now,
+		// The library's errors name the cause, never a token, a key or the
+		// session's contents, so they are safe to log.
+		ErrorHandler: func(r *http.Request, err error) {
+			logger.Printf("session: %s %s: %v", r.Method, r.URL.Path, err)
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// routes returns the whole application. CrossOriginProtection refuses
+// cross-site POSTs (403), so another site cannot log a visitor in or out or
+// fill their cart; the SameSite=Lax cookie alone would not stop a
+// cross-site login, which needs no cookie. The session middleware is
+// outermost, and opens the cookie only for the handlers that use it.
+func (a *app) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", a.home)
+	mux.HandleFunc("POST /login", a.login)
+	mux.HandleFunc("POST /cart", a.addToCart)
+	mux.HandleFunc("POST /logout", a.logout)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Write([]byte("ok"))
+	})
+	return a.sessions.Handler(http.NewCrossOriginProtection().Handler(securityHeaders(mux)))
+}
+
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "same-origin")
+		next.ServeHTTP(w, r)
+	})
+}
+
+var page = template.Must(template.New("page").Parse(`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>tokensession shop</title>
+<style>
+body { font-family: system-ui, sans-serif; max-width: 48rem; margin: 2rem auto; padding: 0 1rem; line-height: 1.4; color: #222; }
+form { margin: .6rem 0; }
+input { padding: .3rem; width: 26rem; max-width: 65%; }
+button { padding: .3rem .8rem; }
+.note { background: #fff3cd; border: 1px solid #e0c36c; padding: .5rem .8rem; border-radius: 4px; }
+#cart li { overflow-wrap: anywhere; margin: .15rem 0; }
+#count { color: #666; }
+</style>
+</head>
+<body>
+<h1>tokensession shop</h1>
+{{if .User}}
+<p id="whoami">Logged in as {{.User}}</p>
+<form method="post" action="/logout"><button id="logout" type="submit">Log out</button></form>
+{{else}}
+<p id="anonymous">You are not logged in</p>
+<form method="post" action="/login">
+<label for="username">User name</label>
+<input id="username" name="username" required maxlength="64" autocomplete="username">
+<button id="login" type="submit">Log in</button>
+</form>
+{{end}}
+<h2>Cart</h2>
+{{if .Full}}<p id="full" class="note">Your cart is full: that item was not added, and everything else is still here.</p>{{end}}
+{{with .Cart}}<ol id="cart">
+{{range $i, $item := .}}<li id="item-{{$i}}">{{$item}}</li>
+{{end}}</ol>{{else}}<p id="empty">Your cart is empty.</p>{{end}}
+<p id="count">{{len .Cart}} item(s)</p>
+<form method="post" action="/cart">
+<label for="item">Item</label>
+<input id="item" name="item" required maxlength="200">
+<button id="add" type="submit">Add to cart</button>
+</form>
+</body>
+</html>
+`))
+
+type pageData struct {
+	User string
+	Cart []string
+	Full bool
+}
+
+func (a *app) home(w http.ResponseWriter, r *http.Request) {
+	s, _ := a.sessions.FromContext(r.Context()).Get()
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	// The page shows the session's contents: keep it out of every cache,
+	// and out of the back button after logout.
+	w.Header().Set("Cache-Control", "no-store")
+	err := page.Execute(w, pageData{User: s.User, Cart: s.Cart, Full: r.URL.Query().Get("full") == "1"})
+	if err != nil {
+		a.logger.Printf("render: %v", err)
+	}
+}
+
+func (a *app) login(w http.ResponseWriter, r *http.Request) {
+	name, ok := formField(w, r, "username", "user name", maxUserLen)
+	if !ok {
+		return
+	}
+	s := a.sessions.FromContext(r.Context())
+	s.Renew() // a new session ID at every login, against session fixation
+	s.Update(func(v *Session) { v.User = name })
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+func (a *app) addToCart(w http.ResponseWriter, r *http.Request) {
+	item, ok := formField(w, r, "item", "item", maxItemLen)
+	if !ok {
+		return
+	}
+	s := a.sessions.FromContext(r.Context())
+	old, _ := s.Get()
+	next := old
+	next.Cart = slices.Concat(old.Cart, []string{item}) // a copy: old stays intact
+	s.Set(next)
+	// Save seals now, so that a cart too large for MaxChunks cookies is an
+	// error here instead of a cookie that silently fails to be written.
+	if err := s.Save(); err != nil {
+		if errors.Is(err, tokensession.ErrTooLarge) {
+			s.Set(old) // the browser keeps the cart it had
+			http.Redirect(w, r, "/?full=1", http.StatusSeeOther)
+			return
+		}
+		a.logger.Printf("cart: %v", err)
+		http.Error(w, "could not save the cart", http.StatusInternalServerError)
+		return
+	}
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+func (a *app) logout(w http.ResponseWriter, r *http.Request) {
+	a.sessions.FromContext(r.Context()).Destroy() // expires every session cookie
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+// formField returns the named field of a POSTed form, trimmed and checked:
+// not empty, at most max bytes of valid UTF-8 without control characters.
+// Otherwise it answers 400 (413 for an oversized body) and returns false.
+func formField(w http.ResponseWriter, r *http.Request, field, what string, max int) (string, bool) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	if err := r.ParseForm(); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			http.Error(w, "form too large", http.StatusRequestEntityTooLarge)
+		} else {
+			http.Error(w, "bad form", http.StatusBadRequest)
+		}
+		return "", false
+	}
+	v := strings.TrimSpace(r.PostForm.Get(field))
+	var problem string
+	switch {
+	case v == "":
+		problem = "is empty"
+	case len(v) > max:
+		problem = fmt.Sprintf("is longer than %d bytes", max)
+	case !utf8.ValidString(v):
+		problem = "is not valid UTF-8"
+	case strings.ContainsFunc(v, unicode.IsControl):
+		problem = "contains control characters"
+	default:
+		return v, true
+	}
+	http.Error(w, "The "+what+" "+problem+".", http.StatusBadRequest)
+	return "", false
+}
