@@ -50,7 +50,11 @@ func encodeData(dst []byte, c Codec, isJSON bool, v any) ([]byte, error) {
 		return nil, err
 	}
 	if isJSON {
-		// Invalid JSON fails when the claims are parsed before sealing.
+		// The output goes into the claims as is: anything but a single JSON
+		// value could add or override claims ("1,\"created\":…").
+		if !json.Valid(out) {
+			return nil, errCodec
+		}
 		return append(dst, out...), nil
 	}
 	dst = append(dst, '"')

@@ -12,10 +12,6 @@ import (
 // The middleware answers every opening error as "no session"; the reason
 // goes to [Config.ErrorHandler] and never to the client.
 var (
-	// ErrNoSession reports that the request carried no session cookie, or
-	// that a token was empty. It is the analogue of [net/http.ErrNoCookie].
-	ErrNoSession = errors.New("tokensession: no session")
-
 	// ErrMalformed reports input that is not a token of this package's
 	// format: wrong header, bad encoding, a footer of the wrong shape,
 	// oversized input, or claims that do not parse.

@@ -4,6 +4,7 @@ go 1.25
 
 require (
 	aidanwoods.dev/go-paseto v1.6.0
+	github.com/google/go-cmp v0.7.0
 	golang.org/x/crypto v0.46.0
 )
 

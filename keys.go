@@ -41,8 +41,12 @@ type Key struct {
 }
 
 type keyMaterial struct {
-	secret paseto.V4SymmetricKey
-	raw    [KeySize]byte
+	// The secret fields are pointers too: fmt prints a pointer it cannot
+	// call methods on at depth 0 when reporting a bad verb (%s of a struct
+	// holding a Key in an unexported field), so k itself may be followed
+	// once; the bytes must still be one more pointer away.
+	secret *paseto.V4SymmetricKey
+	raw    *[KeySize]byte
 	id     string
 	// footer is the token footer naming this key, built once.
 	footer []byte
@@ -108,8 +112,8 @@ func newKey(b [KeySize]byte) Key {
 	id := lid(b)
 	footer := []byte(`{"kid":"` + id + `"}`)
 	return Key{k: &keyMaterial{
-		secret:    secret,
-		raw:       b,
+		secret:    &secret,
+		raw:       &b,
 		id:        id,
 		footer:    footer,
 		encFooter: b64.EncodeToString(footer),
@@ -165,7 +169,7 @@ func (k Key) Equal(other Key) bool {
 // It panics on the zero Key.
 func (k Key) UnsafeExportPASERK() string {
 	m := k.mustValid()
-	return paserkLocal(&m.raw)
+	return paserkLocal(m.raw)
 }
 
 // String returns "tokensession.Key(" + the key's ID + ")".

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 )
@@ -150,7 +151,8 @@ func ParseKeyringJSON(data []byte) (*Keyring, error) {
 		// The decoder's message may quote input; say only where it failed.
 		return nil, keyError(-1, "keyring file is not valid JSON of the form {\"keys\":[{\"key\":…}]}"+jsonErrorWhere(err))
 	}
-	if dec.More() {
+	// More would miss a stray '}' or ']': only the end of input will do.
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return nil, keyError(-1, "keyring file has data after the JSON object")
 	}
 	entries := make([]KeyringEntry, len(f.Keys))
@@ -187,8 +189,10 @@ func jsonErrorWhere(err error) string {
 			return " (unknown field " + name + ")"
 		}
 		return " (unknown field)"
-	case err.Error() == "EOF":
+	case errors.Is(err, io.EOF):
 		return " (empty)"
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return " (truncated)"
 	}
 	return " (bad value)"
 }

@@ -308,5 +308,5 @@ func (s *Session[T]) needsRefresh(now time.Time) bool {
 // anywhere, so the response should expire it. An unknown key may be known
 // to another instance during a rollout, so that cookie is left alone.
 func isBadCookie(err error) bool {
-	return err != nil && !errors.Is(err, ErrUnknownKey) && !errors.Is(err, ErrNoSession)
+	return err != nil && !errors.Is(err, ErrUnknownKey)
 }

@@ -116,7 +116,7 @@ func (m *Manager[T]) seal(v T, sid string, created, now time.Time) (string, Info
 		// Only a codec claiming JSON output that is not JSON gets here.
 		return "", Info{}, errCodec
 	}
-	tok := t.V4Encrypt(key.secret, m.implicit)
+	tok := t.V4Encrypt(*key.secret, m.implicit)
 	if len(tok) > m.maxTokenSize {
 		return "", Info{}, &TooLargeError{Size: len(tok), Limit: m.maxTokenSize}
 	}
@@ -176,11 +176,13 @@ func (m *Manager[T]) open(tainted string, now time.Time, v *T) (Info, *Keyring, 
 		return Info{}, nil, ErrKeyRetired
 	}
 
-	t, err := parser.ParseV4Local(entry.Key.k.secret, tainted, m.implicit)
+	t, err := parser.ParseV4Local(*entry.Key.k.secret, tainted, m.implicit)
 	if err != nil {
 		var se *json.SyntaxError
-		if errors.As(err, &se) {
-			// Authentic (only a key holder can get here) but not claims.
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &se) || errors.As(err, &te) {
+			// Authentic (only a key holder can get here) but not a JSON
+			// object of claims.
 			return Info{}, nil, errClaims
 		}
 		return Info{}, nil, ErrNotAuthentic
