@@ -113,6 +113,14 @@ type Config[T any] struct {
 	// largest allowed; the smallest is 512.
 	MaxCookieSize int
 
+	// OpenCacheBytes bounds the memory of the cache of tokens this manager
+	// has already authenticated and decrypted, so that a session read on
+	// every request is decrypted once per instance. A cache hit requires
+	// the whole token to match; the key's presence and retirement, expiry,
+	// absolute lifetime, revocation and decoding are still checked on
+	// every hit. Default 4 MiB; a negative value disables the cache.
+	OpenCacheBytes int
+
 	// MaxChunks is how many cookies one session may span. Default 1: a
 	// session that outgrows one cookie fails to save with a
 	// [*TooLargeError] and the client keeps its previous cookie. Raise it
@@ -158,6 +166,7 @@ type Manager[T any] struct {
 	maxTokenSize    int
 	maxCookieSize   int
 	maxChunks       int
+	cache           *openCache
 	cookie          http.Cookie // template: name and attributes
 	chunkNames      []string
 	setCookieExtras int // bytes of Set-Cookie attributes, for size reports
@@ -227,6 +236,12 @@ func New[T any](cfg Config[T]) (*Manager[T], error) {
 	}
 	if m.maxChunks < 1 || m.maxChunks > MaxMaxChunks {
 		return nil, fmt.Errorf("tokensession: Config.MaxChunks must be between 1 and %d", MaxMaxChunks)
+	}
+	switch {
+	case cfg.OpenCacheBytes == 0:
+		m.cache = newOpenCache(DefaultOpenCacheBytes)
+	case cfg.OpenCacheBytes > 0:
+		m.cache = newOpenCache(cfg.OpenCacheBytes)
 	}
 	if err := m.initCookie(&cfg); err != nil {
 		return nil, err

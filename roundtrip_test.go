@@ -273,9 +273,15 @@ func TestMiddlewareConcurrent(t *testing.T) {
 			}
 		}()
 	}
-	// Rotate keys while serving.
+	// Swap keyrings while serving, alternating which of two keys seals, so
+	// every token stays openable.
+	k2 := tokensession.GenerateKey()
 	for i := 0; i < 20; i++ {
-		ring, _ := tokensession.NewKeyring(tokensession.KeyringEntry{Key: tokensession.GenerateKey()}, tokensession.KeyringEntry{Key: e.key})
+		first, second := k2, e.key
+		if i%2 == 1 {
+			first, second = e.key, k2
+		}
+		ring, _ := tokensession.NewKeyring(tokensession.KeyringEntry{Key: first}, tokensession.KeyringEntry{Key: second})
 		if err := e.m.SetKeyring(ring); err != nil {
 			t.Error(err)
 		}

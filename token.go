@@ -176,34 +176,20 @@ func (m *Manager[T]) open(tainted string, now time.Time, v *T) (Info, *Keyring, 
 		return Info{}, nil, ErrKeyRetired
 	}
 
-	t, err := parser.ParseV4Local(*entry.Key.k.secret, tainted, m.implicit)
-	if err != nil {
-		var se *json.SyntaxError
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &se) || errors.As(err, &te) {
-			// Authentic (only a key holder can get here) but not a JSON
-			// object of claims.
-			return Info{}, nil, errClaims
+	var info Info
+	var raw []byte
+	cached := false
+	if m.cache != nil {
+		var e *cachedToken
+		if e, cached = m.cache.get(tainted, payload); cached {
+			info, raw = e.info, e.data
 		}
-		return Info{}, nil, ErrNotAuthentic
 	}
-
-	info := Info{KeyID: entry.Key.k.id}
-	var raw json.RawMessage
-	if info.Expires, err = t.GetTime("exp"); err != nil {
-		return Info{}, nil, errClaims
-	}
-	if info.IssuedAt, err = t.GetTime("iat"); err != nil {
-		return Info{}, nil, errClaims
-	}
-	if info.Created, err = t.GetTime("created"); err != nil {
-		return Info{}, nil, errClaims
-	}
-	if info.ID, err = t.GetString("sid"); err != nil || info.ID == "" || len(info.ID) > 64 {
-		return Info{}, nil, errClaims
-	}
-	if err := t.Get("data", &raw); err != nil {
-		return Info{}, nil, errClaims
+	if !cached {
+		var err error
+		if info, raw, err = decrypt(entry, tainted, m.implicit); err != nil {
+			return Info{}, nil, err
+		}
 	}
 
 	switch {
@@ -222,7 +208,44 @@ func (m *Manager[T]) open(tainted string, now time.Time, v *T) (Info, *Keyring, 
 	if m.isRevoked != nil && m.isRevoked(info, *v) {
 		return Info{}, nil, errRevokedHook
 	}
+	if m.cache != nil && !cached {
+		m.cache.put(tainted, payload, info, raw)
+	}
 	return info, ring, nil
+}
+
+// decrypt authenticates and decrypts tainted with the key of entry, and
+// parses its claims.
+func decrypt(entry *KeyringEntry, tainted string, implicit []byte) (Info, []byte, error) {
+	t, err := parser.ParseV4Local(*entry.Key.k.secret, tainted, implicit)
+	if err != nil {
+		var se *json.SyntaxError
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &se) || errors.As(err, &te) {
+			// Authentic (only a key holder can get here) but not a JSON
+			// object of claims.
+			return Info{}, nil, errClaims
+		}
+		return Info{}, nil, ErrNotAuthentic
+	}
+	info := Info{KeyID: entry.Key.k.id}
+	var raw json.RawMessage
+	if info.Expires, err = t.GetTime("exp"); err != nil {
+		return Info{}, nil, errClaims
+	}
+	if info.IssuedAt, err = t.GetTime("iat"); err != nil {
+		return Info{}, nil, errClaims
+	}
+	if info.Created, err = t.GetTime("created"); err != nil {
+		return Info{}, nil, errClaims
+	}
+	if info.ID, err = t.GetString("sid"); err != nil || info.ID == "" || len(info.ID) > 64 {
+		return Info{}, nil, errClaims
+	}
+	if err := t.Get("data", &raw); err != nil {
+		return Info{}, nil, errClaims
+	}
+	return info, raw, nil
 }
 
 // canonicalPayload reports whether s is canonical unpadded base64url of a

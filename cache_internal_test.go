@@ -1,0 +1,71 @@
+package tokensession
+
+import (
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The cache stays within its byte bound however many tokens pass through,
+// and a hit needs the whole token to match.
+func TestOpenCacheBounded(t *testing.T) {
+	const bound = 64 << 10
+	ring, err := NewKeyring(KeyringEntry{Key: GenerateKey()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	m, err := New(Config[string]{Keyring: ring, Now: func() time.Time { return now }, OpenCacheBytes: bound})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 500; i++ {
+		tok, err := m.Seal(strconv.Itoa(i) + strings.Repeat("x", i%7*300))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := m.Open(tok); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := m.Open(tok); err != nil {
+			t.Fatal(err)
+		}
+	}
+	total, entries := 0, 0
+	for i := range m.cache.shards {
+		s := &m.cache.shards[i]
+		sum := 0
+		for _, e := range s.m {
+			sum += e.cost()
+		}
+		if sum != s.bytes || s.bytes > m.cache.shardBytes {
+			t.Errorf("shard %d: %d bytes counted, %d actual, bound %d", i, s.bytes, sum, m.cache.shardBytes)
+		}
+		total += sum
+		entries += len(s.m)
+	}
+	if total > bound || entries == 0 {
+		t.Errorf("cache holds %d entries, %d bytes, bound %d", entries, total, bound)
+	}
+
+	// A token that differs anywhere but in its cache key misses.
+	tok, _ := m.Seal("alice")
+	if _, _, err := m.Open(tok); err != nil {
+		t.Fatal(err)
+	}
+	payload := tok[len(tokenHeader):strings.LastIndexByte(tok, '.')]
+	if _, hit := m.cache.get(tok, payload); !hit {
+		t.Fatal("opened token not cached")
+	}
+	forged := tok[:len(tokenHeader)] + "A" + tok[len(tokenHeader)+1:]
+	if forged == tok {
+		forged = tok[:len(tokenHeader)] + "B" + tok[len(tokenHeader)+1:]
+	}
+	if _, hit := m.cache.get(forged, payload); hit {
+		t.Error("a different token with the same tag hit the cache")
+	}
+	if _, _, err := m.Open(forged); err == nil {
+		t.Error("forged token opened")
+	}
+}

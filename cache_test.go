@@ -1,0 +1,75 @@
+package tokensession_test
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/tokensession/tokensession"
+)
+
+// The open cache skips only decryption: every hit still sees the current
+// keyring, the clock and the revocation hook, and hands out a fresh value.
+func TestOpenCacheRechecksEveryHit(t *testing.T) {
+	for _, cacheBytes := range []int{0, -1} {
+		name := map[int]string{0: "cache", -1: "no cache"}[cacheBytes]
+		t.Run(name, func(t *testing.T) {
+			revokeCalls := 0
+			revoked := ""
+			e := newMWEnv(t, func(c *tokensession.Config[mwValue]) {
+				c.OpenCacheBytes = cacheBytes
+				c.IsRevoked = func(info tokensession.Info, v mwValue) bool {
+					revokeCalls++
+					return v.User == revoked
+				}
+			})
+			tok, err := e.m.Seal(mwValue{User: "alice", Cart: []string{"tea"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			v1, info1, err := e.m.Open(tok)
+			if err != nil {
+				t.Fatal(err)
+			}
+			v1.Cart[0] = "mutated by the handler"
+			v2, info2, err := e.m.Open(tok)
+			if err != nil || v2.Cart[0] != "tea" || info2 != info1 {
+				t.Fatalf("second open: %+v %+v %v", v2, info2, err)
+			}
+			if revokeCalls != 2 {
+				t.Errorf("IsRevoked called %d times for two opens", revokeCalls)
+			}
+			revoked = "alice"
+			if _, _, err := e.m.Open(tok); !errors.Is(err, tokensession.ErrRevoked) {
+				t.Errorf("revoked: %v", err)
+			}
+			revoked = ""
+
+			// Expiry is checked on every open.
+			e.clock.Set(mwT0.Add(31 * time.Minute))
+			if _, _, err := e.m.Open(tok); !errors.Is(err, tokensession.ErrExpired) {
+				t.Errorf("expired: %v", err)
+			}
+			e.clock.Set(mwT0)
+
+			// A key retired or removed from the keyring no longer opens.
+			retired, _ := tokensession.NewKeyring(
+				tokensession.KeyringEntry{Key: tokensession.GenerateKey()},
+				tokensession.KeyringEntry{Key: e.key, NotAfter: mwT0.Add(-time.Minute)},
+			)
+			if err := e.m.SetKeyring(retired); err != nil {
+				t.Fatal(err)
+			}
+			if _, _, err := e.m.Open(tok); !errors.Is(err, tokensession.ErrKeyRetired) {
+				t.Errorf("retired key: %v", err)
+			}
+			other, _ := tokensession.NewKeyring(tokensession.KeyringEntry{Key: tokensession.GenerateKey()})
+			if err := e.m.SetKeyring(other); err != nil {
+				t.Fatal(err)
+			}
+			if _, _, err := e.m.Open(tok); !errors.Is(err, tokensession.ErrUnknownKey) {
+				t.Errorf("removed key: %v", err)
+			}
+		})
+	}
+}
