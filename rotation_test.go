@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -399,6 +400,9 @@ func TestSetKeyringConcurrent(t *testing.T) {
 				return
 			}
 			swaps++
+			// js/wasm runs goroutines on one thread without preemption:
+			// let the openers run.
+			runtime.Gosched()
 		}
 	}()
 	var openers sync.WaitGroup
