@@ -244,7 +244,10 @@ func (r *Keyring) sealingIndex(now time.Time) int {
 	return -1
 }
 
-// State returns what entry i does at instant now.
+// State returns what entry i does at instant now. It does not apply a
+// manager's leeway: [Manager.Open] still accepts a retired key's tokens for
+// [Config.Leeway] after its NotAfter, so drop a retired key from the ring
+// only after that.
 func (r *Keyring) State(i int, now time.Time) KeyState {
 	e := &r.entries[i]
 	switch {
