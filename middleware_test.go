@@ -451,3 +451,49 @@ func TestMiddlewareDevelopmentCookie(t *testing.T) {
 	mustContain(t, line, "HttpOnly")
 	mustContain(t, line, "Max-Age="+strconv.Itoa(1800))
 }
+
+// Instances' clocks differ within the leeway: a session created on a fast
+// instance and changed on a slow one (iat before created) stays valid, and
+// a token sealed with a key that one instance has already activated is not
+// re-sealed with the older key by an instance that has not.
+func TestMiddlewareClockSkewAcrossInstances(t *testing.T) {
+	oldKey, newKey := tokensession.GenerateKey(), tokensession.GenerateKey()
+	activation := mwT0.Add(time.Minute)
+	ring, err := tokensession.NewKeyring(
+		tokensession.KeyringEntry{Key: newKey, NotBefore: activation},
+		tokensession.KeyringEntry{Key: oldKey},
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	instance := func(offset time.Duration) *mwEnv {
+		e := newMWEnv(t, func(c *tokensession.Config[mwValue]) { c.Keyring = ring; c.Leeway = 10 * time.Second })
+		e.clock.Set(mwT0.Add(offset))
+		return e
+	}
+	fast, slow := instance(3*time.Second), instance(0)
+
+	c := fast.login("alice")
+	cs := slow.do("/update?item=tea", c).Result().Cookies()
+	if len(cs) != 1 {
+		t.Fatalf("update on the slow instance: %v", cs)
+	}
+	for _, e := range []*mwEnv{fast, slow} {
+		if got := e.do("/", cs[0]).Body.String(); got != "alice" {
+			t.Fatalf("re-sealed token (iat before created) read as %q: %v", got, e.errs.take())
+		}
+	}
+
+	// The fast instance passes the activation first and seals with the
+	// new key; the slow one, 3 s behind, reads that token and leaves it.
+	fast.clock.Set(activation.Add(time.Second))
+	slow.clock.Set(activation.Add(-2 * time.Second))
+	c = fast.login("bob")
+	if _, info := fast.openCookie(c); info.KeyID != newKey.ID() {
+		t.Fatalf("fast instance sealed with %s", info.KeyID)
+	}
+	rec := slow.do("/", c)
+	if rec.Body.String() != "bob" || len(rec.Result().Cookies()) != 0 {
+		t.Errorf("slow instance: body %q, cookies %v (must not downgrade the key)", rec.Body.String(), rec.Result().Cookies())
+	}
+}

@@ -212,7 +212,11 @@ func (s *Session[T]) load() error {
 	}
 	s.exists = true
 	s.info = info
-	if i := ring.sealingIndex(now); i >= 0 && ring.entries[i].Key.ID() != info.KeyID {
+	// Re-seal a token whose key is listed after the sealing key: it is
+	// older. A token sealed by a key listed before it is newer (staged
+	// here, already sealing on an instance whose clock is ahead) and is
+	// left as it is.
+	if i := ring.sealingIndex(now); i >= 0 && ring.byID[info.KeyID] > i {
 		s.staleKey = true
 	}
 	return nil

@@ -197,7 +197,9 @@ func (m *Manager[T]) open(tainted string, now time.Time, v *T) (Info, *Keyring, 
 		return Info{}, nil, errIdleExpired
 	case !now.Before(info.Created.Add(m.absolute).Add(m.leeway)):
 		return Info{}, nil, errAbsoluteExpiry
-	case info.IssuedAt.After(now.Add(m.leeway)) || info.Created.After(info.IssuedAt):
+	// Instances' clocks differ by up to the leeway, so a session created on
+	// a fast instance may be re-sealed by a slower one with iat < created.
+	case info.IssuedAt.After(now.Add(m.leeway)) || info.Created.After(info.IssuedAt.Add(m.leeway)):
 		return Info{}, nil, errFuture
 	case info.Created.Before(m.revokedBefore):
 		return Info{}, nil, errRevokedBefore
