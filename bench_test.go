@@ -1,0 +1,612 @@
+package tokensession_test
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tokensession/tokensession"
+)
+
+// The benchmarks run with a fixed clock so that no token expires or enters
+// its refresh window while b.N grows, and compare only numbers measured in
+// the same run: BenchmarkMiddleware/untouched against BenchmarkBareHandler,
+// BenchmarkOpenKeyring/keys=16 against keys=1. Run them with
+//
+//	go test -run='^$' -bench=. -count=10 -benchtime=200ms > new.txt
+//	benchstat new.txt
+//
+// On a busy machine ns/op swings widely; the middleware benchmarks also
+// report cpu-ns/op (see benchReportCPU), which does not.
+//
+// benchmarks/ (a nested module) compares the same paths with
+// gorilla/sessions and hand-rolled go-paseto.
+
+// benchT0 is the fixed instant every benchmark manager lives at.
+var benchT0 = time.Date(2026, 3, 14, 15, 9, 26, 0, time.UTC)
+
+func benchClock(t time.Time) func() time.Time { return func() time.Time { return t } }
+
+// benchValue is a typical session: who the user is, a CSRF token, a few
+// preferences, and for the bigger sizes a shopping cart.
+type benchValue struct {
+	UserID int64       `json:"uid"`
+	Email  string      `json:"email"`
+	Roles  []string    `json:"roles"`
+	CSRF   string      `json:"csrf"`
+	Prefs  benchPrefs  `json:"prefs"`
+	Cart   []benchItem `json:"cart,omitempty"`
+}
+
+type benchPrefs struct {
+	Theme    string `json:"theme"`
+	Lang     string `json:"lang"`
+	TZ       string `json:"tz"`
+	PageSize int    `json:"page_size"`
+}
+
+type benchItem struct {
+	SKU   string `json:"sku"`
+	Name  string `json:"name"`
+	Qty   int    `json:"qty"`
+	Cents int64  `json:"cents"`
+}
+
+// benchSizes are the target JSON sizes of the session value.
+var benchSizes = []struct {
+	name string
+	size int
+}{
+	{"200B", 200},
+	{"1KiB", 1024},
+	{"3KiB", 3 * 1024},
+}
+
+// benchMakeValue returns a session value whose JSON encoding is within 5%
+// of size bytes, and that length.
+func benchMakeValue(tb testing.TB, size int) (benchValue, int) {
+	tb.Helper()
+	v := benchValue{
+		UserID: 90210417,
+		Email:  "ada.lovelace@example.org",
+		Roles:  []string{"user", "editor"},
+		CSRF:   "o8Kx3vQ1tZpR7mWc2yLhN5fJ0aUeGdBs9iTkXqV4w6M",
+		Prefs:  benchPrefs{Theme: "dark", Lang: "en-GB", TZ: "Europe/London", PageSize: 50},
+	}
+	n := benchJSONLen(tb, v)
+	for i := 1; n < size-40; i++ {
+		v.Cart = append(v.Cart, benchItem{
+			SKU:   fmt.Sprintf("SKU-%06d", 100000+i*7919%900000),
+			Name:  fmt.Sprintf("Catalogue item %d, blue, size M", i),
+			Qty:   1 + i%3,
+			Cents: int64(499 + i*250),
+		})
+		n = benchJSONLen(tb, v)
+	}
+	if d := n - size; d*20 > size || -d*20 > size {
+		tb.Fatalf("benchMakeValue(%d): JSON is %d bytes, not within 5%%", size, n)
+	}
+	return v, n
+}
+
+func benchJSONLen(tb testing.TB, v benchValue) int {
+	b, err := json.Marshal(v)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return len(b)
+}
+
+// benchKeyring returns a keyring of the given keys, the first sealing.
+func benchKeyring(tb testing.TB, keys ...tokensession.Key) *tokensession.Keyring {
+	tb.Helper()
+	entries := make([]tokensession.KeyringEntry, len(keys))
+	for i, k := range keys {
+		entries[i].Key = k
+	}
+	r, err := tokensession.NewKeyring(entries...)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return r
+}
+
+// benchManager returns a manager at instant now with up to four chunks, so
+// that every benchmark size fits; values that fit one cookie use one. Its
+// cache of opened tokens is off, so that every
+// open pays for the cryptography and the parsing: the cost of a session's
+// first request on an instance, and of every request after a change.
+func benchManager(tb testing.TB, now time.Time, keys ...tokensession.Key) *tokensession.Manager[benchValue] {
+	tb.Helper()
+	cfg := tokensession.Config[benchValue]{
+		Keyring:   benchKeyring(tb, keys...),
+		Now:       benchClock(now),
+		MaxChunks: 4,
+	}
+	cfg.OpenCacheBytes = -1 // every request pays for decryption
+	m, err := tokensession.New(cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return m
+}
+
+// benchCachedManager is benchManager with the default cache of opened
+// tokens.
+func benchCachedManager(b *testing.B, now time.Time, keys ...tokensession.Key) *tokensession.Manager[benchValue] {
+	b.Helper()
+	cfg := tokensession.Config[benchValue]{
+		Keyring:   benchKeyring(b, keys...),
+		Now:       benchClock(now),
+		MaxChunks: 4,
+	}
+	m, err := tokensession.New(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return m
+}
+
+// benchLogin runs one request through m that sets v, and returns the
+// Cookie header a browser would send back.
+func benchLogin(tb testing.TB, m *tokensession.Manager[benchValue], v benchValue) string {
+	tb.Helper()
+	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := m.FromContext(r.Context())
+		s.Set(v)
+		if err := s.Save(); err != nil {
+			tb.Fatal(err)
+		}
+	}))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+	lines := rec.Header()["Set-Cookie"]
+	if len(lines) == 0 {
+		tb.Fatal("login set no cookie")
+	}
+	return benchCookieHeader(lines)
+}
+
+// benchCookieHeader turns Set-Cookie lines into the Cookie header that
+// sends them back.
+func benchCookieHeader(setCookie []string) string {
+	var parts []string
+	for _, l := range setCookie {
+		nv, _, _ := strings.Cut(l, ";")
+		parts = append(parts, nv)
+	}
+	return strings.Join(parts, "; ")
+}
+
+// benchRecorder is an httptest.ResponseRecorder reset between iterations
+// instead of reallocated, so that allocs/op counts only the code under
+// test. BenchmarkBareHandler measures what is left.
+type benchRecorder struct {
+	httptest.ResponseRecorder
+	hdr  http.Header
+	body bytes.Buffer
+}
+
+func newBenchRecorder() *benchRecorder {
+	r := &benchRecorder{hdr: make(http.Header)}
+	r.reset()
+	return r
+}
+
+func (r *benchRecorder) reset() {
+	clear(r.hdr)
+	r.body.Reset()
+	r.ResponseRecorder = httptest.ResponseRecorder{HeaderMap: r.hdr, Body: &r.body, Code: 200}
+}
+
+// benchRequest returns a reusable GET request carrying cookie.
+func benchRequest(cookie string) *http.Request {
+	r := httptest.NewRequest("GET", "/", nil)
+	if cookie != "" {
+		r.Header.Set("Cookie", cookie)
+	}
+	return r
+}
+
+// benchServe runs h on r b.N times. The middleware never modifies r (it
+// serves a shallow copy with its own context), so r is reused as is.
+func benchServe(b *testing.B, h http.Handler, r *http.Request) {
+	b.Helper()
+	rec := newBenchRecorder()
+	b.ReportAllocs()
+	defer benchReportCPU(b)()
+	for b.Loop() {
+		rec.reset()
+		h.ServeHTTP(rec, r)
+	}
+}
+
+// benchReportCPU reports cpu-ns/op, the process's CPU time per iteration,
+// when the returned function runs after the loop. Unlike ns/op it does not
+// count time spent waiting while other processes hold the CPU, so it is
+// the steadier measure on a shared machine. It reads /proc/self/stat, in
+// 10 ms ticks, so it needs -benchtime of 100ms or more, and is reported
+// only on Linux.
+func benchReportCPU(b *testing.B) func() {
+	t0, ok := benchProcessCPU()
+	return func() {
+		// Below 5 ticks the figure would be mostly rounding; skip it.
+		if t1, ok1 := benchProcessCPU(); ok && ok1 && t1-t0 >= 50*time.Millisecond {
+			b.ReportMetric(float64(t1-t0)/float64(b.N), "cpu-ns/op")
+		}
+	}
+}
+
+// benchProcessCPU returns the user and system CPU time of this process,
+// from fields 14 and 15 of /proc/self/stat (in USER_HZ = 100 ticks).
+func benchProcessCPU() (time.Duration, bool) {
+	stat, err := os.ReadFile("/proc/self/stat")
+	if err != nil {
+		return 0, false
+	}
+	i := bytes.LastIndexByte(stat, ')')
+	if i < 0 {
+		return 0, false
+	}
+	f := strings.Fields(string(stat[i+1:]))
+	if len(f) < 13 {
+		return 0, false
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, false
+	}
+	return time.Duration(utime+stime) * (time.Second / 100), true
+}
+
+// benchServeOnce serves r once and returns the response's Set-Cookie lines.
+func benchServeOnce(h http.Handler, r *http.Request) []string {
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, r)
+	return rec.Header()["Set-Cookie"]
+}
+
+// Handlers. Each writes a small body so the response is committed through
+// the middleware's writer, as a real handler's would be.
+
+func benchOKHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "ok")
+	})
+}
+
+func benchReadHandler(b *testing.B, m *tokensession.Manager[benchValue], want bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		v, ok := m.FromContext(r.Context()).Get()
+		if ok != want {
+			b.Fatalf("session present = %v, want %v", ok, want)
+		}
+		io.WriteString(w, v.Prefs.Theme)
+	})
+}
+
+func benchModifyHandler(b *testing.B, m *tokensession.Manager[benchValue]) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := m.FromContext(r.Context())
+		s.Update(func(v *benchValue) { v.Prefs.PageSize++ })
+		if err := s.Save(); err != nil {
+			b.Fatal(err)
+		}
+		io.WriteString(w, "ok")
+	})
+}
+
+func BenchmarkSeal(b *testing.B) {
+	m := benchManager(b, benchT0, tokensession.GenerateKey())
+	for _, sz := range benchSizes {
+		b.Run("size="+sz.name, func(b *testing.B) {
+			v, n := benchMakeValue(b, sz.size)
+			tok, err := m.Seal(v)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.SetBytes(int64(n))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := m.Seal(v); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(len(tok)), "token-bytes")
+		})
+	}
+}
+
+func BenchmarkOpen(b *testing.B) {
+	m := benchManager(b, benchT0, tokensession.GenerateKey())
+	for _, sz := range benchSizes {
+		b.Run("size="+sz.name, func(b *testing.B) {
+			v, n := benchMakeValue(b, sz.size)
+			tok, err := m.Seal(v)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.SetBytes(int64(n))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, _, err := m.Open(tok); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkOpenCached opens the same token again and again with the
+// default cache of opened tokens: what each request after the first costs
+// while a session is unchanged. Compare with BenchmarkOpen.
+func BenchmarkOpenCached(b *testing.B) {
+	m := benchCachedManager(b, benchT0, tokensession.GenerateKey())
+	for _, sz := range benchSizes {
+		b.Run("size="+sz.name, func(b *testing.B) {
+			v, n := benchMakeValue(b, sz.size)
+			tok, err := m.Seal(v)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.SetBytes(int64(n))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, _, err := m.Open(tok); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkBareHandler is the baseline for BenchmarkMiddleware: the same
+// handler and request with no middleware.
+func BenchmarkBareHandler(b *testing.B) {
+	m := benchManager(b, benchT0, tokensession.GenerateKey())
+	v, _ := benchMakeValue(b, 200)
+	benchServe(b, benchOKHandler(), benchRequest(benchLogin(b, m, v)))
+}
+
+func BenchmarkMiddleware(b *testing.B) {
+	key := tokensession.GenerateKey()
+	m := benchManager(b, benchT0, key)
+
+	// The overhead of the middleware on a request whose handler never
+	// calls the Session: the cookie is present but never parsed. Compare
+	// with BenchmarkBareHandler.
+	b.Run("untouched", func(b *testing.B) {
+		v, _ := benchMakeValue(b, 200)
+		r := benchRequest(benchLogin(b, m, v))
+		h := m.Handler(benchOKHandler())
+		if sc := benchServeOnce(h, r); len(sc) != 0 {
+			b.Fatalf("untouched session set cookies: %q", sc)
+		}
+		benchServe(b, h, r)
+	})
+
+	for _, sz := range benchSizes {
+		v, n := benchMakeValue(b, sz.size)
+		cookie := benchLogin(b, m, v)
+
+		// Reading a session sealed just now: open only, no Set-Cookie.
+		b.Run("read-fresh/size="+sz.name, func(b *testing.B) {
+			r := benchRequest(cookie)
+			h := m.Handler(benchReadHandler(b, m, true))
+			if sc := benchServeOnce(h, r); len(sc) != 0 {
+				b.Fatalf("fresh read set cookies: %q", sc)
+			}
+			b.SetBytes(int64(n))
+			benchServe(b, h, r)
+		})
+
+		// The same fresh read, answered from the cache of opened tokens,
+		// as a session's requests after the first are.
+		b.Run("read-fresh-cached/size="+sz.name, func(b *testing.B) {
+			mc := benchCachedManager(b, benchT0, key)
+			r := benchRequest(cookie)
+			h := mc.Handler(benchReadHandler(b, mc, true))
+			if sc := benchServeOnce(h, r); len(sc) != 0 {
+				b.Fatalf("fresh read set cookies: %q", sc)
+			}
+			b.SetBytes(int64(n))
+			benchServe(b, h, r)
+		})
+
+		// Open, change one field, seal, Set-Cookie.
+		b.Run("modify-save/size="+sz.name, func(b *testing.B) {
+			r := benchRequest(cookie)
+			h := m.Handler(benchModifyHandler(b, m))
+			if sc := benchServeOnce(h, r); len(sc) == 0 {
+				b.Fatal("modify set no cookie")
+			}
+			b.SetBytes(int64(n))
+			benchServe(b, h, r)
+		})
+
+		// A read-only request 20 minutes later, inside the default
+		// 15-minute refresh window of the 30-minute idle timeout: open,
+		// re-seal unchanged, Set-Cookie.
+		b.Run("refresh/size="+sz.name, func(b *testing.B) {
+			later := benchManager(b, benchT0.Add(20*time.Minute), key)
+			r := benchRequest(cookie)
+			h := later.Handler(benchReadHandler(b, later, true))
+			if sc := benchServeOnce(h, r); len(sc) == 0 {
+				b.Fatal("refresh set no cookie")
+			}
+			b.SetBytes(int64(n))
+			benchServe(b, h, r)
+		})
+
+		// A read-only request whose token was sealed by a key that is now
+		// second in the keyring: open with the old key, re-seal with the
+		// new one, Set-Cookie.
+		b.Run("rotate/size="+sz.name, func(b *testing.B) {
+			rotated := benchManager(b, benchT0, tokensession.GenerateKey(), key)
+			r := benchRequest(cookie)
+			h := rotated.Handler(benchReadHandler(b, rotated, true))
+			if sc := benchServeOnce(h, r); len(sc) == 0 {
+				b.Fatal("rotation set no cookie")
+			}
+			b.SetBytes(int64(n))
+			benchServe(b, h, r)
+		})
+	}
+}
+
+// BenchmarkAttack measures what an attacker without a key can make one
+// request cost, through the middleware with a handler that reads the
+// session. Every case must be rejected as "no session".
+func BenchmarkAttack(b *testing.B) {
+	key := tokensession.GenerateKey()
+	m := benchManager(b, benchT0, key)
+	v200, _ := benchMakeValue(b, 200)
+	good := strings.TrimPrefix(benchLogin(b, m, v200), m.CookieName()+"=")
+	footer := good[strings.LastIndexByte(good, '.'):]
+
+	run := func(b *testing.B, m *tokensession.Manager[benchValue], cookie string, wantSetCookie bool) {
+		r := benchRequest(cookie)
+		h := m.Handler(benchReadHandler(b, m, false))
+		if sc := benchServeOnce(h, r); (len(sc) != 0) != wantSetCookie {
+			b.Fatalf("Set-Cookie = %q, want present = %v", sc, wantSetCookie)
+		}
+		b.SetBytes(int64(len(cookie)))
+		benchServe(b, h, r)
+	}
+
+	// A cookie of random bytes, not a token: rejected by the header and
+	// base64 checks before any key lookup or cryptography. The response
+	// expires the cookie.
+	b.Run("garbage", func(b *testing.B) {
+		run(b, m, m.CookieName()+"="+benchJunk(400), true)
+	})
+
+	// A well-formed token sealed by a key not in the keyring: rejected by
+	// the footer lookup (one map access) without decrypting. The cookie is
+	// left alone, since another instance may know the key.
+	b.Run("unknown-kid", func(b *testing.B) {
+		other := benchManager(b, benchT0, tokensession.GenerateKey())
+		run(b, m, benchLogin(b, other, v200), false)
+	})
+
+	// The most work a forger can cause with one cookie: a well-formed
+	// payload under the footer of a real key (footers are public), so the
+	// MAC is computed before the token fails. Cost grows with the payload.
+	b.Run("forged-known-kid", func(b *testing.B) {
+		run(b, m, m.CookieName()+"=v4.local."+benchPayload(len(good)-len(footer)-len("v4.local."))+footer, true)
+	})
+
+	// A 64 KiB Cookie header (Go's server accepts up to 1 MiB of headers)
+	// of ~1,300 unrelated cookies and a 20 KiB session cookie, over the
+	// ~16 KiB the manager opens with MaxChunks 4:
+	// measures the linear scan of the header, which must not allocate per
+	// cookie, and the size check that rejects the token before decoding.
+	b.Run("oversized-header", func(b *testing.B) {
+		var sb strings.Builder
+		for i := 0; sb.Len() < 44<<10; i++ {
+			fmt.Fprintf(&sb, "tracker%d=%s; ", i, benchJunk(24))
+		}
+		sb.WriteString(m.CookieName() + "=v4.local." + benchPayload(20<<10))
+		run(b, m, sb.String(), true)
+	})
+
+	// A complete, contiguous set of chunks (MaxChunks 4) whose joined
+	// payload is as large as the manager opens, under a real key's footer:
+	// reassembly, then a MAC over ~12 KiB before the forgery fails. This is
+	// the most expensive cookie an attacker can send; it scales with
+	// MaxChunks × MaxCookieSize.
+	b.Run("forged-full-chunks", func(b *testing.B) {
+		budget := 0
+		for i := range 4 {
+			budget += tokensession.DefaultMaxCookieSize - len(m.CookieName()+"."+strconv.Itoa(i))
+		}
+		tok := "v4.local." + benchPayload(budget-len("v4.local.")-len(footer)-8) + footer
+		var parts []string
+		for i := 0; len(tok) > 0; i++ {
+			name := m.CookieName() + "." + strconv.Itoa(i)
+			k := min(len(tok), tokensession.DefaultMaxCookieSize-len(name))
+			parts = append(parts, name+"="+tok[:k])
+			tok = tok[k:]
+		}
+		if len(parts) != 4 {
+			b.Fatalf("%d chunks, want 4", len(parts))
+		}
+		run(b, m, strings.Join(parts, "; "), true)
+	})
+}
+
+// BenchmarkChunks reads a genuine 3 KiB session that spans two cookies
+// (MaxChunks 4): reassembly plus a normal open.
+func BenchmarkChunks(b *testing.B) {
+	m := benchManager(b, benchT0, tokensession.GenerateKey())
+	v, n := benchMakeValue(b, 3*1024)
+	cookie := benchLogin(b, m, v)
+	if c := strings.Count(cookie, m.CookieName()+"."); c < 2 {
+		b.Fatalf("3 KiB session spans %d cookies, want 2 or more", c)
+	}
+	r := benchRequest(cookie)
+	h := m.Handler(benchReadHandler(b, m, true))
+	if sc := benchServeOnce(h, r); len(sc) != 0 {
+		b.Fatalf("fresh read set cookies: %q", sc)
+	}
+	b.SetBytes(int64(n))
+	benchServe(b, h, r)
+	b.ReportMetric(float64(len(cookie)), "cookie-bytes")
+}
+
+// BenchmarkOpenKeyring opens a token sealed by the last of 16 keys and
+// compares it with a one-key ring: the key is found by the footer's ID
+// with one map lookup, so the two cost the same (no trial decryption).
+func BenchmarkOpenKeyring(b *testing.B) {
+	keys := make([]tokensession.Key, 16)
+	for i := range keys {
+		keys[i] = tokensession.GenerateKey()
+	}
+	v, n := benchMakeValue(b, 200)
+	tok, err := benchManager(b, benchT0, keys[15]).Seal(v)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, ring := range [][]tokensession.Key{keys[15:], keys} {
+		b.Run("keys="+strconv.Itoa(len(ring)), func(b *testing.B) {
+			m := benchManager(b, benchT0, ring...)
+			b.SetBytes(int64(n))
+			b.ReportAllocs()
+			defer benchReportCPU(b)()
+			for b.Loop() {
+				if _, _, err := m.Open(tok); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// benchJunk returns n deterministic bytes of URL-safe junk.
+func benchJunk(n int) string {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = "abcdefghijklmnopqrstuvwxyz0123456789"[(i*7+3)%36]
+	}
+	return string(b)
+}
+
+// benchPayload returns canonical unpadded base64url of n*3/4 junk bytes,
+// about n characters: shaped like a v4.local payload, authentic for no key.
+func benchPayload(n int) string {
+	raw := make([]byte, n*3/4)
+	for i := range raw {
+		raw[i] = byte(i*131 + 7)
+	}
+	return base64.RawURLEncoding.EncodeToString(raw)
+}
