@@ -69,3 +69,38 @@ func TestOpenCacheBounded(t *testing.T) {
 		t.Error("forged token opened")
 	}
 }
+
+// A token the manager seals is cached, so the request that brings it back
+// skips decryption, and opens to the same value and metadata.
+func TestSealFillsOpenCache(t *testing.T) {
+	ring, err := NewKeyring(KeyringEntry{Key: GenerateKey()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	m, err := New(Config[map[string]string]{Keyring: ring, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := m.Seal(map[string]string{"user": "alice", "note": "<&>"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload := tok[len(tokenHeader):strings.LastIndexByte(tok, '.')]
+	if _, hit := m.cache.get(tok, payload); !hit {
+		t.Fatal("sealed token not cached")
+	}
+	v, info, err := m.Open(tok)
+	if err != nil || v["user"] != "alice" || v["note"] != "<&>" || !info.Created.Equal(now) {
+		t.Fatalf("open from cache: %v %+v %v", v, info, err)
+	}
+	// The same token decrypted without the cache gives the same result.
+	m2, err := New(Config[map[string]string]{Keyring: ring, Now: func() time.Time { return now }, OpenCacheBytes: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v2, info2, err := m2.Open(tok)
+	if err != nil || v2["user"] != "alice" || v2["note"] != "<&>" || info2 != info {
+		t.Fatalf("open without cache: %v %+v %v", v2, info2, err)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -29,36 +30,78 @@ import (
 // A bad cookie is no session, never an error response; the reason goes to
 // [Config.ErrorHandler].
 func (m *Manager[T]) Handler(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		st := &requestState[T]{}
-		st.sess.m = m
-		st.ctx.Context = r.Context()
-		st.ctx.s = &st.sess
-		r = r.WithContext(&st.ctx)
-		st.sess.r = r
-		st.w.ResponseWriter = w
-		st.w.s = &st.sess
-		next.ServeHTTP(&st.w, r)
-		st.sess.commit(w.Header())
-	})
+	return &handler[T]{m: m, next: next}
+}
+
+type handler[T any] struct {
+	m    *Manager[T]
+	next http.Handler
+}
+
+func (h *handler[T]) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	st := &requestState[T]{m: h.m}
+	st.ctx.Context = r.Context()
+	st.ctx.st = st
+	// The request copy lives in the same allocation as the rest.
+	st.req = *r.WithContext(&st.ctx)
+	st.w.ResponseWriter = w
+	st.w.st = st
+	h.next.ServeHTTP(&st.w, &st.req)
+	st.commit(w.Header())
 }
 
 // requestState is everything the middleware adds to a request, allocated
-// at once.
+// at once. The Session itself is allocated only when the handler asks for
+// it, so a request that never touches its session pays for this alone.
 type requestState[T any] struct {
-	sess Session[T]
-	ctx  sessionContext[T]
-	w    responseWriter[T]
+	m    *Manager[T]
+	sess atomic.Pointer[Session[T]]
+	// committed is set once the response headers are on their way.
+	committed atomic.Bool
+	ctx       sessionContext[T]
+	w         responseWriter[T]
+	req       http.Request
+}
+
+// session returns the request's Session, creating it on first use.
+func (st *requestState[T]) session() *Session[T] {
+	if s := st.sess.Load(); s != nil {
+		return s
+	}
+	s := &Session[T]{m: st.m, r: &st.req}
+	// Publish it locked: whoever loads it waits until it knows whether the
+	// headers have gone.
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !st.sess.CompareAndSwap(nil, s) {
+		return st.sess.Load()
+	}
+	// commit stores committed before it loads sess, and this loads
+	// committed after publishing sess, so one of the two sees the other.
+	s.committed = st.committed.Load()
+	return s
+}
+
+// commit writes the session's Set-Cookie lines, once, just before the
+// response headers.
+func (st *requestState[T]) commit(h http.Header) {
+	if st.committed.Load() {
+		return
+	}
+	st.committed.Store(true)
+	if s := st.sess.Load(); s != nil {
+		s.commit(h)
+	}
 }
 
 // responseWriter commits the session before the first byte of the response
 // header goes out.
 type responseWriter[T any] struct {
 	http.ResponseWriter
-	s *Session[T]
+	st *requestState[T]
 }
 
-func (w *responseWriter[T]) commit() { w.s.commit(w.ResponseWriter.Header()) }
+func (w *responseWriter[T]) commit() { w.st.commit(w.ResponseWriter.Header()) }
 
 func (w *responseWriter[T]) WriteHeader(code int) {
 	// 1xx informational responses (103 Early Hints, 100 Continue) are
@@ -108,7 +151,10 @@ func (w *responseWriter[T]) Flush() { _ = w.FlushError() }
 func (w *responseWriter[T]) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	c, rw, err := http.NewResponseController(w.ResponseWriter).Hijack()
 	if err == nil {
-		w.s.hijacked()
+		w.st.committed.Store(true)
+		if s := w.st.sess.Load(); s != nil {
+			s.hijacked()
+		}
 	}
 	return c, rw, err
 }
@@ -155,6 +201,11 @@ func (m *Manager[T]) readCookies(r *http.Request) (string, uint32, error) {
 		}
 	}
 	if present&1 != 0 {
+		// One cookie never carries more than one cookie's worth, whatever
+		// MaxChunks allows in total.
+		if len(name)+len(plain) > m.maxCookieSize {
+			return "", present, errOversized
+		}
 		return plain, present, nil
 	}
 	if present == 0 {

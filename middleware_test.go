@@ -497,3 +497,16 @@ func TestMiddlewareClockSkewAcrossInstances(t *testing.T) {
 		t.Errorf("slow instance: body %q, cookies %v (must not downgrade the key)", rec.Body.String(), rec.Result().Cookies())
 	}
 }
+
+// With chunking allowed, a single cookie is still bounded by one cookie's
+// size: no browser sends more, so a larger one is an attack.
+func TestMiddlewarePlainCookieBounded(t *testing.T) {
+	e := newMWEnv(t, func(c *tokensession.Config[mwValue]) { c.MaxChunks = 4 })
+	rec := e.do("/", &http.Cookie{Name: "__Host-session", Value: "v4.local." + strings.Repeat("A", 5000)})
+	if rec.Body.String() != "-" || !e.errs.has(tokensession.ErrMalformed) {
+		t.Errorf("oversized plain cookie: body %q", rec.Body.String())
+	}
+	if del := cookiesByName(rec)["__Host-session"]; del == nil || del.MaxAge >= 0 {
+		t.Errorf("oversized plain cookie not expired")
+	}
+}

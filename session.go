@@ -53,12 +53,12 @@ type ctxKey[T any] struct{ m *Manager[T] }
 // with the Session and the response writer, one allocation per request.
 type sessionContext[T any] struct {
 	context.Context
-	s *Session[T]
+	st *requestState[T]
 }
 
 func (c *sessionContext[T]) Value(key any) any {
-	if k, ok := key.(ctxKey[T]); ok && k.m == c.s.m {
-		return c.s
+	if k, ok := key.(ctxKey[T]); ok && k.m == c.st.m {
+		return c.st.session()
 	}
 	return c.Context.Value(key)
 }

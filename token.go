@@ -1,6 +1,7 @@
 package tokensession
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/json"
 	"errors"
@@ -98,10 +99,12 @@ func (m *Manager[T]) seal(v T, sid string, created, now time.Time) (string, Info
 	b = append(b, `{"created":"`...)
 	b = created.AppendFormat(b, time.RFC3339)
 	b = append(b, `","data":`...)
+	dataStart := len(b)
 	b, err := encodeData(b, m.codec, m.isJSON, v)
 	if err != nil {
 		return "", Info{}, errCodec
 	}
+	dataEnd := len(b)
 	b = append(b, `,"exp":"`...)
 	b = exp.AppendFormat(b, time.RFC3339)
 	b = append(b, `","iat":"`...)
@@ -120,7 +123,13 @@ func (m *Manager[T]) seal(v T, sid string, created, now time.Time) (string, Info
 	if len(tok) > m.maxTokenSize {
 		return "", Info{}, &TooLargeError{Size: len(tok), Limit: m.maxTokenSize}
 	}
-	return tok, Info{ID: sid, Created: created, IssuedAt: now, Expires: exp, KeyID: key.id}, nil
+	info := Info{ID: sid, Created: created, IssuedAt: now, Expires: exp, KeyID: key.id}
+	if m.cache != nil {
+		// The next request brings this token back: let it skip decryption.
+		payload := tok[len(tokenHeader) : len(tok)-1-len(key.encFooter)]
+		m.cache.put(tok, payload, info, bytes.Clone(b[dataStart:dataEnd]))
+	}
+	return tok, info, nil
 }
 
 // Open opens a token made by [Manager.Seal] (or by the middleware) and
