@@ -154,3 +154,22 @@ func TestWriterUnwrap(t *testing.T) {
 		t.Errorf("Unwrap returned %T, want the recorder", inner)
 	}
 }
+
+// A session first reached after the headers went out knows it is too late.
+func TestWriterSessionFirstUsedAfterWrite(t *testing.T) {
+	e := newMWEnv(t, nil)
+	var saveErr error
+	rec := httptest.NewRecorder()
+	e.m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("headers gone"))
+		s := e.m.FromContext(r.Context())
+		s.Set(mwValue{User: "too late"})
+		saveErr = s.Save()
+	})).ServeHTTP(rec, mwRequest("/"))
+	if !errors.Is(saveErr, tokensession.ErrHeadersWritten) || !e.errs.has(tokensession.ErrHeadersWritten) {
+		t.Errorf("Save = %v; late change not reported", saveErr)
+	}
+	if got := rec.Result().Header["Set-Cookie"]; len(got) != 0 {
+		t.Errorf("late change wrote %q", got)
+	}
+}
