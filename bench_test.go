@@ -328,30 +328,17 @@ func BenchmarkSeal(b *testing.B) {
 }
 
 func BenchmarkOpen(b *testing.B) {
-	m := benchManager(b, benchT0, tokensession.GenerateKey())
-	for _, sz := range benchSizes {
-		b.Run("size="+sz.name, func(b *testing.B) {
-			v, n := benchMakeValue(b, sz.size)
-			tok, err := m.Seal(v)
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.SetBytes(int64(n))
-			b.ReportAllocs()
-			for b.Loop() {
-				if _, _, err := m.Open(tok); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-	}
+	benchOpen(b, benchManager(b, benchT0, tokensession.GenerateKey()))
 }
 
 // BenchmarkOpenCached opens the same token again and again with the
 // default cache of opened tokens: what each request after the first costs
 // while a session is unchanged. Compare with BenchmarkOpen.
 func BenchmarkOpenCached(b *testing.B) {
-	m := benchCachedManager(b, benchT0, tokensession.GenerateKey())
+	benchOpen(b, benchCachedManager(b, benchT0, tokensession.GenerateKey()))
+}
+
+func benchOpen(b *testing.B, m *tokensession.Manager[benchValue]) {
 	for _, sz := range benchSizes {
 		b.Run("size="+sz.name, func(b *testing.B) {
 			v, n := benchMakeValue(b, sz.size)
