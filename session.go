@@ -30,11 +30,11 @@ type Session[T any] struct {
 	// present is the set of this manager's cookies the request carried:
 	// bit 0 the plain cookie, bit i+1 chunk i.
 	present uint32
-	// staleKey: the token opened was not sealed by the current sealing key.
+	// staleKey: the token opened was sealed by a key listed after the
+	// current sealing key, an older one.
 	staleKey  bool
 	dirty     bool // value changed, or renewed, or destroyed
 	renew     bool // the next seal starts a new session ID
-	destroyed bool
 	committed bool
 	// gen counts changes; failedGen is the gen whose seal failed in Save,
 	// so that the commit neither retries nor reports it twice.
@@ -49,8 +49,9 @@ type Session[T any] struct {
 // (two cookies) can serve the same request.
 type ctxKey[T any] struct{ m *Manager[T] }
 
-// sessionContext carries the request's Session. It is allocated together
-// with the Session and the response writer, one allocation per request.
+// sessionContext carries the request's state. It is allocated together
+// with the response writer and the request copy, one allocation per
+// request; the Session is allocated on first use.
 type sessionContext[T any] struct {
 	context.Context
 	st *requestState[T]
