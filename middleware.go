@@ -85,10 +85,9 @@ func (st *requestState[T]) session() *Session[T] {
 // commit writes the session's Set-Cookie lines, once, just before the
 // response headers.
 func (st *requestState[T]) commit(h http.Header) {
-	if st.committed.Load() {
+	if st.committed.Swap(true) {
 		return
 	}
-	st.committed.Store(true)
 	if s := st.sess.Load(); s != nil {
 		s.commit(h)
 	}
