@@ -94,7 +94,11 @@ func (m *Manager[T]) seal(v T, sid string, created, now time.Time) (string, Info
 	}
 
 	bp := claimsPool.Get().(*[]byte)
-	defer claimsPool.Put(bp)
+	defer func() {
+		if cap(*bp) <= 64<<10 { // let an outsized buffer go
+			claimsPool.Put(bp)
+		}
+	}()
 	b := (*bp)[:0]
 	b = append(b, `{"created":"`...)
 	b = created.AppendFormat(b, time.RFC3339)
