@@ -311,14 +311,14 @@ func BenchmarkSeal(b *testing.B) {
 	for _, sz := range benchSizes {
 		b.Run("size="+sz.name, func(b *testing.B) {
 			v, n := benchMakeValue(b, sz.size)
-			tok, err := m.Seal(v)
+			tok, _, err := m.Seal(v)
 			if err != nil {
 				b.Fatal(err)
 			}
 			b.SetBytes(int64(n))
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := m.Seal(v); err != nil {
+				if _, _, err := m.Seal(v); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -342,7 +342,7 @@ func benchOpen(b *testing.B, m *tokensession.Manager[benchValue]) {
 	for _, sz := range benchSizes {
 		b.Run("size="+sz.name, func(b *testing.B) {
 			v, n := benchMakeValue(b, sz.size)
-			tok, err := m.Seal(v)
+			tok, _, err := m.Seal(v)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -555,7 +555,7 @@ func BenchmarkOpenKeyring(b *testing.B) {
 		keys[i] = tokensession.GenerateKey()
 	}
 	v, n := benchMakeValue(b, 200)
-	tok, err := benchManager(b, benchT0, keys[15]).Seal(v)
+	tok, _, err := benchManager(b, benchT0, keys[15]).Seal(v)
 	if err != nil {
 		b.Fatal(err)
 	}

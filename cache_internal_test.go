@@ -21,7 +21,7 @@ func TestOpenCacheBounded(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := 0; i < 500; i++ {
-		tok, err := m.Seal(strconv.Itoa(i) + strings.Repeat("x", i%7*300))
+		tok, _, err := m.Seal(strconv.Itoa(i) + strings.Repeat("x", i%7*300))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -50,7 +50,7 @@ func TestOpenCacheBounded(t *testing.T) {
 	}
 
 	// A token that differs anywhere but in its cache key misses.
-	tok, _ := m.Seal("alice")
+	tok, _, _ := m.Seal("alice")
 	if _, _, err := m.Open(tok); err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +82,7 @@ func TestSealFillsOpenCache(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok, err := m.Seal(map[string]string{"user": "alice", "note": "<&>"})
+	tok, _, err := m.Seal(map[string]string{"user": "alice", "note": "<&>"})
 	if err != nil {
 		t.Fatal(err)
 	}

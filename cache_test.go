@@ -23,7 +23,7 @@ func TestOpenCacheRechecksEveryHit(t *testing.T) {
 					return v.User == revoked
 				}
 			})
-			tok, err := e.m.Seal(mwValue{User: "alice", Cart: []string{"tea"}})
+			tok, _, err := e.m.Seal(mwValue{User: "alice", Cart: []string{"tea"}})
 			if err != nil {
 				t.Fatal(err)
 			}

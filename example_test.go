@@ -105,7 +105,7 @@ func ExampleManager_Seal() {
 		log.Fatal(err)
 	}
 
-	token, err := tokens.Seal(Cart{User: "alice"})
+	token, _, err := tokens.Seal(Cart{User: "alice"})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -40,7 +40,7 @@ func FuzzOpen(f *testing.F) {
 	m := fuzzManager[fuzzSession](f, nil)
 	// More seeds are in testdata/fuzz/FuzzOpen, including tokens sealed
 	// in advance; these are made now.
-	tok, err := m.Seal(fuzzSession{User: "ada", Admin: true, N: 7})
+	tok, _, err := m.Seal(fuzzSession{User: "ada", Admin: true, N: 7})
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -53,7 +53,7 @@ func FuzzOpen(f *testing.F) {
 		Keyring: mustRing(f, tokensession.KeyringEntry{Key: testKey(f, 1)}),
 		Now:     func() time.Time { return fuzzNow },
 	})
-	tok2, err := other.Seal(fuzzSession{User: "eve"})
+	tok2, _, err := other.Seal(fuzzSession{User: "eve"})
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -113,7 +113,7 @@ func FuzzSealOpen(f *testing.F) {
 			want string
 		}{{"json", jm, jsonWant}, {"gob", gm, s}} {
 			name, m, want := tc.name, tc.m, tc.want
-			tok, err := m.Seal(s)
+			tok, _, err := m.Seal(s)
 			if err != nil {
 				// Only a value whose encoding is large may be too large:
 				// JSON writes each invalid UTF-8 byte as a 6-byte escape.

@@ -251,7 +251,7 @@ func mustSealPurpose(t *testing.T, e *mwEnv, purpose string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok, err := m.Seal(mwValue{User: "mallory"})
+	tok, _, err := m.Seal(mwValue{User: "mallory"})
 	if err != nil {
 		t.Fatal(err)
 	}

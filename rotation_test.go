@@ -276,7 +276,7 @@ func TestKeyLifecycle(t *testing.T) {
 		// A manager at that instant seals with the same key.
 		now := tc.at
 		m := mustNew(t, tokensession.Config[account]{Keyring: ring, Now: func() time.Time { return now }})
-		tok, err := m.Seal(account{User: "ada"})
+		tok, _, err := m.Seal(account{User: "ada"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -327,7 +327,7 @@ func TestNoSealingKey(t *testing.T) {
 	if m.Keyring() != good {
 		t.Error("a failed SetKeyring replaced the keyring")
 	}
-	if _, err := m.Seal(account{}); err != nil {
+	if _, _, err := m.Seal(account{}); err != nil {
 		t.Errorf("Seal after a failed SetKeyring: %v", err)
 	}
 	c.Set(fixedT0.Add(time.Hour))
@@ -337,7 +337,7 @@ func TestNoSealingKey(t *testing.T) {
 	if m.Keyring() != staged {
 		t.Error("SetKeyring did not replace the keyring")
 	}
-	tok, err := m.Seal(account{})
+	tok, _, err := m.Seal(account{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -350,7 +350,7 @@ func TestNoSealingKey(t *testing.T) {
 	short := mustRing(t, tokensession.KeyringEntry{Key: testKey(t, 4), NotAfter: fixedT0.Add(time.Minute)})
 	m2 := mustNew(t, tokensession.Config[account]{Keyring: short, Now: c.Now})
 	c.Set(fixedT0.Add(time.Minute))
-	if _, err := m2.Seal(account{}); !errors.Is(err, tokensession.ErrNoSealingKey) {
+	if _, _, err := m2.Seal(account{}); !errors.Is(err, tokensession.ErrNoSealingKey) {
 		t.Errorf("Seal with every key retired: err = %v, want ErrNoSealingKey", err)
 	}
 
@@ -414,7 +414,7 @@ func TestSetKeyringConcurrent(t *testing.T) {
 			byKey[w] = map[string]int{}
 			for i := range rounds {
 				want := account{User: fmt.Sprint(w, "/", i)}
-				tok, err := m.Seal(want)
+				tok, _, err := m.Seal(want)
 				if err != nil {
 					t.Error(err)
 					return

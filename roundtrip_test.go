@@ -130,7 +130,7 @@ func TestRoundTripChunkedSession(t *testing.T) {
 // sealedLen returns the token length for v, sealed at the env's clock.
 func sealedLen(t *testing.T, e *mwEnv, v mwValue) int {
 	t.Helper()
-	tok, err := e.m.Seal(v)
+	tok, _, err := e.m.Seal(v)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -50,18 +50,17 @@ var (
 
 var claimsPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
-// Seal starts a new session holding v and returns its token: a new session
-// ID, created now, expiring after the idle timeout. Use it where a cookie
+// Seal starts a new session holding v and returns its token and metadata: a
+// new session ID, created now, expiring after the idle timeout. Use it where a cookie
 // does not fit: an Authorization: Bearer header, a WebSocket handshake, a
 // queued job. [Manager.Open] reads the token back.
 //
 // Seal fails with [ErrNoSealingKey] if no key can seal now and with a
 // [*TooLargeError] if the token exceeds the size the manager opens
 // (MaxChunks × MaxCookieSize, less cookie names).
-func (m *Manager[T]) Seal(v T) (string, error) {
+func (m *Manager[T]) Seal(v T) (string, Info, error) {
 	now := m.now()
-	tok, _, err := m.seal(v, newSessionID(), now, now)
-	return tok, err
+	return m.seal(v, newSessionID(), now, now)
 }
 
 // Reseal seals v as a new token of the existing session described by prev,

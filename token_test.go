@@ -133,7 +133,7 @@ func TestSealOpenRoundTrip(t *testing.T) {
 		Now:     func() time.Time { return now },
 	})
 	in := account{User: "ada", Roles: []string{"admin", "ops"}}
-	tok, err := m.Seal(in)
+	tok, _, err := m.Seal(in)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,7 +163,7 @@ func TestSealOpenRoundTrip(t *testing.T) {
 	}
 
 	// Every Seal starts a new session with a new ID and a new nonce.
-	tok2, err := m.Seal(in)
+	tok2, _, err := m.Seal(in)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,7 +182,7 @@ func TestReseal(t *testing.T) {
 		Keyring: mustRing(t, tokensession.KeyringEntry{Key: testKey(t, 1)}),
 		Now:     c.Now,
 	})
-	tok, err := m.Seal(account{User: "ada"})
+	tok, _, err := m.Seal(account{User: "ada"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -225,7 +225,7 @@ func TestAbsoluteLifetime(t *testing.T) {
 		IdleTimeout:     30 * time.Minute,
 		AbsoluteTimeout: time.Hour,
 	})
-	tok, err := m.Seal(account{User: "ada"})
+	tok, _, err := m.Seal(account{User: "ada"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -287,7 +287,7 @@ func TestExpiryLeeway(t *testing.T) {
 				Now:     c.Now,
 				Leeway:  tc.leeway,
 			})
-			tok, err := m.Seal(account{User: "ada"})
+			tok, _, err := m.Seal(account{User: "ada"})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -307,7 +307,7 @@ func TestExpiryLeeway(t *testing.T) {
 func TestIssuedInTheFuture(t *testing.T) {
 	ring := mustRing(t, tokensession.KeyringEntry{Key: testKey(t, 1)})
 	ahead := mustNew(t, tokensession.Config[account]{Keyring: ring, Now: func() time.Time { return fixedT0.Add(time.Minute) }})
-	tok, err := ahead.Seal(account{User: "ada"})
+	tok, _, err := ahead.Seal(account{User: "ada"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -332,7 +332,7 @@ func TestTamper(t *testing.T) {
 			return false
 		},
 	})
-	tok, err := m.Seal(account{User: "ada", Roles: []string{"admin"}})
+	tok, _, err := m.Seal(account{User: "ada", Roles: []string{"admin"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -391,7 +391,7 @@ func TestWrongKeyID(t *testing.T) {
 	a, b := testKey(t, 1), testKey(t, 2)
 	ring := mustRing(t, tokensession.KeyringEntry{Key: a}, tokensession.KeyringEntry{Key: b})
 	m := mustNew(t, tokensession.Config[account]{Keyring: ring, Now: func() time.Time { return fixedT0 }})
-	tok, err := m.Seal(account{User: "ada"})
+	tok, _, err := m.Seal(account{User: "ada"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -415,7 +415,7 @@ func TestUnknownKey(t *testing.T) {
 		Keyring: mustRing(t, tokensession.KeyringEntry{Key: testKey(t, 9)}),
 		Now:     func() time.Time { return fixedT0 },
 	})
-	tok, err := other.Seal(account{User: "ada"})
+	tok, _, err := other.Seal(account{User: "ada"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -434,7 +434,7 @@ func TestPurposeBinding(t *testing.T) {
 	web := mustNew(t, tokensession.Config[account]{Keyring: ring, Now: now})
 	api := mustNew(t, tokensession.Config[account]{Keyring: ring, Now: now, Purpose: "api"})
 	other := mustNew(t, tokensession.Config[account]{Keyring: ring, Now: now, CookieName: "__Host-other"})
-	tok, err := web.Seal(account{User: "ada"})
+	tok, _, err := web.Seal(account{User: "ada"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -443,7 +443,7 @@ func TestPurposeBinding(t *testing.T) {
 			t.Errorf("%s: err = %v, want ErrNotAuthentic", name, err)
 		}
 	}
-	apiTok, err := api.Seal(account{User: "ada"})
+	apiTok, _, err := api.Seal(account{User: "ada"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -473,7 +473,7 @@ func TestRetiredKey(t *testing.T) {
 				IdleTimeout: 2 * time.Hour,
 				Leeway:      tc.leeway,
 			})
-			tok, err := m.Seal(account{User: "ada"})
+			tok, _, err := m.Seal(account{User: "ada"})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -489,7 +489,7 @@ func TestRetiredKey(t *testing.T) {
 				t.Errorf("at retirement + leeway: err = %v, want ErrKeyRetired", err)
 			}
 			// New tokens now use the current key.
-			tok2, err := m.Seal(account{User: "ada"})
+			tok2, _, err := m.Seal(account{User: "ada"})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -515,7 +515,7 @@ func TestStagedKeyOpens(t *testing.T) {
 	if s := ring.State(0, behindNow); s != tokensession.KeyStaged {
 		t.Fatalf("State(0) before NotBefore = %v, want staged", s)
 	}
-	tok, err := ahead.Seal(account{User: "ada"})
+	tok, _, err := ahead.Seal(account{User: "ada"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -526,7 +526,7 @@ func TestStagedKeyOpens(t *testing.T) {
 	if info.KeyID != staged.ID() {
 		t.Errorf("KeyID = %q, want the staged key %q", info.KeyID, staged.ID())
 	}
-	tok2, err := behind.Seal(account{User: "ada"})
+	tok2, _, err := behind.Seal(account{User: "ada"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -541,7 +541,7 @@ func TestMalformed(t *testing.T) {
 		Keyring: mustRing(t, tokensession.KeyringEntry{Key: key}),
 		Now:     func() time.Time { return fixedT0 },
 	})
-	tok, err := m.Seal(account{User: "ada"})
+	tok, _, err := m.Seal(account{User: "ada"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -599,16 +599,16 @@ func TestRevocation(t *testing.T) {
 	ring := mustRing(t, tokensession.KeyringEntry{Key: testKey(t, 1)})
 	c := newTestClock(fixedT0)
 	m := mustNew(t, tokensession.Config[account]{Keyring: ring, Now: c.Now})
-	early, err := m.Seal(account{User: "ada"})
+	early, _, err := m.Seal(account{User: "ada"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	c.Set(fixedT0.Add(time.Second))
-	late, err := m.Seal(account{User: "ada"})
+	late, _, err := m.Seal(account{User: "ada"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	mallory, err := m.Seal(account{User: "mallory"})
+	mallory, _, err := m.Seal(account{User: "mallory"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -668,7 +668,7 @@ func TestNonJSONCodec(t *testing.T) {
 		Codec:   gobCodec{},
 	})
 	in := cart{Owner: "ada", Items: map[string]int{"apple": 3, "pear": 1}, Note: []byte{0, 0xff, '"'}}
-	tok, err := m.Seal(in)
+	tok, _, err := m.Seal(in)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -743,7 +743,7 @@ func TestCodecCannotInjectClaims(t *testing.T) {
 			Now:     func() time.Time { return fixedT0 },
 			Codec:   lyingCodec{out},
 		})
-		tok, err := m.Seal(1)
+		tok, _, err := m.Seal(1)
 		if err == nil {
 			_, info, oerr := m.Open(tok)
 			t.Errorf("codec output %q: Seal succeeded (Open: %v, %+v)", out, oerr, info)
@@ -764,7 +764,7 @@ func TestCodecError(t *testing.T) {
 		Now:     func() time.Time { return fixedT0 },
 		Codec:   failingCodec{},
 	})
-	tok, err := m.Seal(1)
+	tok, _, err := m.Seal(1)
 	if err == nil || tok != "" {
 		t.Fatalf("Seal with a failing codec = %q, %v", tok, err)
 	}
@@ -790,7 +790,7 @@ func TestTooLarge(t *testing.T) {
 		}
 
 		big := strings.Repeat("a", 4000*chunks)
-		tok, err := m.Seal(big)
+		tok, _, err := m.Seal(big)
 		var tl *tokensession.TooLargeError
 		if !errors.As(err, &tl) || !errors.Is(err, tokensession.ErrTooLarge) || tok != "" {
 			t.Fatalf("chunks %d: Seal of %d bytes = %v, want a *TooLargeError", chunks, len(big), err)
@@ -806,7 +806,7 @@ func TestTooLarge(t *testing.T) {
 		lo, hi := 0, len(big) // Seal(lo) succeeds, Seal(hi) fails
 		for hi-lo > 1 {
 			mid := (lo + hi) / 2
-			if _, err := m.Seal(big[:mid]); err == nil {
+			if _, _, err := m.Seal(big[:mid]); err == nil {
 				lo = mid
 			} else if errors.Is(err, tokensession.ErrTooLarge) {
 				hi = mid
@@ -814,7 +814,7 @@ func TestTooLarge(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		tok, err = m.Seal(big[:lo])
+		tok, _, err = m.Seal(big[:lo])
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -392,7 +392,7 @@ func TestFormatSealReadableBySpec(t *testing.T) {
 			cfg.Keyring = ring
 			cfg.Now = func() time.Time { return now }
 			m := mustNew(t, cfg)
-			tok, err := m.Seal(value)
+			tok, _, err := m.Seal(value)
 			if err != nil {
 				t.Fatal(err)
 			}

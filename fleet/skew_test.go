@@ -34,7 +34,7 @@ func TestResealAcrossClockSkew(t *testing.T) {
 	}
 	fast, slow := manager(3*time.Second), manager(0)
 
-	tok, err := fast.Seal("cart") // login on the fast instance
+	tok, _, err := fast.Seal("cart") // login on the fast instance
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +84,7 @@ func TestStagedKeyNotDowngraded(t *testing.T) {
 	}
 	ahead := manager(activation.Add(time.Second))   // already seals with the new key
 	behind := manager(activation.Add(-time.Second)) // still seals with the old key
-	tok, err := ahead.Seal("cart")
+	tok, _, err := ahead.Seal("cart")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -62,7 +62,7 @@ func TestNodePasetoInterop(t *testing.T) {
 	}
 
 	// Go → Node.
-	tok, err := m.Seal(goValue)
+	tok, _, err := m.Seal(goValue)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -38,7 +38,7 @@ func FuzzInspectInput(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	tok, err := m.Seal(json.RawMessage(`{"user":"alice"}`))
+	tok, _, err := m.Seal(json.RawMessage(`{"user":"alice"}`))
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -70,18 +70,18 @@ func TestInspect(t *testing.T) {
 	clock := t0
 	m := newManager(t, ring, &clock, tokensession.Config[json.RawMessage]{MaxChunks: 4})
 	data := json.RawMessage(`{"user":"alice","roles":["admin","ops"],"n":1}`)
-	tok, err := m.Seal(data)
+	tok, _, err := m.Seal(data)
 	if err != nil {
 		t.Fatal(err)
 	}
-	big, err := m.Seal(json.RawMessage(`{"blob":"` + strings.Repeat("x", 6000) + `"}`))
+	big, _, err := m.Seal(json.RawMessage(`{"blob":"` + strings.Repeat("x", 6000) + `"}`))
 	if err != nil {
 		t.Fatal(err)
 	}
 	// A session sealed at t0-70m and refreshed at t0-10m: created more than
 	// an hour ago, its idle expiry still ahead.
 	clock = t0.Add(-70 * time.Minute)
-	first, err := m.Seal(data)
+	first, _, err := m.Seal(data)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,28 +96,28 @@ func TestInspect(t *testing.T) {
 	}
 	clock = t0
 	otherRing, _ := tokensession.NewKeyring(tokensession.KeyringEntry{Key: other})
-	tokOther, err := newManager(t, otherRing, &clock, tokensession.Config[json.RawMessage]{}).Seal(data)
+	tokOther, _, err := newManager(t, otherRing, &clock, tokensession.Config[json.RawMessage]{}).Seal(data)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tokAPI, err := newManager(t, ring, &clock, tokensession.Config[json.RawMessage]{Purpose: "api"}).Seal(data)
+	tokAPI, _, err := newManager(t, ring, &clock, tokensession.Config[json.RawMessage]{Purpose: "api"}).Seal(data)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tokDev, err := newManager(t, ring, &clock, tokensession.Config[json.RawMessage]{UnsafeAllowHTTP: true}).Seal(data)
+	tokDev, _, err := newManager(t, ring, &clock, tokensession.Config[json.RawMessage]{UnsafeAllowHTTP: true}).Seal(data)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// A token of the retired key, sealed before its retirement.
 	retiredRing, _ := tokensession.NewKeyring(tokensession.KeyringEntry{Key: retired})
 	clock = t0.Add(-90 * time.Minute)
-	tokRetired, err := newManager(t, retiredRing, &clock, tokensession.Config[json.RawMessage]{}).Seal(data)
+	tokRetired, _, err := newManager(t, retiredRing, &clock, tokensession.Config[json.RawMessage]{}).Seal(data)
 	if err != nil {
 		t.Fatal(err)
 	}
 	clock = t0
 	// Data that would drive a terminal: a C1 CSI character.
-	tokEvil, err := m.Seal(json.RawMessage("{\"x\":\"\u009b31m\"}"))
+	tokEvil, _, err := m.Seal(json.RawMessage("{\"x\":\"\u009b31m\"}"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -310,7 +310,7 @@ func TestInspectNoSealingKey(t *testing.T) {
 	staged, old := tokensession.GenerateKey(), tokensession.GenerateKey()
 	clock := t0
 	oldRing, _ := tokensession.NewKeyring(tokensession.KeyringEntry{Key: old})
-	tok, err := newManager(t, oldRing, &clock, tokensession.Config[json.RawMessage]{}).Seal(json.RawMessage(`1`))
+	tok, _, err := newManager(t, oldRing, &clock, tokensession.Config[json.RawMessage]{}).Seal(json.RawMessage(`1`))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -346,7 +346,7 @@ func TestStagedRotation(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		tok, err := m.Seal(json.RawMessage(`{"user":"alice"}`))
+		tok, _, err := m.Seal(json.RawMessage(`{"user":"alice"}`))
 		if err != nil {
 			t.Fatal(err)
 		}

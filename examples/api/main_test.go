@@ -143,7 +143,7 @@ func TestUnauthorized(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cookieTok, err := cookies.Seal(Session{User: "bob"})
+	cookieTok, _, err := cookies.Seal(Session{User: "bob"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,7 +153,7 @@ func TestUnauthorized(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	otherTok, err := other.tokens.Seal(Session{User: "bob"})
+	otherTok, _, err := other.tokens.Seal(Session{User: "bob"})
 	if err != nil {
 		t.Fatal(err)
 	}
