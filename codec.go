@@ -1,7 +1,6 @@
 package tokensession
 
 import (
-	"encoding/base64"
 	"encoding/json"
 )
 
@@ -59,7 +58,7 @@ func encodeData(dst []byte, c Codec, isJSON bool, v any) ([]byte, error) {
 		return append(dst, out...), nil
 	}
 	dst = append(dst, '"')
-	dst = base64.RawURLEncoding.AppendEncode(dst, out)
+	dst = b64.AppendEncode(dst, out)
 	return append(dst, '"'), nil
 }
 
