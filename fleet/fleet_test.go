@@ -66,7 +66,8 @@ type fleetStats struct {
 	reseals    atomic.Int64 // ... whose kid differs from the user's previous one
 
 	mu          sync.Mutex
-	transitions map[string]int // "old→new" kid changes
+	transitions map[string]int             // "old→new" kid changes
+	sealedBy    map[string]map[string]bool // kid → hosts that sent a token sealed with it
 
 	errs errorList
 }
@@ -79,6 +80,26 @@ func (s *fleetStats) kidChange(from, to string) {
 		s.transitions = map[string]int{}
 	}
 	s.transitions[short(from)+"→"+short(to)]++
+}
+
+func (s *fleetStats) sealed(kid, host string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.sealedBy == nil {
+		s.sealedBy = map[string]map[string]bool{}
+	}
+	if s.sealedBy[kid] == nil {
+		s.sealedBy[kid] = map[string]bool{}
+	}
+	s.sealedBy[kid][host] = true
+}
+
+// hasSealed reports whether the instance at host has sent a token sealed
+// with kid.
+func (s *fleetStats) hasSealed(kid, host string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.sealedBy[kid][host]
 }
 
 func short(kid string) string {
@@ -114,6 +135,7 @@ type observer struct {
 }
 
 func (o *observer) RoundTrip(req *http.Request) (*http.Response, error) {
+	defer progress.fire()
 	o.st.exchanges.Add(1)
 	resp, err := o.base.RoundTrip(req)
 	if err != nil {
@@ -128,6 +150,7 @@ func (o *observer) RoundTrip(req *http.Request) (*http.Response, error) {
 		if err != nil {
 			o.st.errs.add("token", "%s %s %s: %v", o.u.name, req.Method, req.URL, err)
 		} else {
+			o.st.sealed(kid, req.URL.Host)
 			o.u.mu.Lock()
 			prev := o.u.kid
 			o.u.kid = kid
@@ -179,6 +202,7 @@ func (u *fuser) nextItem() string {
 // the next instance and checks the page it ends on: logged in as this
 // user, with exactly the expected cart.
 func (u *fuser) act(fl *fleet, st *fleetStats, method, path string, form url.Values) bool {
+	defer progress.fire() // after the in-flight count drops and lastOK is set
 	in := fl.acquire(u.idx + u.n)
 	u.n++
 	defer in.inflight.Add(-1)
@@ -310,16 +334,11 @@ func runRound(users []*fuser, fn func(*fuser)) {
 	wg.Wait()
 }
 
-// waitFor polls cond until it holds or the bound passes.
+// waitFor waits until cond holds, re-checking it whenever the fleet makes
+// progress, and fails the test if bound passes first.
 func waitFor(t *testing.T, bound time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(bound)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", bound, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	await(t, bound, what, cond, nil)
 }
 
 func TestFleet(t *testing.T) {
@@ -387,6 +406,7 @@ func TestFleet(t *testing.T) {
 				}
 			})
 			rounds.Add(1)
+			progress.fire()
 		}
 	}()
 	stopTraffic := sync.OnceFunc(func() { stop(); <-trafficDone })
@@ -421,7 +441,12 @@ func TestFleet(t *testing.T) {
 			line := in.waitReload(t, n, ok)
 			t.Logf("%s: SIGHUP %s → %s", phase, in.name, line[strings.Index(line, "keyring"):])
 			if i < len(list)-1 {
-				time.Sleep(150 * time.Millisecond) // rolling, bounded: 2 pauses per roll
+				// Rolling: users make requests to a fleet that is
+				// part old, part new before the next instance reloads.
+				n := st.exchanges.Load()
+				waitFor(t, 10*time.Second, "traffic between two reloads", func() bool {
+					return st.exchanges.Load() >= n+2*fleetConcurrency
+				})
 			}
 		}
 	}
@@ -462,13 +487,22 @@ func TestFleet(t *testing.T) {
 	}
 	tRolled := time.Now()
 
-	// 3. Wait for the activation instant (bounded by stageAhead), then
-	// until every user has made a request after it, which re-seals every
+	// 3. Wait until every live instance has sent a token sealed with the
+	// new key (so every clock is past the activation instant), then until
+	// every user has made a request after that, which re-seals every
 	// session with the new key.
-	if d := time.Until(activation.Add(300 * time.Millisecond)); d > 0 {
-		time.Sleep(d)
-	}
+	waitFor(t, time.Until(activation)+15*time.Second, "every instance to seal with the new key", func() bool {
+		for _, in := range fl.list() {
+			if !st.hasSealed(newID, in.base.Host) {
+				return false
+			}
+		}
+		return true
+	})
 	activated := time.Now()
+	if activated.Before(activation) {
+		t.Fatalf("an instance without a clock offset sealed with the new key at %s, before its activation at %s", activated.Format(time.RFC3339Nano), activation.Format(time.RFC3339Nano))
+	}
 	allSince(activated, "every user to make a request after the activation")
 	tResealed := time.Now()
 	var stale []string

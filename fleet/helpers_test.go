@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -189,6 +190,7 @@ func startInstance(t testing.TB, name, bin string, env ...string) *instance {
 		sc.Buffer(make([]byte, 64<<10), 4<<20)
 		for sc.Scan() {
 			in.logLine(sc.Text(), listening)
+			progress.fire()
 		}
 		io.Copy(io.Discard, stderr)
 	}()
@@ -196,6 +198,7 @@ func startInstance(t testing.TB, name, bin string, env ...string) *instance {
 		<-scanned // Wait closes the pipe: read it all first
 		in.waitErr = cmd.Wait()
 		close(in.exited)
+		progress.fire()
 	}()
 	t.Cleanup(func() { in.stop(t, syscall.SIGKILL) })
 	select {
@@ -286,20 +289,81 @@ func (in *instance) reloadCount() int {
 // after the first n ones whose text satisfies ok, and returns it.
 func (in *instance) waitReload(t testing.TB, n int, ok func(string) bool) string {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
+	var found string
+	await(t, 5*time.Second, in.name+": a matching keyring reload", func() bool {
 		in.mu.Lock()
+		defer in.mu.Unlock()
 		for _, l := range in.reloads[min(n, len(in.reloads)):] {
 			if ok(l) {
-				in.mu.Unlock()
-				return l
+				found = l
+				return true
 			}
 		}
-		in.mu.Unlock()
-		time.Sleep(10 * time.Millisecond)
+		return false
+	}, func() string { return fmt.Sprintf("reloads: %q", in.reloadLines()) })
+	return found
+}
+
+func (in *instance) reloadLines() []string {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return slices.Clone(in.reloads)
+}
+
+// progress is broadcast whenever something a test may be waiting for can
+// have happened: an instance logged a line or exited, an HTTP exchange or
+// a user action finished. Waiters re-check their condition on each event
+// instead of polling on a timer.
+var progress events
+
+// events is a broadcast: every channel handed out by next is closed by the
+// following fire.
+type events struct {
+	mu sync.Mutex
+	ch chan struct{}
+}
+
+// next returns a channel closed by the next fire.
+func (e *events) next() <-chan struct{} {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.ch == nil {
+		e.ch = make(chan struct{})
 	}
-	t.Fatalf("%s: no matching keyring reload within 5s; reloads: %q", in.name, in.reloads)
-	return ""
+	return e.ch
+}
+
+func (e *events) fire() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.ch != nil {
+		close(e.ch)
+		e.ch = nil
+	}
+}
+
+// await returns once cond holds, re-checking it on every progress event,
+// and fails the test if bound passes first. detail, if not nil, adds to
+// the failure message.
+func await(t testing.TB, bound time.Duration, what string, cond func() bool, detail func() string) {
+	t.Helper()
+	timeout := time.NewTimer(bound)
+	defer timeout.Stop()
+	for {
+		ev := progress.next() // before cond, so no event is missed
+		if cond() {
+			return
+		}
+		select {
+		case <-ev:
+		case <-timeout.C:
+			msg := fmt.Sprintf("timed out after %v waiting for %s", bound, what)
+			if detail != nil {
+				msg += "; " + detail()
+			}
+			t.Fatal(msg)
+		}
+	}
 }
 
 // stop signals the process and waits (bounded) for it to exit; after 5s
