@@ -189,7 +189,8 @@ func (m *Manager[T]) open(tainted string, now time.Time, v *T) (Info, *Keyring, 
 	}
 
 	var info Info
-	var raw []byte
+	var raw []byte       // the data claim, or nil if only tok has it
+	var tok paseto.Token // the parsed token, if not cached
 	cached := false
 	if m.cache != nil {
 		var e *cachedToken
@@ -199,8 +200,15 @@ func (m *Manager[T]) open(tainted string, now time.Time, v *T) (Info, *Keyring, 
 	}
 	if !cached {
 		var err error
-		if info, raw, err = decrypt(entry, tainted, m.implicit); err != nil {
+		if info, tok, err = decrypt(entry, tainted, m.implicit); err != nil {
 			return Info{}, nil, err
+		}
+		// encoding/json decodes the claim straight from the parsed
+		// token; the cache and other codecs need its bytes.
+		if _, std := m.codec.(JSONCodec); m.cache != nil || !std {
+			if err := tok.Get("data", (*json.RawMessage)(&raw)); err != nil {
+				return Info{}, nil, errClaims
+			}
 		}
 	}
 
@@ -216,7 +224,15 @@ func (m *Manager[T]) open(tainted string, now time.Time, v *T) (Info, *Keyring, 
 	case info.Created.Before(m.revokedBefore):
 		return Info{}, nil, errRevokedBefore
 	}
-	if err := decodeData(m.codec, m.isJSON, raw, v); err != nil {
+	if raw != nil {
+		if err := decodeData(m.codec, m.isJSON, raw, v); err != nil {
+			return Info{}, nil, errData
+		}
+	} else if err := tok.Get("data", v); err != nil {
+		// Missing, or present and not decodable into T.
+		if tok.Get("data", new(json.RawMessage)) != nil {
+			return Info{}, nil, errClaims
+		}
 		return Info{}, nil, errData
 	}
 	if m.isRevoked != nil && m.isRevoked(info, *v) {
@@ -229,8 +245,8 @@ func (m *Manager[T]) open(tainted string, now time.Time, v *T) (Info, *Keyring, 
 }
 
 // decrypt authenticates and decrypts tainted with the key of entry, and
-// parses its claims.
-func decrypt(entry *KeyringEntry, tainted string, implicit []byte) (Info, []byte, error) {
+// reads its claims but for "data".
+func decrypt(entry *KeyringEntry, tainted string, implicit []byte) (Info, paseto.Token, error) {
 	t, err := parser.ParseV4Local(*entry.Key.k.secret, tainted, implicit)
 	if err != nil {
 		var se *json.SyntaxError
@@ -238,28 +254,24 @@ func decrypt(entry *KeyringEntry, tainted string, implicit []byte) (Info, []byte
 		if errors.As(err, &se) || errors.As(err, &te) {
 			// Authentic (only a key holder can get here) but not a JSON
 			// object of claims.
-			return Info{}, nil, errClaims
+			return Info{}, paseto.Token{}, errClaims
 		}
-		return Info{}, nil, ErrNotAuthentic
+		return Info{}, paseto.Token{}, ErrNotAuthentic
 	}
 	info := Info{KeyID: entry.Key.k.id}
-	var raw json.RawMessage
 	if info.Expires, err = t.GetTime("exp"); err != nil {
-		return Info{}, nil, errClaims
+		return Info{}, paseto.Token{}, errClaims
 	}
 	if info.IssuedAt, err = t.GetTime("iat"); err != nil {
-		return Info{}, nil, errClaims
+		return Info{}, paseto.Token{}, errClaims
 	}
 	if info.Created, err = t.GetTime("created"); err != nil {
-		return Info{}, nil, errClaims
+		return Info{}, paseto.Token{}, errClaims
 	}
 	if info.ID, err = t.GetString("sid"); err != nil || info.ID == "" || len(info.ID) > 64 {
-		return Info{}, nil, errClaims
+		return Info{}, paseto.Token{}, errClaims
 	}
-	if err := t.Get("data", &raw); err != nil {
-		return Info{}, nil, errClaims
-	}
-	return info, raw, nil
+	return info, *t, nil
 }
 
 // canonicalPayload reports whether s is canonical unpadded base64url of a

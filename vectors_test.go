@@ -528,7 +528,14 @@ func TestFormatBadClaims(t *testing.T) {
 	key := vectorKey(t)
 	ring := mustRing(t, tokensession.KeyringEntry{Key: key})
 	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-	m := mustNew(t, tokensession.Config[account]{Keyring: ring, Now: func() time.Time { return now }})
+	// The data claim is read three ways: straight into the value
+	// (encoding/json, no cache), through its bytes for the open cache, and
+	// through its bytes for any other codec.
+	managers := map[string]*tokensession.Manager[account]{
+		"default":          mustNew(t, tokensession.Config[account]{Keyring: ring, Now: func() time.Time { return now }}),
+		"no cache":         mustNew(t, tokensession.Config[account]{Keyring: ring, Now: func() time.Time { return now }, OpenCacheBytes: -1}),
+		"other JSON codec": mustNew(t, tokensession.Config[account]{Keyring: ring, Now: func() time.Time { return now }, OpenCacheBytes: -1, Codec: otherJSONCodec{}}),
+	}
 	footer := []byte(`{"kid":"` + key.ID() + `"}`)
 	implicit := []byte("tokensession/v1:__Host-session")
 	const (
@@ -543,46 +550,62 @@ func TestFormatBadClaims(t *testing.T) {
 		name   string
 		claims string
 		want   error
+		reason string // in the error, when set
 	}{
-		{"array", `[]`, tokensession.ErrMalformed},
-		{"string", `"claims"`, tokensession.ErrMalformed},
-		{"null", `null`, tokensession.ErrMalformed},
-		{"not JSON", `{"exp":`, tokensession.ErrMalformed},
-		{"no exp", obj(sid, data, created, iat), tokensession.ErrMalformed},
-		{"no iat", obj(sid, data, created, exp), tokensession.ErrMalformed},
-		{"no created", obj(sid, data, iat, exp), tokensession.ErrMalformed},
-		{"no sid", obj(data, created, iat, exp), tokensession.ErrMalformed},
-		{"empty sid", obj(`"sid":""`, data, created, iat, exp), tokensession.ErrMalformed},
-		{"no data", obj(sid, created, iat, exp), tokensession.ErrMalformed},
-		{"exp not a time", obj(sid, data, created, iat, `"exp":"tomorrow"`), tokensession.ErrMalformed},
-		{"exp a number", obj(sid, data, created, iat, `"exp":1772370000`), tokensession.ErrMalformed},
-		{"data wrong type", obj(sid, `"data":[1,2]`, created, iat, exp), tokensession.ErrMalformed},
-		{"created after iat", obj(sid, data, `"created":"2026-03-01T11:55:00Z"`, iat, exp), tokensession.ErrMalformed},
-		{"iat in the future", obj(sid, data, created, `"iat":"2026-03-01T12:05:00Z"`, exp), tokensession.ErrMalformed},
+		{"array", `[]`, tokensession.ErrMalformed, ""},
+		{"string", `"claims"`, tokensession.ErrMalformed, ""},
+		{"null", `null`, tokensession.ErrMalformed, ""},
+		{"not JSON", `{"exp":`, tokensession.ErrMalformed, ""},
+		{"no exp", obj(sid, data, created, iat), tokensession.ErrMalformed, ""},
+		{"no iat", obj(sid, data, created, exp), tokensession.ErrMalformed, ""},
+		{"no created", obj(sid, data, iat, exp), tokensession.ErrMalformed, ""},
+		{"no sid", obj(data, created, iat, exp), tokensession.ErrMalformed, ""},
+		{"empty sid", obj(`"sid":""`, data, created, iat, exp), tokensession.ErrMalformed, ""},
+		{"no data", obj(sid, created, iat, exp), tokensession.ErrMalformed, "claims are missing"},
+		{"exp not a time", obj(sid, data, created, iat, `"exp":"tomorrow"`), tokensession.ErrMalformed, ""},
+		{"exp a number", obj(sid, data, created, iat, `"exp":1772370000`), tokensession.ErrMalformed, ""},
+		{"data wrong type", obj(sid, `"data":[1,2]`, created, iat, exp), tokensession.ErrMalformed, "does not decode"},
+		{"data wrong field type", obj(sid, `"data":{"user":7}`, created, iat, exp), tokensession.ErrMalformed, "does not decode"},
+		{"created after iat", obj(sid, data, `"created":"2026-03-01T11:55:00Z"`, iat, exp), tokensession.ErrMalformed, ""},
+		{"iat in the future", obj(sid, data, created, `"iat":"2026-03-01T12:05:00Z"`, exp), tokensession.ErrMalformed, ""},
 		// exp far away does not outlive the absolute lifetime (24 h from created).
-		{"past absolute lifetime", obj(sid, data, `"created":"2026-02-28T11:59:00Z"`, iat, `"exp":"2027-01-01T00:00:00Z"`), tokensession.ErrExpired},
+		{"past absolute lifetime", obj(sid, data, `"created":"2026-02-28T11:59:00Z"`, iat, `"exp":"2027-01-01T00:00:00Z"`), tokensession.ErrExpired, ""},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			tok := refSeal(refKeyBytes(t, key), []byte(tc.claims), footer, implicit)
-			v, info, err := m.Open(tok)
-			if !errors.Is(err, tc.want) {
-				t.Fatalf("Open: err = %v, want %v", err, tc.want)
-			}
-			if !isSentinel(err) {
-				t.Errorf("Open: %v is not exactly one sentinel", err)
-			}
-			if v.User != "" || info != (tokensession.Info{}) {
-				t.Errorf("Open returned a value or Info with its error: %+v %+v", v, info)
-			}
-		})
-	}
+	for name, m := range managers {
+		for _, tc := range cases {
+			t.Run(name+"/"+tc.name, func(t *testing.T) {
+				tok := refSeal(refKeyBytes(t, key), []byte(tc.claims), footer, implicit)
+				v, info, err := m.Open(tok)
+				if !errors.Is(err, tc.want) {
+					t.Fatalf("Open: err = %v, want %v", err, tc.want)
+				}
+				if !isSentinel(err) {
+					t.Errorf("Open: %v is not exactly one sentinel", err)
+				}
+				if !strings.Contains(err.Error(), tc.reason) {
+					t.Errorf("Open: err = %v, want the reason %q", err, tc.reason)
+				}
+				if v.User != "" || info != (tokensession.Info{}) {
+					t.Errorf("Open returned a value or Info with its error: %+v %+v", v, info)
+				}
+			})
+		}
 
-	// Control: the well-formed claims open.
-	if _, _, err := m.Open(refSeal(refKeyBytes(t, key), []byte(obj(sid, data, created, iat, exp)), footer, implicit)); err != nil {
-		t.Errorf("well-formed claims: %v", err)
+		// Control: the well-formed claims open.
+		v, _, err := m.Open(refSeal(refKeyBytes(t, key), []byte(obj(sid, data, created, iat, exp)), footer, implicit))
+		if err != nil || v.User != "x" {
+			t.Errorf("%s: well-formed claims: %+v, %v", name, v, err)
+		}
 	}
 }
+
+// otherJSONCodec is encoding/json behind another type: a JSON codec that
+// the manager does not know as its own.
+type otherJSONCodec struct{}
+
+func (otherJSONCodec) Marshal(v any) ([]byte, error)      { return json.Marshal(v) }
+func (otherJSONCodec) Unmarshal(data []byte, v any) error { return json.Unmarshal(data, v) }
+func (otherJSONCodec) EncodesJSON() bool                  { return true }
 
 func TestRefPAE(t *testing.T) {
 	// Examples from the PASETO spec (Common.md, PAE).
