@@ -1,12 +1,10 @@
 package tokensession
 
 import (
-	"bytes"
 	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"strings"
-	"sync"
 	"time"
 
 	"aidanwoods.dev/go-paseto"
@@ -47,8 +45,6 @@ var (
 	errRevokedHook    = &reasonError{ErrRevoked, "rejected by IsRevoked"}
 	errCodec          = errors.New("tokensession: codec failed to encode the session value")
 )
-
-var claimsPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
 // Seal starts a new session holding v and returns its token and metadata: a
 // new session ID, created now, expiring after the idle timeout. Use it where a cookie
@@ -92,36 +88,30 @@ func (m *Manager[T]) seal(v T, sid string, created, now time.Time) (string, Info
 		return "", Info{}, errAbsoluteExpiry
 	}
 
-	bp := claimsPool.Get().(*[]byte)
-	defer func() {
-		if cap(*bp) <= 64<<10 { // let an outsized buffer go
-			claimsPool.Put(bp)
+	// The claims are set one by one: go-paseto marshals them (sorted by
+	// name) into the payload. encoding/json marshals the value straight
+	// into its claim; any other codec's output, already checked, goes in
+	// as raw JSON.
+	t := paseto.NewToken()
+	var data []byte
+	if _, std := m.codec.(JSONCodec); std && m.cache == nil {
+		if err := t.Set("data", v); err != nil {
+			return "", Info{}, errCodec
 		}
-	}()
-	b := (*bp)[:0]
-	b = append(b, `{"created":"`...)
-	b = created.AppendFormat(b, time.RFC3339)
-	b = append(b, `","data":`...)
-	dataStart := len(b)
-	b, err := encodeData(b, m.codec, m.isJSON, v)
-	if err != nil {
-		return "", Info{}, errCodec
+	} else {
+		var err error
+		if data, err = encodeData(nil, m.codec, m.isJSON, v); err != nil {
+			return "", Info{}, errCodec
+		}
+		if err := t.Set("data", json.RawMessage(data)); err != nil {
+			return "", Info{}, errCodec
+		}
 	}
-	dataEnd := len(b)
-	b = append(b, `,"exp":"`...)
-	b = exp.AppendFormat(b, time.RFC3339)
-	b = append(b, `","iat":"`...)
-	b = now.AppendFormat(b, time.RFC3339)
-	b = append(b, `","sid":`...)
-	b = appendJSONString(b, sid)
-	b = append(b, '}')
-	*bp = b
-
-	t, err := paseto.NewTokenFromClaimsJSON(b, key.footer)
-	if err != nil {
-		// Only a codec claiming JSON output that is not JSON gets here.
-		return "", Info{}, errCodec
-	}
+	t.SetTime("created", created)
+	t.SetTime("exp", exp)
+	t.SetTime("iat", now)
+	t.SetString("sid", sid)
+	t.SetFooter(key.footer)
 	tok := t.V4Encrypt(*key.secret, m.implicit)
 	if len(tok) > m.maxTokenSize {
 		return "", Info{}, &TooLargeError{Size: len(tok), Limit: m.maxTokenSize}
@@ -130,7 +120,7 @@ func (m *Manager[T]) seal(v T, sid string, created, now time.Time) (string, Info
 	if m.cache != nil {
 		// The next request brings this token back: let it skip decryption.
 		payload := tok[len(tokenHeader) : len(tok)-1-len(key.encFooter)]
-		m.cache.put(tok, payload, info, bytes.Clone(b[dataStart:dataEnd]))
+		m.cache.put(tok, payload, info, data)
 	}
 	return tok, info, nil
 }
@@ -335,18 +325,4 @@ func newSessionID() string {
 	var b [16]byte
 	rand.Read(b[:])
 	return b64.EncodeToString(b[:])
-}
-
-// appendJSONString appends s as a JSON string. Session IDs are base64url,
-// but IDs from other implementations may hold anything.
-func appendJSONString(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= 0x80 {
-			q, _ := json.Marshal(s)
-			return append(b, q...)
-		}
-	}
-	b = append(b, '"')
-	b = append(b, s...)
-	return append(b, '"')
 }
