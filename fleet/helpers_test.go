@@ -388,6 +388,48 @@ func (in *instance) url(path string) string { return in.base.String() + path }
 
 // procStatus reads a "Name:  value kB" field of /proc/PID/status, in bytes
 // for kB fields, as a plain number otherwise.
+// waitNoConns waits (bounded) until the instance has closed every
+// connection, its listener being the only socket it still holds. /proc has
+// no event for that, so the count is read every 10 ms.
+func (in *instance) waitNoConns(t testing.TB, bound time.Duration) {
+	t.Helper()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	timeout := time.NewTimer(bound)
+	defer timeout.Stop()
+	for {
+		n, err := socketCount(in.pid)
+		if err != nil {
+			t.Fatalf("%s: counting its sockets: %v", in.name, err)
+		}
+		if n <= 1 {
+			return
+		}
+		select {
+		case <-tick.C:
+		case <-timeout.C:
+			t.Fatalf("%s: %d sockets still open %v after its clients closed their connections", in.name, n, bound)
+		}
+	}
+}
+
+// socketCount returns how many sockets process pid has open.
+func socketCount(pid int) (int, error) {
+	dir := fmt.Sprintf("/proc/%d/fd", pid)
+	fds, err := os.ReadDir(dir)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, fd := range fds {
+		// An fd closed since ReadDir has no link: not a socket any more.
+		if l, err := os.Readlink(filepath.Join(dir, fd.Name())); err == nil && strings.HasPrefix(l, "socket:") {
+			n++
+		}
+	}
+	return n, nil
+}
+
 func procStatus(pid int, field string) (int64, error) {
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {

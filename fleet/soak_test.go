@@ -102,7 +102,7 @@ func TestSoak(t *testing.T) {
 	if errs.count() > 0 {
 		t.Fatalf("warm-up: %v", &errs)
 	}
-	time.Sleep(time.Second) // bounded idle: let closed connections' goroutines end
+	twin.waitNoConns(t, 10*time.Second) // their goroutines end with them
 	twin.stop(t, syscall.SIGQUIT)
 	twin.mu.Lock()
 	baseGoroutines, baseTops := twin.goroutines, slices.Clone(twin.gTops)
@@ -187,11 +187,11 @@ sampling:
 		heapPeak = max(heapPeak, g.heapLive)
 	}
 
-	// Afterwards: close every connection, idle briefly (bounded), then a
-	// few hundred requests on one connection so that the runtime collects
-	// at least once more, and measure.
+	// Afterwards: close every connection and wait until the server has
+	// closed its side, then a few hundred requests on one connection so
+	// that the runtime collects at least once more, and measure.
 	tr.CloseIdleConnections()
-	time.Sleep(2 * time.Second)
+	in.waitNoConns(t, 10*time.Second)
 	in.mu.Lock()
 	nGC := len(in.gcs)
 	in.mu.Unlock()
@@ -210,7 +210,7 @@ sampling:
 		}
 	}
 	tr.CloseIdleConnections()
-	time.Sleep(time.Second)
+	in.waitNoConns(t, 10*time.Second)
 	after := read()
 	in.mu.Lock()
 	gcAfter := slices.Clone(in.gcs[nGC:])
