@@ -231,7 +231,7 @@ sampling:
 		float64(requests.Load())/loadTime.Seconds(), logins.Load(), logouts.Load(), items.Load())
 	t.Logf("VmRSS before %s, peak during %s, after %s; threads before %d, peak %d, after %d", mib(before.rss), mib(during.rss), mib(after.rss), before.threads, during.threads, after.threads)
 	t.Logf("VmRSS (MiB)/threads during the load: %s", strings.Join(series, " "))
-	t.Logf("live heap after GC (gctrace, MB): before %d (GC #%d), peak during %d over %d GCs, after %d (%d GCs after the idle)",
+	t.Logf("live heap after GC (gctrace, MB): before %d (GC #%d), peak during %d over %d GCs, after %d (%d GCs after the load)",
 		heapBefore, gcBefore[len(gcBefore)-1].n, heapPeak, len(gcDuring), lastLive(gcAfter), len(gcAfter))
 	t.Logf("goroutines (SIGQUIT dump, GOTRACEBACK=all): twin after warm-up %d, soaked process after the load %d", baseGoroutines, goroutinesAfter)
 	t.Logf("goroutines of the twin: %s", summarize(baseTops))
