@@ -47,7 +47,7 @@ func (h *handler[T]) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	st.w.ResponseWriter = w
 	st.w.st = st
 	h.next.ServeHTTP(&st.w, &st.req)
-	st.commit(w.Header())
+	st.commit(w)
 }
 
 // requestState is everything the middleware adds to a request, allocated
@@ -82,14 +82,14 @@ func (st *requestState[T]) session() *Session[T] {
 	return s
 }
 
-// commit writes the session's Set-Cookie lines, once, just before the
-// response headers.
-func (st *requestState[T]) commit(h http.Header) {
-	if st.committed.Swap(true) {
+// commit writes the session's Set-Cookie lines into w's header, once, just
+// before the response headers.
+func (st *requestState[T]) commit(w http.ResponseWriter) {
+	if st.committed.Load() || st.committed.Swap(true) {
 		return
 	}
 	if s := st.sess.Load(); s != nil {
-		s.commit(h)
+		s.commit(w.Header())
 	}
 }
 
@@ -100,7 +100,7 @@ type responseWriter[T any] struct {
 	st *requestState[T]
 }
 
-func (w *responseWriter[T]) commit() { w.st.commit(w.ResponseWriter.Header()) }
+func (w *responseWriter[T]) commit() { w.st.commit(w.ResponseWriter) }
 
 func (w *responseWriter[T]) WriteHeader(code int) {
 	// 1xx informational responses (103 Early Hints, 100 Continue) are
