@@ -385,6 +385,10 @@ func TestFormatSealReadableBySpec(t *testing.T) {
 		{"cookie name", tokensession.Config[account]{CookieName: "__Secure-app"}, "tokensession/v1:__Secure-app"},
 		{"chunked", tokensession.Config[account]{MaxChunks: 4}, "tokensession/v1:__Host-session"},
 		{"purpose over cookie name", tokensession.Config[account]{CookieName: "app", Purpose: "ws"}, "tokensession/v1:ws"},
+		// Sealing takes another path without the open cache (the value is
+		// marshalled straight into its claim) and with another codec.
+		{"no open cache", tokensession.Config[account]{OpenCacheBytes: -1}, "tokensession/v1:__Host-session"},
+		{"other JSON codec", tokensession.Config[account]{Codec: otherJSONCodec{}}, "tokensession/v1:__Host-session"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -417,6 +421,13 @@ func TestFormatSealReadableBySpec(t *testing.T) {
 			var claims map[string]json.RawMessage
 			if err := json.Unmarshal(msg, &claims); err != nil {
 				t.Fatalf("claims are not a JSON object: %v", err)
+			}
+			var compact bytes.Buffer
+			if err := json.Compact(&compact, msg); err != nil || !bytes.Equal(compact.Bytes(), msg) {
+				t.Errorf("claims are not compact JSON: %s", msg)
+			}
+			if order := claimOrder(t, msg); !slices.IsSorted(order) {
+				t.Errorf("claims are not in name order: %v", order)
 			}
 			names := slices.Sorted(func(yield func(string) bool) {
 				for k := range claims {
@@ -597,6 +608,29 @@ func TestFormatBadClaims(t *testing.T) {
 			t.Errorf("%s: well-formed claims: %+v, %v", name, v, err)
 		}
 	}
+}
+
+// claimOrder returns the names of the top-level members of the JSON
+// object msg, in the order they appear.
+func claimOrder(t *testing.T, msg []byte) []string {
+	t.Helper()
+	var names []string
+	dec := json.NewDecoder(bytes.NewReader(msg))
+	if _, err := dec.Token(); err != nil { // {
+		t.Fatal(err)
+	}
+	for dec.More() {
+		name, err := dec.Token()
+		if err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, name.(string))
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return names
 }
 
 // otherJSONCodec is encoding/json behind another type: a JSON codec that
