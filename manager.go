@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/tokensession/tokensession/internal/cookiechunk"
 )
 
 // Defaults for the zero fields of [Config].
@@ -26,6 +28,10 @@ const (
 	// cannot use the __Host- prefix.
 	devCookieName = "session"
 )
+
+// The cookie reader holds as many chunks as a manager may write: this does
+// not compile if the two differ.
+const _ = uint(cookiechunk.Max-MaxMaxChunks) + uint(MaxMaxChunks-cookiechunk.Max)
 
 // Config configures a [Manager]. The zero value of every field except
 // Keyring is a secure default, documented on the field. [New] validates the

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/tokensession/tokensession/internal/cookiechunk"
 )
 
 // Handler returns middleware that gives every request a lazily opened
@@ -168,87 +170,38 @@ var errIncompleteChunks = &reasonError{ErrMalformed, "incomplete or non-contiguo
 // It returns the token ("" if none), the set of cookies present (bit 0
 // plain, bit i+1 chunk i), and an error for an incomplete chunk set.
 func (m *Manager[T]) readCookies(r *http.Request) (string, uint32, error) {
-	var present uint32
-	var plain string
-	var chunks [MaxMaxChunks]string
-	name := m.cookie.Name
-	for _, line := range r.Header["Cookie"] {
-		for len(line) > 0 {
-			var part string
-			part, line, _ = strings.Cut(line, ";")
-			part = strings.TrimSpace(part)
-			k, v, ok := strings.Cut(part, "=")
-			if !ok || !strings.HasPrefix(k, name) {
-				continue
-			}
-			if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
-				v = v[1 : len(v)-1]
-			}
-			if k == name {
-				if present&1 == 0 {
-					present |= 1
-					plain = v
-				}
-				continue
-			}
-			i, ok := m.chunkIndex(k[len(name):])
-			if !ok || present&(1<<(i+1)) != 0 {
-				continue // not ours, or a duplicate: browsers send the most specific first
-			}
-			present |= 1 << (i + 1)
-			chunks[i] = v
-		}
-	}
-	if present&1 != 0 {
+	var set cookiechunk.Set
+	set.Scan(r.Header["Cookie"], m.cookie.Name, m.maxChunks, nil)
+	present := set.Present << 1
+	if set.HasPlain {
+		present |= 1
 		// One cookie never carries more than one cookie's worth, whatever
 		// MaxChunks allows in total.
-		if len(name)+len(plain) > m.maxCookieSize {
+		if len(m.cookie.Name)+len(set.Plain) > m.maxCookieSize {
 			return "", present, errOversized
 		}
-		return plain, present, nil
+		return set.Plain, present, nil
 	}
 	if present == 0 {
 		return "", 0, nil
 	}
-	n := 0
-	total := 0
-	for n < m.maxChunks && present&(1<<(n+1)) != 0 {
-		total += len(chunks[n])
-		n++
-	}
-	// A gap, a missing chunk 0, or a single chunk: not a set this package
-	// wrote (one cookie's worth is never chunked).
-	if present>>(n+1) != 0 || n < 2 {
+	n, ok := set.Count()
+	if !ok {
 		return "", present, errIncompleteChunks
+	}
+	total := 0
+	for _, c := range set.Chunks[:n] {
+		total += len(c)
 	}
 	if total > m.maxTokenSize {
 		return "", present, errOversized
 	}
 	var b strings.Builder
 	b.Grow(total)
-	for _, c := range chunks[:n] {
+	for _, c := range set.Chunks[:n] {
 		b.WriteString(c)
 	}
 	return b.String(), present, nil
-}
-
-// chunkIndex parses the ".N" suffix of a chunk cookie name: decimal digits
-// only, no sign and no leading zero.
-func (m *Manager[T]) chunkIndex(suffix string) (int, bool) {
-	if len(suffix) < 2 || len(suffix) > 3 || suffix[0] != '.' || (len(suffix) == 3 && suffix[1] == '0') {
-		return 0, false
-	}
-	i := 0
-	for _, c := range []byte(suffix[1:]) {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		i = i*10 + int(c-'0')
-	}
-	if i >= m.maxChunks {
-		return 0, false
-	}
-	return i, true
 }
 
 // cookieLines splits tok into as few cookies as fit MaxCookieSize (name

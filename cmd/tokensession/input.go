@@ -8,7 +8,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/tokensession/tokensession"
+	"github.com/tokensession/tokensession/internal/cookiechunk"
 )
 
 // This file finds the token in inspect's untrusted input; FuzzInspectInput
@@ -56,83 +56,36 @@ func parseInspectInput(tainted, name string, maxChunks int) (inspectInput, error
 		return inspectInput{}, errors.New("input has several lines but is not a Cookie header")
 	}
 
-	var (
-		plain    string
-		hasPlain bool
-		chunks   [tokensession.MaxMaxChunks]string
-		present  uint32 // bit i: chunk i seen
-		others   []string
-	)
-	for part := range strings.SplitSeq(header, ";") {
-		k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
-		if !ok {
-			continue
-		}
-		if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
-			v = v[1 : len(v)-1]
-		}
-		if k == name {
-			if !hasPlain {
-				plain, hasPlain = v, true
-			}
-			continue
-		}
-		if suffix, ok := strings.CutPrefix(k, name); ok {
-			if i, ok := chunkIndex(suffix, maxChunks); ok {
-				if present&(1<<i) == 0 {
-					present |= 1 << i
-					chunks[i] = v
-				}
-				continue
-			}
-		}
+	var set cookiechunk.Set
+	var others []string
+	set.Scan([]string{header}, name, maxChunks, func(k string) {
 		if len(others) < 6 {
 			others = append(others, quoteShort(k))
 		}
-	}
-
-	if hasPlain {
-		if plain == "" {
+	})
+	if set.HasPlain {
+		if set.Plain == "" {
 			return inspectInput{}, fmt.Errorf("cookie %q is empty", name)
 		}
-		return inspectInput{token: plain, cookie: name}, nil
+		return inspectInput{token: set.Plain, cookie: name}, nil
 	}
-	if present == 0 {
+	if set.Present == 0 {
 		if len(others) == 0 {
 			return inspectInput{}, fmt.Errorf("no cookie named %q in the Cookie header", name)
 		}
 		return inspectInput{}, fmt.Errorf("no cookie named %q in the Cookie header, which has %s; set -cookie-name", name, strings.Join(others, ", "))
 	}
-	n := 0
-	for n < maxChunks && present&(1<<n) != 0 {
-		n++
-	}
-	if present>>n != 0 || n < 2 {
+	n, ok := set.Count()
+	if !ok {
 		var have []string
 		for i := range maxChunks {
-			if present&(1<<i) != 0 {
+			if set.Present&(1<<i) != 0 {
 				have = append(have, fmt.Sprintf(".%d", i))
 			}
 		}
 		return inspectInput{}, fmt.Errorf("chunk cookies of %q are not a complete, contiguous set of two or more (have %s); the middleware ignores them", name, strings.Join(have, " "))
 	}
-	return inspectInput{token: strings.Join(chunks[:n], ""), cookie: name, chunks: n}, nil
-}
-
-// chunkIndex parses a chunk cookie's suffix: "." and a decimal index below
-// maxChunks, without sign or leading zero.
-func chunkIndex(suffix string, maxChunks int) (int, bool) {
-	if len(suffix) < 2 || len(suffix) > 3 || suffix[0] != '.' || (len(suffix) == 3 && suffix[1] == '0') {
-		return 0, false
-	}
-	i := 0
-	for _, c := range []byte(suffix[1:]) {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		i = i*10 + int(c-'0')
-	}
-	return i, i < maxChunks
+	return inspectInput{token: strings.Join(set.Chunks[:n], ""), cookie: name, chunks: n}, nil
 }
 
 // footerKeyID returns the key ID in tainted's footer, read without
