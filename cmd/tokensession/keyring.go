@@ -143,6 +143,17 @@ func (c *cli) keyringFlags(name string, fs *flag.FlagSet, args []string) (file s
 	return file, nil
 }
 
+// readKeyringOnly parses the arguments of a keyring subcommand whose only
+// flag is -file, and reads that existing keyring file.
+func (c *cli) readKeyringOnly(name string, args []string) (string, *tokensession.Keyring, error) {
+	file, err := c.keyringFlags(name, flag.NewFlagSet(name, flag.ContinueOnError), args)
+	if err != nil {
+		return "", nil, err
+	}
+	ring, err := readKeyringFile(file, false)
+	return file, ring, err
+}
+
 // readKeyringFile reads and parses the keyring file at path. With
 // allowMissing, a missing or blank file is an empty keyring (nil).
 func readKeyringFile(path string, allowMissing bool) (*tokensession.Keyring, error) {
@@ -330,13 +341,7 @@ func runKeyringRetire(c *cli, args []string) error {
 }
 
 func runKeyringPrune(c *cli, args []string) error {
-	const name = "keyring prune"
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	file, err := c.keyringFlags(name, fs, args)
-	if err != nil {
-		return err
-	}
-	ring, err := readKeyringFile(file, false)
+	file, ring, err := c.readKeyringOnly("keyring prune", args)
 	if err != nil {
 		return err
 	}
@@ -373,13 +378,7 @@ func runKeyringPrune(c *cli, args []string) error {
 }
 
 func runKeyringList(c *cli, args []string) error {
-	const name = "keyring list"
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	file, err := c.keyringFlags(name, fs, args)
-	if err != nil {
-		return err
-	}
-	ring, err := readKeyringFile(file, false)
+	_, ring, err := c.readKeyringOnly("keyring list", args)
 	if err != nil {
 		return err
 	}
