@@ -1,6 +1,7 @@
 package tokensession_test
 
 import (
+	"encoding/json"
 	"errors"
 	"testing"
 	"time"
@@ -71,5 +72,36 @@ func TestOpenCacheRechecksEveryHit(t *testing.T) {
 				t.Errorf("removed key: %v", err)
 			}
 		})
+	}
+}
+
+// reusingCodec is a JSON codec that returns the same buffer from every
+// Marshal, as a pooling codec may.
+type reusingCodec struct{ buf *[]byte }
+
+func (c reusingCodec) Marshal(v any) ([]byte, error) {
+	out, err := json.Marshal(v)
+	*c.buf = append((*c.buf)[:0], out...)
+	return *c.buf, err
+}
+func (reusingCodec) Unmarshal(data []byte, v any) error { return json.Unmarshal(data, v) }
+func (reusingCodec) EncodesJSON() bool                  { return true }
+
+// The open cache keeps its own copy of a codec's output: a codec that
+// reuses its buffer cannot change what a cached token opens to.
+func TestOpenCacheOwnsCodecOutput(t *testing.T) {
+	e := newMWEnv(t, func(c *tokensession.Config[mwValue]) {
+		c.Codec = reusingCodec{buf: new([]byte)}
+	})
+	tok, _, err := e.m.Seal(mwValue{User: "alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := e.m.Seal(mwValue{User: "bob__"}); err != nil {
+		t.Fatal(err)
+	}
+	v, _, err := e.m.Open(tok)
+	if err != nil || v.User != "alice" {
+		t.Fatalf("Open of the first token = %+v, %v; want alice", v, err)
 	}
 }

@@ -1,6 +1,7 @@
 package tokensession
 
 import (
+	"bytes"
 	"encoding/json"
 )
 
@@ -42,21 +43,25 @@ func codecIsJSON(c Codec) bool {
 	return ok && j.EncodesJSON()
 }
 
-// encodeData appends the "data" claim's JSON value for v.
-func encodeData(dst []byte, c Codec, isJSON bool, v any) ([]byte, error) {
+// encodeData returns the "data" claim's JSON value for v.
+func encodeData(c Codec, isJSON bool, v any) ([]byte, error) {
 	out, err := c.Marshal(v)
 	if err != nil {
 		return nil, err
 	}
 	if isJSON {
+		if _, std := c.(JSONCodec); std {
+			return out, nil // valid, and a fresh slice
+		}
 		// The output goes into the claims as is: anything but a single JSON
 		// value could add or override claims ("1,\"created\":…").
-		// encoding/json's own output needs no second look.
-		if _, std := c.(JSONCodec); !std && !json.Valid(out) {
+		if !json.Valid(out) {
 			return nil, errCodec
 		}
-		return append(dst, out...), nil
+		// The codec may reuse its buffer; the open cache keeps these bytes.
+		return bytes.Clone(out), nil
 	}
+	dst := make([]byte, 0, b64.EncodedLen(len(out))+2)
 	dst = append(dst, '"')
 	dst = b64.AppendEncode(dst, out)
 	return append(dst, '"'), nil

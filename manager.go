@@ -158,24 +158,26 @@ type Info struct {
 type Manager[T any] struct {
 	keyring atomic.Pointer[Keyring]
 
-	now             func() time.Time
-	codec           Codec
-	isJSON          bool
-	implicit        []byte
-	idle            time.Duration
-	absolute        time.Duration
-	refresh         time.Duration
-	leeway          time.Duration
-	revokedBefore   time.Time
-	isRevoked       func(Info, T) bool
-	errorHandler    func(*http.Request, error)
-	maxTokenSize    int
-	maxCookieSize   int
-	maxChunks       int
-	cache           *openCache
-	cookie          http.Cookie // template: name and attributes
-	chunkNames      []string
-	setCookieExtras int // bytes of Set-Cookie attributes, for size reports
+	now    func() time.Time
+	codec  Codec
+	isJSON bool
+	// direct: the data claim goes straight between the value and the
+	// token (encoding/json, no open cache), without bytes of its own.
+	direct        bool
+	implicit      []byte
+	idle          time.Duration
+	absolute      time.Duration
+	refresh       time.Duration
+	leeway        time.Duration
+	revokedBefore time.Time
+	isRevoked     func(Info, T) bool
+	errorHandler  func(*http.Request, error)
+	maxTokenSize  int
+	maxCookieSize int
+	maxChunks     int
+	cache         *openCache
+	cookie        http.Cookie // template: name and attributes
+	chunkNames    []string
 }
 
 // New validates cfg and returns a Manager. It does no I/O and starts no
@@ -249,6 +251,8 @@ func New[T any](cfg Config[T]) (*Manager[T], error) {
 	case cfg.OpenCacheBytes > 0:
 		m.cache = newOpenCache(cfg.OpenCacheBytes)
 	}
+	_, std := m.codec.(JSONCodec)
+	m.direct = std && m.cache == nil
 	if err := m.initCookie(&cfg); err != nil {
 		return nil, err
 	}
@@ -316,7 +320,6 @@ func (m *Manager[T]) initCookie(cfg *Config[T]) error {
 		return errors.New("tokensession: Config.CookieName too long for Config.MaxCookieSize")
 	}
 	m.cookie = c
-	m.setCookieExtras = len(probe.String()) - len(probe.Name) - len(probe.Value)
 	return nil
 }
 

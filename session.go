@@ -302,11 +302,7 @@ func (s *Session[T]) needsRefresh(now time.Time) bool {
 	if s.info.Expires.Sub(now) >= s.m.refresh {
 		return false
 	}
-	newExp := now.Truncate(time.Second).Add(s.m.idle)
-	if limit := s.info.Created.Add(s.m.absolute); limit.Before(newExp) {
-		newExp = limit
-	}
-	return newExp.After(s.info.Expires)
+	return s.m.expiry(s.info.Created, now.Truncate(time.Second)).After(s.info.Expires)
 }
 
 // isBadCookie reports whether err condemns the cookie: it can never open

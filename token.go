@@ -80,10 +80,7 @@ func (m *Manager[T]) seal(v T, sid string, created, now time.Time) (string, Info
 
 	now = now.UTC().Truncate(time.Second)
 	created = created.UTC().Truncate(time.Second)
-	exp := now.Add(m.idle)
-	if limit := created.Add(m.absolute); limit.Before(exp) {
-		exp = limit
-	}
+	exp := m.expiry(created, now)
 	if !exp.After(now) {
 		return "", Info{}, errAbsoluteExpiry
 	}
@@ -94,13 +91,13 @@ func (m *Manager[T]) seal(v T, sid string, created, now time.Time) (string, Info
 	// as raw JSON.
 	t := paseto.NewToken()
 	var data []byte
-	if _, std := m.codec.(JSONCodec); std && m.cache == nil {
+	if m.direct {
 		if err := t.Set("data", v); err != nil {
 			return "", Info{}, errCodec
 		}
 	} else {
 		var err error
-		if data, err = encodeData(nil, m.codec, m.isJSON, v); err != nil {
+		if data, err = encodeData(m.codec, m.isJSON, v); err != nil {
 			return "", Info{}, errCodec
 		}
 		if err := t.Set("data", json.RawMessage(data)); err != nil {
@@ -193,9 +190,9 @@ func (m *Manager[T]) open(tainted string, now time.Time, v *T) (Info, *Keyring, 
 		if info, tok, err = decrypt(entry, tainted, m.implicit); err != nil {
 			return Info{}, nil, err
 		}
-		// encoding/json decodes the claim straight from the parsed
-		// token; the cache and other codecs need its bytes.
-		if _, std := m.codec.(JSONCodec); m.cache != nil || !std {
+		// Unless the claim goes straight into the value, the cache or
+		// the codec needs its bytes.
+		if !m.direct {
 			if err := tok.Get("data", (*json.RawMessage)(&raw)); err != nil {
 				return Info{}, nil, errClaims
 			}
@@ -318,6 +315,17 @@ func classifyFooter(footer string) error {
 		return errFooterShape
 	}
 	return ErrUnknownKey
+}
+
+// expiry returns when a token sealed at now, of a session created at
+// created, expires: IdleTimeout after now, but never past the absolute
+// lifetime.
+func (m *Manager[T]) expiry(created, now time.Time) time.Time {
+	exp := now.Add(m.idle)
+	if limit := created.Add(m.absolute); limit.Before(exp) {
+		return limit
+	}
+	return exp
 }
 
 // newSessionID returns 128 random bits, base64url.
