@@ -58,11 +58,11 @@ var (
 // A TooLargeError reports a session whose token does not fit. It matches
 // [ErrTooLarge] with [errors.Is].
 type TooLargeError struct {
-	// Size is the size the session needed: the token length for
-	// [Manager.Seal], the total of the Set-Cookie name and value bytes for
-	// the middleware.
+	// Size is the length of the token the session needed, from
+	// [Manager.Seal] and the middleware alike.
 	Size int
-	// Limit is the configured bound that Size exceeds.
+	// Limit is the longest token the manager's cookies can carry:
+	// MaxChunks × MaxCookieSize, less the cookie names.
 	Limit int
 }
 
