@@ -46,10 +46,10 @@ var (
 	errCodec          = errors.New("tokensession: codec failed to encode the session value")
 )
 
-// Seal starts a new session holding v and returns its token and metadata: a
-// new session ID, created now, expiring after the idle timeout. Use it where a cookie
-// does not fit: an Authorization: Bearer header, a WebSocket handshake, a
-// queued job. [Manager.Open] reads the token back.
+// Seal starts a new session holding v and returns its token and metadata:
+// a new session ID, created now, expiring after the idle timeout. Use it
+// where a cookie does not fit: an Authorization: Bearer header, a WebSocket
+// handshake, a queued job. [Manager.Open] reads the token back.
 //
 // Seal fails with [ErrNoSealingKey] if no key can seal now and with a
 // [*TooLargeError] if the token exceeds the size the manager opens
