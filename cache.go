@@ -3,6 +3,8 @@ package tokensession
 import (
 	"strings"
 	"sync"
+
+	"aidanwoods.dev/go-paseto"
 )
 
 // DefaultOpenCacheBytes is the default bound of [Config.OpenCacheBytes].
@@ -10,15 +12,17 @@ const DefaultOpenCacheBytes = 4 << 20
 
 // openCache remembers tokens the manager has authenticated and decrypted,
 // so that a session read on request after request is decrypted once per
-// instance. It holds only what decryption produced (the claims' metadata
-// and the raw data claim), never a decoded value that a handler could
-// mutate.
+// instance. It is a memo around decryptToken: it holds what decryption
+// produced (the metadata and the claims, still raw JSON, which nothing
+// modifies after), never a decoded value that a handler could mutate.
 //
 // A hit requires the whole token to be byte-for-byte equal to the one
 // decrypted. Everything that can change between requests is still checked
 // on every hit by the caller: the key's presence in the current keyring
 // and its retirement, expiry, absolute lifetime, RevokedBefore, decoding
 // and IsRevoked. Only the cryptography and the claims parse are skipped.
+// The key is the one the token's footer names, and a key ID is derived
+// from the key, so the token alone determines what decryption gives.
 //
 // It is bounded in bytes, sharded to keep lock contention low, and evicts
 // an arbitrary entry of the shard when full. It starts no goroutine.
@@ -36,14 +40,15 @@ type cacheShard struct {
 }
 
 type cachedToken struct {
-	token string // the whole token, a private copy
-	info  Info
-	data  []byte // the raw "data" claim
+	token  string // the whole token, a private copy
+	info   Info
+	claims paseto.Token // read-only
 }
 
 // cacheEntryOverhead approximates the bytes an entry costs besides the
-// token and data: the map slot, the struct and the Info strings.
-const cacheEntryOverhead = 256
+// token and its claims' bytes: the map slot, the struct, the Info strings
+// and the claims' map.
+const cacheEntryOverhead = 512
 
 func newOpenCache(maxBytes int) *openCache {
 	c := &openCache{shardBytes: maxBytes / cacheShards}
@@ -78,15 +83,16 @@ func (c *openCache) get(tainted, payload string) (*cachedToken, bool) {
 }
 
 // put remembers the result of decrypting tainted. The entry owns copies of
-// its strings, so it never pins a request's header memory.
-func (c *openCache) put(tainted, payload string, info Info, data []byte) {
-	cost := len(tainted) + len(data) + cacheEntryOverhead
+// its strings, so it never pins a request's header memory; the claims are
+// go-paseto's own copies.
+func (c *openCache) put(tainted, payload string, info Info, claims paseto.Token) {
+	cost := entryCost(tainted)
 	if cost > c.shardBytes {
 		return
 	}
 	token := strings.Clone(tainted)
 	key := cacheKey(token[len(tokenHeader) : len(tokenHeader)+len(payload)])
-	e := &cachedToken{token: token, info: info, data: data}
+	e := &cachedToken{token: token, info: info, claims: claims}
 	s := c.shard(key)
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -105,6 +111,11 @@ func (c *openCache) put(tainted, payload string, info Info, data []byte) {
 	s.bytes += cost
 }
 
-func (e *cachedToken) cost() int {
-	return len(e.token) + len(e.data) + cacheEntryOverhead
+func (e *cachedToken) cost() int { return entryCost(e.token) }
+
+// entryCost is what an entry for token costs: the token, its claims, whose
+// bytes are fewer than the 3/4 of the token that base64 decodes to, and
+// the overhead.
+func entryCost(token string) int {
+	return len(token) + len(token)*3/4 + cacheEntryOverhead
 }

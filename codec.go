@@ -1,8 +1,9 @@
 package tokensession
 
 import (
-	"bytes"
 	"encoding/json"
+
+	"aidanwoods.dev/go-paseto"
 )
 
 // A Codec turns a session value into bytes and back. Marshal receives a
@@ -43,32 +44,42 @@ func codecIsJSON(c Codec) bool {
 	return ok && j.EncodesJSON()
 }
 
-// encodeData returns the "data" claim's JSON value for v.
-func encodeData(c Codec, isJSON bool, v any) ([]byte, error) {
+// setData sets the "data" claim of t to v, encoded by c.
+func setData(t *paseto.Token, c Codec, isJSON bool, v any) error {
+	if _, std := c.(JSONCodec); std {
+		// encoding/json marshals v straight into the claim.
+		return t.Set("data", v)
+	}
 	out, err := c.Marshal(v)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if isJSON {
-		if _, std := c.(JSONCodec); std {
-			return out, nil // valid, and a fresh slice
-		}
-		// The output goes into the claims as is: anything but a single JSON
-		// value could add or override claims ("1,\"created\":…").
-		if !json.Valid(out) {
-			return nil, errCodec
-		}
-		// The codec may reuse its buffer; the open cache keeps these bytes.
-		return bytes.Clone(out), nil
+		// Set compacts the output into a claim of its own, and fails
+		// unless it is a single JSON value, which could not add or
+		// override claims ("1,\"created\":…").
+		return t.Set("data", json.RawMessage(out))
 	}
-	dst := make([]byte, 0, b64.EncodedLen(len(out))+2)
-	dst = append(dst, '"')
-	dst = b64.AppendEncode(dst, out)
-	return append(dst, '"'), nil
+	return t.Set("data", b64.EncodeToString(out))
 }
 
-// decodeData decodes the "data" claim's raw JSON value into v.
-func decodeData(c Codec, isJSON bool, raw []byte, v any) error {
+// decodeData decodes the "data" claim of t into v, which holds the zero
+// value. A JSON null is the zero value, whatever the codec.
+func decodeData(c Codec, isJSON bool, t paseto.Token, v any) error {
+	if _, std := c.(JSONCodec); std {
+		// encoding/json decodes the claim straight into v; null leaves it
+		// as it is.
+		return t.Get("data", v)
+	}
+	var raw json.RawMessage
+	if err := t.Get("data", &raw); err != nil {
+		return err
+	}
+	if raw == nil {
+		// encoding/json stores a null into the interface go-paseto passes
+		// it, instead of into raw.
+		return nil
+	}
 	if isJSON {
 		return c.Unmarshal(raw, v)
 	}

@@ -271,3 +271,80 @@ func TestFuzzSeedTokens(t *testing.T) {
 		}
 	}
 }
+
+// plainSession exercises JSON null (Ref) and the decoding of nested values.
+type plainSession struct {
+	User string   `json:"user"`
+	Tags []string `json:"tags,omitempty"`
+	Ref  *int     `json:"ref,omitempty"`
+}
+
+// FuzzOpenPlaintext seals any plaintext (the claims' JSON) as an authentic
+// token, the way another implementation holding the key could, and opens
+// it at any time: with the open cache twice (a miss, then a hit) and with
+// the cache off. All three must agree exactly, for the default codec and
+// for another JSON codec.
+func FuzzOpenPlaintext(f *testing.F) {
+	key := vectorKey(f)
+	rawKey := refKeyBytes(f, key)
+	footer := []byte(`{"kid":"` + key.ID() + `"}`)
+	implicit := []byte("tokensession/v1:" + tokensession.DefaultCookieName)
+	ring := mustRing(f, tokensession.KeyringEntry{Key: key})
+	now := fuzzNow
+	cfg := func(codec tokensession.Codec, cacheBytes int) tokensession.Config[*plainSession] {
+		return tokensession.Config[*plainSession]{
+			Keyring:        ring,
+			Now:            func() time.Time { return now },
+			Codec:          codec,
+			OpenCacheBytes: cacheBytes,
+		}
+	}
+	// More seeds, with bad claims, are in testdata/fuzz/FuzzOpenPlaintext.
+	f.Add([]byte(`{"created":"2026-01-01T00:00:00.5Z","data":{"user":"ada","tags":["a"],"ref":7},"exp":"2026-01-01T00:30:00Z","iat":"2026-01-01T00:00:00Z","sid":"c2Vzc2lvbi1pZC0xMjM0NQ"}`), int64(0))
+	f.Add([]byte(`{"created":"2026-01-01T00:00:00Z","data":null,"exp":"2026-01-01T00:30:00Z","iat":"2026-01-01T00:00:00Z","sid":"c2Vzc2lvbi1pZC0xMjM0NQ"}`), int64(0))
+
+	f.Fuzz(func(t *testing.T, plaintext []byte, offset int64) {
+		tok := refSeal(rawKey, plaintext, footer, implicit)
+		// Any instant, to the nanosecond, around the claims' times.
+		now = fuzzNow.Add(time.Duration(offset))
+		for _, codec := range []tokensession.Codec{nil, otherJSONCodec{}} {
+			cached := mustNew(t, cfg(codec, 0))
+			v1, info1, err1 := cached.Open(tok)
+			v2, info2, err2 := cached.Open(tok)
+			v3, info3, err3 := mustNew(t, cfg(codec, -1)).Open(tok)
+			for i, r := range []struct {
+				v    *plainSession
+				info tokensession.Info
+				err  error
+			}{{v2, info2, err2}, {v3, info3, err3}} {
+				what := [...]string{"cache hit", "cache off"}[i]
+				if !sameError(err1, r.err) {
+					t.Fatalf("%T: %s: err = %v; cache miss: %v", codec, what, r.err, err1)
+				}
+				if diff := cmp.Diff(v1, r.v); diff != "" {
+					t.Fatalf("%T: %s: value differs from the cache miss (-miss +%s):\n%s", codec, what, what, diff)
+				}
+				if r.info != info1 {
+					t.Fatalf("%T: %s: Info = %+v; cache miss: %+v", codec, what, r.info, info1)
+				}
+			}
+			if err1 != nil && !isSentinel(err1) {
+				t.Fatalf("%T: error %v is not exactly one sentinel", codec, err1)
+			}
+		}
+	})
+}
+
+// sameError reports whether a and b are the same error: both nil, or the
+// same message matching the same sentinels.
+func sameError(a, b error) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	for _, s := range openSentinels {
+		if errors.Is(a, s) != errors.Is(b, s) {
+			return false
+		}
+	}
+	return a.Error() == b.Error()
+}

@@ -161,9 +161,7 @@ type Manager[T any] struct {
 	now    func() time.Time
 	codec  Codec
 	isJSON bool
-	// direct: the data claim goes straight between the value and the
-	// token (encoding/json, no open cache), without bytes of its own.
-	direct        bool
+
 	implicit      []byte
 	idle          time.Duration
 	absolute      time.Duration
@@ -251,8 +249,6 @@ func New[T any](cfg Config[T]) (*Manager[T], error) {
 	case cfg.OpenCacheBytes > 0:
 		m.cache = newOpenCache(cfg.OpenCacheBytes)
 	}
-	_, std := m.codec.(JSONCodec)
-	m.direct = std && m.cache == nil
 	if err := m.initCookie(&cfg); err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package tokensession
 
 import (
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -78,46 +79,35 @@ func (m *Manager[T]) seal(v T, sid string, created, now time.Time) (string, Info
 	}
 	key := ring.entries[i].Key.k
 
-	now = now.UTC().Truncate(time.Second)
 	created = created.UTC().Truncate(time.Second)
-	exp := m.expiry(created, now)
-	if !exp.After(now) {
+	iat := now.UTC().Truncate(time.Second)
+	exp := m.expiry(created, iat)
+	if !exp.After(iat) {
 		return "", Info{}, errAbsoluteExpiry
 	}
 
 	// The claims are set one by one: go-paseto marshals them (sorted by
-	// name) into the payload. encoding/json marshals the value straight
-	// into its claim; any other codec's output, already checked, goes in
-	// as raw JSON.
+	// name) into the payload.
 	t := paseto.NewToken()
-	var data []byte
-	if m.direct {
-		if err := t.Set("data", v); err != nil {
-			return "", Info{}, errCodec
-		}
-	} else {
-		var err error
-		if data, err = encodeData(m.codec, m.isJSON, v); err != nil {
-			return "", Info{}, errCodec
-		}
-		if err := t.Set("data", json.RawMessage(data)); err != nil {
-			return "", Info{}, errCodec
-		}
+	if err := setData(&t, m.codec, m.isJSON, v); err != nil {
+		return "", Info{}, errCodec
 	}
 	t.SetTime("created", created)
 	t.SetTime("exp", exp)
-	t.SetTime("iat", now)
+	t.SetTime("iat", iat)
 	t.SetString("sid", sid)
 	t.SetFooter(key.footer)
 	tok := t.V4Encrypt(*key.secret, m.implicit)
 	if len(tok) > m.maxTokenSize {
 		return "", Info{}, &TooLargeError{Size: len(tok), Limit: m.maxTokenSize}
 	}
-	info := Info{ID: sid, Created: created, IssuedAt: now, Expires: exp, KeyID: key.id}
+	info := Info{ID: sid, Created: created, IssuedAt: iat, Expires: exp, KeyID: key.id}
 	if m.cache != nil {
-		// The next request brings this token back: let it skip decryption.
+		// The next request brings this token back: let it skip
+		// decryption. t holds each claim as the bytes that decrypting tok
+		// gives back, since go-paseto marshalled the payload from them.
 		payload := tok[len(tokenHeader) : len(tok)-1-len(key.encFooter)]
-		m.cache.put(tok, payload, info, data)
+		m.cache.put(tok, payload, info, t)
 	}
 	return tok, info, nil
 }
@@ -144,101 +134,93 @@ func (m *Manager[T]) Open(tainted string) (T, Info, error) {
 
 var parser = paseto.NewParserWithoutExpiryCheck()
 
-// open opens tainted into *v. It also returns the keyring it used, so the
-// caller can tell whether the sealing key has changed.
+// open opens tainted into *v, which must hold the zero value. It also
+// returns the keyring it used, so the caller can tell whether the sealing
+// key has changed.
 func (m *Manager[T]) open(tainted string, now time.Time, v *T) (Info, *Keyring, error) {
-	if tainted == "" {
+	switch {
+	case tainted == "":
 		return Info{}, nil, errEmpty
-	}
-	if len(tainted) > m.maxTokenSize {
+	case len(tainted) > m.maxTokenSize:
 		return Info{}, nil, errOversized
-	}
-	if !strings.HasPrefix(tainted, tokenHeader) {
+	case !strings.HasPrefix(tainted, tokenHeader):
 		return Info{}, nil, errHeader
 	}
-	body := tainted[len(tokenHeader):]
-	dot := strings.IndexByte(body, '.')
-	if dot < 0 {
+	payload, footer, ok := strings.Cut(tainted[len(tokenHeader):], ".")
+	if !ok {
 		return Info{}, nil, errNoFooter
 	}
-	payload, footer := body[:dot], body[dot+1:]
-	if !canonicalPayload(payload) {
+	if !payloadShape(payload) {
 		return Info{}, nil, errPayload
 	}
 
 	ring := m.keyring.Load()
 	entry, ok := ring.lookupFooter(footer)
-	if !ok {
-		return Info{}, nil, classifyFooter(footer)
-	}
-	if !entry.NotAfter.IsZero() && !now.Before(entry.NotAfter.Add(m.leeway)) {
+	retired := ok && !entry.NotAfter.IsZero() && !now.Before(entry.NotAfter.Add(m.leeway))
+	if !ok || retired {
+		// Decryption, which decodes the payload strictly, does not run:
+		// a mangled payload is still malformed first.
+		switch {
+		case !canonicalPayload(payload):
+			return Info{}, nil, errPayload
+		case !ok:
+			return Info{}, nil, classifyFooter(footer)
+		}
 		return Info{}, nil, ErrKeyRetired
 	}
 
-	var info Info
-	var raw []byte       // the data claim, or nil if only tok has it
-	var tok paseto.Token // the parsed token, if not cached
-	cached := false
-	if m.cache != nil {
-		var e *cachedToken
-		if e, cached = m.cache.get(tainted, payload); cached {
-			info, raw = e.info, e.data
-		}
+	info, claims, err := m.decrypt(entry, tainted, payload)
+	if err != nil {
+		return Info{}, nil, err
 	}
-	if !cached {
-		var err error
-		if info, tok, err = decrypt(entry, tainted, m.implicit); err != nil {
-			return Info{}, nil, err
-		}
-		// Unless the claim goes straight into the value, the cache or
-		// the codec needs its bytes.
-		if !m.direct {
-			if err := tok.Get("data", (*json.RawMessage)(&raw)); err != nil {
-				return Info{}, nil, errClaims
-			}
-		}
+	if err := m.checkTimes(info, now); err != nil {
+		return Info{}, nil, err
 	}
-
-	switch {
-	case !now.Before(info.Expires.Add(m.leeway)):
-		return Info{}, nil, errIdleExpired
-	case !now.Before(info.Created.Add(m.absolute).Add(m.leeway)):
-		return Info{}, nil, errAbsoluteExpiry
-	// Instances' clocks differ by up to the leeway, so a session created on
-	// a fast instance may be re-sealed by a slower one with iat < created.
-	case info.IssuedAt.After(now.Add(m.leeway)) || info.Created.After(info.IssuedAt.Add(m.leeway)):
-		return Info{}, nil, errFuture
-	case info.Created.Before(m.revokedBefore):
-		return Info{}, nil, errRevokedBefore
-	}
-	if raw != nil {
-		if err := decodeData(m.codec, m.isJSON, raw, v); err != nil {
-			return Info{}, nil, errData
-		}
-	} else if err := tok.Get("data", v); err != nil {
-		// Missing, or present and not decodable into T.
-		if tok.Get("data", new(json.RawMessage)) != nil {
-			return Info{}, nil, errClaims
+	if err := decodeData(m.codec, m.isJSON, claims, v); err != nil {
+		if claims.Get("data", new(json.RawMessage)) != nil {
+			return Info{}, nil, errClaims // missing
 		}
 		return Info{}, nil, errData
 	}
 	if m.isRevoked != nil && m.isRevoked(info, *v) {
 		return Info{}, nil, errRevokedHook
 	}
-	if m.cache != nil && !cached {
-		m.cache.put(tainted, payload, info, raw)
-	}
 	return info, ring, nil
 }
 
-// decrypt authenticates and decrypts tainted with the key of entry, and
-// reads its claims but for "data".
-func decrypt(entry *KeyringEntry, tainted string, implicit []byte) (Info, paseto.Token, error) {
+// decrypt is decryptToken, memoised by the open cache if there is one: a
+// hit returns exactly what the miss returned.
+func (m *Manager[T]) decrypt(entry *KeyringEntry, tainted, payload string) (Info, paseto.Token, error) {
+	if m.cache == nil {
+		return decryptToken(entry, tainted, m.implicit)
+	}
+	if e, ok := m.cache.get(tainted, payload); ok {
+		return e.info, e.claims, nil
+	}
+	info, claims, err := decryptToken(entry, tainted, m.implicit)
+	if err == nil {
+		m.cache.put(tainted, payload, info, claims)
+	}
+	return info, claims, err
+}
+
+// decryptToken authenticates and decrypts tainted with the key of entry.
+// It returns the token's metadata, read from its claims and checked for
+// shape, and the claims as go-paseto parsed them, each still raw JSON, for
+// decodeData to decode "data" from. It depends on nothing but its
+// arguments, so its result may be remembered.
+func decryptToken(entry *KeyringEntry, tainted string, implicit []byte) (Info, paseto.Token, error) {
 	t, err := parser.ParseV4Local(*entry.Key.k.secret, tainted, implicit)
 	if err != nil {
+		var ce base64.CorruptInputError
 		var se *json.SyntaxError
 		var te *json.UnmarshalTypeError
-		if errors.As(err, &se) || errors.As(err, &te) {
+		switch {
+		case errors.As(err, &ce):
+			// The payload is not canonical base64url: go-paseto decodes
+			// it strictly before authenticating it.
+			return Info{}, paseto.Token{}, errPayload
+		case errors.As(err, &se) || errors.As(err, &te):
 			// Authentic (only a key holder can get here) but not a JSON
 			// object of claims.
 			return Info{}, paseto.Token{}, errClaims
@@ -246,14 +228,14 @@ func decrypt(entry *KeyringEntry, tainted string, implicit []byte) (Info, paseto
 		return Info{}, paseto.Token{}, ErrNotAuthentic
 	}
 	info := Info{KeyID: entry.Key.k.id}
-	if info.Expires, err = t.GetTime("exp"); err != nil {
-		return Info{}, paseto.Token{}, errClaims
+	if info.Expires, err = claimTime(t, "exp"); err != nil {
+		return Info{}, paseto.Token{}, err
 	}
-	if info.IssuedAt, err = t.GetTime("iat"); err != nil {
-		return Info{}, paseto.Token{}, errClaims
+	if info.IssuedAt, err = claimTime(t, "iat"); err != nil {
+		return Info{}, paseto.Token{}, err
 	}
-	if info.Created, err = t.GetTime("created"); err != nil {
-		return Info{}, paseto.Token{}, errClaims
+	if info.Created, err = claimTime(t, "created"); err != nil {
+		return Info{}, paseto.Token{}, err
 	}
 	if info.ID, err = t.GetString("sid"); err != nil || info.ID == "" || len(info.ID) > 64 {
 		return Info{}, paseto.Token{}, errClaims
@@ -261,21 +243,59 @@ func decrypt(entry *KeyringEntry, tainted string, implicit []byte) (Info, paseto
 	return info, *t, nil
 }
 
+// claimTime reads the time claim name: RFC 3339.
+func claimTime(t *paseto.Token, name string) (time.Time, error) {
+	tm, err := t.GetTime(name)
+	if err != nil {
+		return time.Time{}, errClaims
+	}
+	return tm, nil
+}
+
+// checkTimes checks a token's metadata against now, the manager's
+// timeouts and leeway, and RevokedBefore.
+func (m *Manager[T]) checkTimes(info Info, now time.Time) error {
+	switch {
+	case !now.Before(info.Expires.Add(m.leeway)):
+		return errIdleExpired
+	case !now.Before(info.Created.Add(m.absolute).Add(m.leeway)):
+		return errAbsoluteExpiry
+	// Instances' clocks differ by up to the leeway, so a session created on
+	// a fast instance may be re-sealed by a slower one with iat < created.
+	case info.IssuedAt.After(now.Add(m.leeway)) || info.Created.After(info.IssuedAt.Add(m.leeway)):
+		return errFuture
+	case info.Created.Before(m.revokedBefore):
+		return errRevokedBefore
+	}
+	return nil
+}
+
+// payloadShape is the cheap part of canonicalPayload, run on every open:
+// a plausible length, and no CR or LF, which go-paseto's strict base64
+// decoder would refuse with an error of its own. The decoder checks the
+// rest.
+func payloadShape(s string) bool {
+	return len(s)%4 != 1 && len(s)*6/8 > 64 &&
+		strings.IndexByte(s, '\n') < 0 && strings.IndexByte(s, '\r') < 0
+}
+
 // canonicalPayload reports whether s is canonical unpadded base64url of a
 // v4.local payload (32-byte nonce, ciphertext, 32-byte tag), without
-// decoding it. go-paseto decodes strictly too; checking first lets a
+// decoding it, as go-paseto's strict decoder would. Checking it lets a
 // mangled payload count as malformed rather than not authentic.
 func canonicalPayload(s string) bool {
-	if len(s)%4 == 1 || len(s)*6/8 <= 64 {
+	if !payloadShape(s) {
 		return false
 	}
+	var bad byte
 	for i := 0; i < len(s); i++ {
-		if !isB64URL(s[i]) {
-			return false
-		}
+		bad |= b64Values[s[i]]
+	}
+	if bad >= 64 {
+		return false
 	}
 	// The unused low bits of the last character must be zero.
-	last := b64Value(s[len(s)-1])
+	last := b64Values[s[len(s)-1]]
 	switch len(s) % 4 {
 	case 2:
 		return last&0x0f == 0
@@ -285,19 +305,18 @@ func canonicalPayload(s string) bool {
 	return true
 }
 
-func b64Value(c byte) byte {
-	switch {
-	case 'A' <= c && c <= 'Z':
-		return c - 'A'
-	case 'a' <= c && c <= 'z':
-		return c - 'a' + 26
-	case '0' <= c && c <= '9':
-		return c - '0' + 52
-	case c == '-':
-		return 62
+// b64Values maps each base64url character to its value, every other byte
+// to 0xff.
+var b64Values = func() (t [256]byte) {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	for i := range t {
+		t[i] = 0xff
 	}
-	return 63
-}
+	for i := 0; i < len(alphabet); i++ {
+		t[alphabet[i]] = byte(i)
+	}
+	return t
+}()
 
 // classifyFooter tells a footer of the right shape naming a key this ring
 // lacks (ErrUnknownKey) from any other footer (ErrMalformed).

@@ -6,6 +6,7 @@ import (
 	"encoding/gob"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -823,6 +824,99 @@ func TestTooLarge(t *testing.T) {
 		}
 		if v, _, err := m.Open(tok); err != nil || v != big[:lo] {
 			t.Errorf("chunks %d: the largest token does not open: %v", chunks, err)
+		}
+	}
+}
+
+// A session value that encodes to JSON null (a nil map, slice or pointer,
+// or "data":null from another implementation) is a session holding the
+// zero value, on a cache miss, on a cache hit and with the cache off alike.
+func TestOpenNullData(t *testing.T) {
+	key := vectorKey(t)
+	ring := mustRing(t, tokensession.KeyringEntry{Key: key})
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	foreign := refSeal(refKeyBytes(t, key), []byte(`{"created":"2026-03-01T11:00:00Z","data":null,`+
+		`"exp":"2026-03-01T12:20:00Z","iat":"2026-03-01T11:50:00Z","sid":"c2Vzc2lvbi1pZC0xMjM0NQ"}`),
+		[]byte(`{"kid":"`+key.ID()+`"}`), []byte("tokensession/v1:__Host-session"))
+	for _, codec := range []tokensession.Codec{nil, otherJSONCodec{}, gobCodec{}} {
+		for _, cacheBytes := range []int{0, -1} {
+			name := fmt.Sprintf("%T/cache=%d", codec, cacheBytes)
+			t.Run(name, func(t *testing.T) {
+				cfg := func() tokensession.Config[map[string]string] {
+					return tokensession.Config[map[string]string]{
+						Keyring: ring, Now: func() time.Time { return now }, Codec: codec, OpenCacheBytes: cacheBytes,
+					}
+				}
+				sealer := mustNew(t, cfg())
+				sealed, _, err := sealer.Seal(nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, tok := range []string{sealed, foreign} {
+					// gob seals a nil map as an empty one, not as null.
+					wantNil := tok == foreign || codec != (gobCodec{})
+					// A fresh manager: the first open misses, the second hits
+					// (when there is a cache).
+					m := mustNew(t, cfg())
+					for i := range 2 {
+						v, info, err := m.Open(tok)
+						if err != nil || len(v) != 0 || (v == nil) != wantNil || info.ID == "" {
+							t.Fatalf("open %d: %v, %+v, %v; want a session holding nil", i+1, v, info, err)
+						}
+					}
+				}
+				// The token Seal put in its own cache opens too.
+				if v, _, err := sealer.Open(sealed); err != nil || len(v) != 0 {
+					t.Fatalf("open after Seal: %v, %v", v, err)
+				}
+			})
+		}
+	}
+}
+
+// A payload that is not canonical base64url is malformed whether its key
+// is known, unknown or retired: the check before decryption and the strict
+// decoding inside it agree.
+func TestOpenPayloadEncoding(t *testing.T) {
+	key, gone := testKey(t, 1), testKey(t, 2)
+	c := newTestClock(fixedT0)
+	sealer := mustNew(t, tokensession.Config[account]{
+		Keyring: mustRing(t, tokensession.KeyringEntry{Key: key}, tokensession.KeyringEntry{Key: gone}), Now: c.Now,
+	})
+	tok, _, err := sealer.Seal(account{User: "ada"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload, footer := splitToken(t, tok)
+	// Payloads of every length modulo 4, mangled three ways.
+	var mangled []string
+	for _, p := range []string{payload, payload[:len(payload)-1], payload[:len(payload)-2], payload[:len(payload)-3]} {
+		mid := len(p) / 2
+		mangled = append(mangled,
+			p[:mid]+"+"+p[mid+1:],    // standard base64
+			p[:mid]+"\x00"+p[mid+1:], // not base64
+			p[:mid]+"."+p[mid+1:],    // a dot splits it
+		)
+		if len(p)%4 == 2 || len(p)%4 == 3 {
+			mangled = append(mangled, p[:len(p)-1]+"_") // unused bits set
+		}
+		if len(p)%4 == 0 {
+			mangled = append(mangled, p+"A") // no whole byte
+		}
+	}
+	retiring := mustRing(t, tokensession.KeyringEntry{Key: testKey(t, 3)},
+		tokensession.KeyringEntry{Key: key, NotAfter: fixedT0.Add(-time.Hour)})
+	managers := map[string]*tokensession.Manager[account]{
+		"known":   sealer,
+		"unknown": mustNew(t, tokensession.Config[account]{Keyring: mustRing(t, tokensession.KeyringEntry{Key: testKey(t, 4)}), Now: c.Now}),
+		"retired": mustNew(t, tokensession.Config[account]{Keyring: retiring, Now: c.Now}),
+	}
+	for name, m := range managers {
+		for i, p := range mangled {
+			_, _, err := m.Open("v4.local." + p + "." + footer)
+			if !errors.Is(err, tokensession.ErrMalformed) || !isSentinel(err) {
+				t.Errorf("%s key, payload %d: err = %v, want ErrMalformed", name, i, err)
+			}
 		}
 	}
 }

@@ -344,7 +344,7 @@ func refLID(paserk string) string {
 }
 
 // refKeyBytes returns the 32 bytes of a key through its PASERK export only.
-func refKeyBytes(t *testing.T, k tokensession.Key) []byte {
+func refKeyBytes(t testing.TB, k tokensession.Key) []byte {
 	t.Helper()
 	s, ok := strings.CutPrefix(k.UnsafeExportPASERK(), "k4.local.")
 	if !ok {
