@@ -17,9 +17,10 @@
 // base64url(footer). The footer is exactly {"kid":"k4.lid.…"}, the [PASERK]
 // ID of the key that sealed it; the implicit assertion is
 // "tokensession/v1:" + purpose (by default the cookie name); the claims are
-// a JSON object with "exp", "iat", "created" (RFC 3339 UTC), "sid" (the
-// session ID) and "data" (the session value; null is the zero value). The
-// README specifies the format for implementations in other languages.
+// a JSON object with "exp", "iat" (RFC 3339 UTC, whole seconds), "created"
+// (RFC 3339 UTC, fractional seconds), "sid" (the session ID) and "data"
+// (the session value; null is the zero value). The README specifies the
+// format for implementations in other languages.
 //
 // # Key rotation
 //

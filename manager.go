@@ -79,7 +79,12 @@ type Config[T any] struct {
 	Codec Codec
 
 	// RevokedBefore revokes every session created before it: set it to
-	// the current time to log everyone out. Default: none.
+	// the current time to log everyone out. A session created at or after
+	// it opens, even within the same second: creation times are kept to
+	// the nanosecond. [New] refuses a RevokedBefore more than Leeway ahead
+	// of Now, which would also revoke the sessions sealed until then; the
+	// Leeway lets an instance whose clock is slightly behind start. Default:
+	// none.
 	RevokedBefore time.Time
 
 	// IsRevoked, if set, is called for every authentic, unexpired token
@@ -230,6 +235,9 @@ func New[T any](cfg Config[T]) (*Manager[T], error) {
 		m.leeway = DefaultLeeway
 	case m.leeway < 0:
 		m.leeway = 0
+	}
+	if m.revokedBefore.After(m.now().Add(m.leeway)) {
+		return nil, errors.New("tokensession: Config.RevokedBefore is in the future: it would revoke the sessions sealed until then")
 	}
 	if m.maxCookieSize == 0 {
 		m.maxCookieSize = DefaultMaxCookieSize

@@ -18,6 +18,10 @@ import (
 // footer:             {"kid":"k4.lid.…"} exactly
 // implicit assertion: "tokensession/v1:" + purpose
 // claims:             {"created":…,"data":…,"exp":…,"iat":…,"sid":…}
+//
+// Times are RFC 3339 in UTC with a 'Z': "exp" and "iat" in whole seconds,
+// "created" with the fractional seconds time.RFC3339Nano writes, so that
+// RevokedBefore tells apart sessions created within one second.
 const tokenHeader = "v4.local."
 
 // A reasonError is a fixed, allocation-free error that adds a reason to one
@@ -79,7 +83,10 @@ func (m *Manager[T]) seal(v T, sid string, created, now time.Time) (string, Info
 	}
 	key := ring.entries[i].Key.k
 
-	created = created.UTC().Truncate(time.Second)
+	// created keeps its fractional seconds, so that RevokedBefore tells
+	// apart sessions created within one second; iat and exp are whole
+	// seconds.
+	created = created.UTC()
 	iat := now.UTC().Truncate(time.Second)
 	exp := m.expiry(created, iat)
 	if !exp.After(iat) {
@@ -92,7 +99,7 @@ func (m *Manager[T]) seal(v T, sid string, created, now time.Time) (string, Info
 	if err := setData(&t, m.codec, m.isJSON, v); err != nil {
 		return "", Info{}, errCodec
 	}
-	t.SetTime("created", created)
+	t.SetString("created", created.Format(time.RFC3339Nano))
 	t.SetTime("exp", exp)
 	t.SetTime("iat", iat)
 	t.SetString("sid", sid)
@@ -243,7 +250,8 @@ func decryptToken(entry *KeyringEntry, tainted string, implicit []byte) (Info, p
 	return info, *t, nil
 }
 
-// claimTime reads the time claim name: RFC 3339.
+// claimTime reads the time claim name: RFC 3339, with or without
+// fractional seconds.
 func claimTime(t *paseto.Token, name string) (time.Time, error) {
 	tm, err := t.GetTime(name)
 	if err != nil {
@@ -262,7 +270,9 @@ func (m *Manager[T]) checkTimes(info Info, now time.Time) error {
 		return errAbsoluteExpiry
 	// Instances' clocks differ by up to the leeway, so a session created on
 	// a fast instance may be re-sealed by a slower one with iat < created.
-	case info.IssuedAt.After(now.Add(m.leeway)) || info.Created.After(info.IssuedAt.Add(m.leeway)):
+	// iat is in whole seconds, created is not: compare them to the second.
+	case info.IssuedAt.After(now.Add(m.leeway)) ||
+		info.Created.Truncate(time.Second).After(info.IssuedAt.Add(m.leeway)):
 		return errFuture
 	case info.Created.Before(m.revokedBefore):
 		return errRevokedBefore
@@ -338,13 +348,13 @@ func classifyFooter(footer string) error {
 
 // expiry returns when a token sealed at now, of a session created at
 // created, expires: IdleTimeout after now, but never past the absolute
-// lifetime.
+// lifetime, in whole seconds.
 func (m *Manager[T]) expiry(created, now time.Time) time.Time {
 	exp := now.Add(m.idle)
 	if limit := created.Add(m.absolute); limit.Before(exp) {
-		return limit
+		exp = limit
 	}
-	return exp
+	return exp.Truncate(time.Second)
 }
 
 // newSessionID returns 128 random bits, base64url.

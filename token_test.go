@@ -151,7 +151,7 @@ func TestSealOpenRoundTrip(t *testing.T) {
 	sec := now.Truncate(time.Second)
 	want := tokensession.Info{
 		ID:       info.ID,
-		Created:  sec,
+		Created:  now, // to the nanosecond, for RevokedBefore
 		IssuedAt: sec,
 		Expires:  sec.Add(tokensession.DefaultIdleTimeout),
 		KeyID:    key.ID(),
@@ -870,6 +870,77 @@ func TestOpenNullData(t *testing.T) {
 					t.Fatalf("open after Seal: %v, %v", v, err)
 				}
 			})
+		}
+	}
+}
+
+// A session sealed after RevokedBefore opens and one sealed before it is
+// revoked, even within one second.
+func TestRevokedBeforeWithinSecond(t *testing.T) {
+	ring := mustRing(t, tokensession.KeyringEntry{Key: testKey(t, 1)})
+	sec := time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC)
+	c := newTestClock(sec.Add(300 * time.Millisecond))
+	m := mustNew(t, tokensession.Config[account]{Keyring: ring, Now: c.Now})
+	before, _, err := m.Seal(account{User: "ada"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Everyone is logged out at .500; ada logs in again at .700.
+	c.Set(sec.Add(600 * time.Millisecond))
+	revoking := mustNew(t, tokensession.Config[account]{Keyring: ring, Now: c.Now, RevokedBefore: sec.Add(500 * time.Millisecond)})
+	c.Set(sec.Add(700 * time.Millisecond))
+	after, sealed, err := revoking.Seal(account{User: "ada"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Set(sec.Add(800 * time.Millisecond))
+	if _, info, err := revoking.Open(after); err != nil || !info.Created.Equal(sealed.Created) {
+		t.Errorf("sealed after RevokedBefore, in the same second: %+v, %v", info, err)
+	}
+	if _, _, err := revoking.Open(before); !errors.Is(err, tokensession.ErrRevoked) {
+		t.Errorf("sealed before RevokedBefore, in the same second: err = %v, want ErrRevoked", err)
+	}
+	// A session resealed keeps its creation time to the nanosecond, so it
+	// stays on the same side of RevokedBefore.
+	v, info, err := revoking.Open(after)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Set(sec.Add(5 * time.Second))
+	resealed, _, err := revoking.Reseal(v, info)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, rinfo, err := revoking.Open(resealed); err != nil || !rinfo.Created.Equal(sec.Add(700*time.Millisecond)) {
+		t.Errorf("resealed session: %+v, %v", rinfo, err)
+	}
+}
+
+// New refuses a RevokedBefore further in the future than the leeway: it
+// would also revoke every session sealed until then.
+func TestRevokedBeforeInFuture(t *testing.T) {
+	ring := mustRing(t, tokensession.KeyringEntry{Key: testKey(t, 1)})
+	now := fixedT0
+	for _, tc := range []struct {
+		leeway, ahead time.Duration
+		ok            bool
+	}{
+		{0, 0, true},
+		{0, -time.Hour, true},
+		{0, tokensession.DefaultLeeway, true},
+		{0, tokensession.DefaultLeeway + time.Nanosecond, false},
+		{-1, time.Nanosecond, false},
+		{time.Minute, time.Minute, true},
+		{time.Minute, 2 * time.Minute, false},
+	} {
+		_, err := tokensession.New(tokensession.Config[account]{
+			Keyring: ring, Now: func() time.Time { return now }, Leeway: tc.leeway, RevokedBefore: now.Add(tc.ahead),
+		})
+		if (err == nil) != tc.ok {
+			t.Errorf("leeway %v, RevokedBefore now%+v: err = %v, want ok = %v", tc.leeway, tc.ahead, err, tc.ok)
+		}
+		if err != nil && !strings.Contains(err.Error(), "RevokedBefore is in the future") {
+			t.Errorf("error %q does not name the problem", err)
 		}
 	}
 }

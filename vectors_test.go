@@ -360,7 +360,11 @@ func refKeyBytes(t testing.TB, k tokensession.Key) []byte {
 // ---------------------------------------------------------------------------
 // The token format (DESIGN §1), checked with the reference implementation.
 
-var rfc3339UTCSeconds = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$`)
+var (
+	rfc3339UTCSeconds = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$`)
+	// created, as time.RFC3339Nano writes it: no trailing zeros.
+	rfc3339UTCNano = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{0,8}[1-9])?Z$`)
+)
 
 type account struct {
 	User  string   `json:"user"`
@@ -371,7 +375,7 @@ func TestFormatSealReadableBySpec(t *testing.T) {
 	key := vectorKey(t)
 	ring := mustRing(t, tokensession.KeyringEntry{Key: key})
 	// 2026-01-01T00:00:00.75Z, on a clock in another zone: the claims must
-	// be UTC, whole seconds.
+	// be UTC, whole seconds but for created.
 	now := time.Date(2026, 1, 1, 1, 0, 0, 750_000_000, time.FixedZone("CET", 3600))
 	value := account{User: "ada", Roles: []string{"admin"}}
 
@@ -448,11 +452,15 @@ func TestFormatSealReadableBySpec(t *testing.T) {
 			}
 			for name, want := range map[string]string{
 				"iat":     "2026-01-01T00:00:00Z",
-				"created": "2026-01-01T00:00:00Z",
+				"created": "2026-01-01T00:00:00.75Z",
 				"exp":     "2026-01-01T00:30:00Z",
 			} {
 				got := str(name)
-				if got != want || !rfc3339UTCSeconds.MatchString(got) {
+				format := rfc3339UTCSeconds
+				if name == "created" {
+					format = rfc3339UTCNano
+				}
+				if got != want || !format.MatchString(got) {
 					t.Errorf("claim %q = %q, want %q", name, got, want)
 				}
 			}

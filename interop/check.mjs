@@ -45,6 +45,9 @@ const NODE_VALUE = {
 
 const IDLE_SECONDS = 30 * 60; // tokensession's default idle timeout
 const RFC3339_UTC_SECONDS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
+// created: fractional seconds as Go's time.RFC3339Nano writes them (no
+// trailing zeros, none at all on a whole second).
+const RFC3339_UTC_NANO = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(\.\d{0,8}[1-9])?Z$/;
 const SID = /^[A-Za-z0-9_-]{22}$/;
 
 function log(msg) {
@@ -76,6 +79,17 @@ function parseTime(name, v) {
   return ms / 1000;
 }
 
+// parseNanoTime parses a time in seconds, keeping the fraction (Date.parse
+// would round it to milliseconds).
+function parseNanoTime(name, v) {
+  assert.equal(typeof v, 'string', `${name} is not a string`);
+  const m = RFC3339_UTC_NANO.exec(v);
+  assert.ok(m, `${name} is not RFC 3339 UTC with fractional seconds`);
+  const ms = Date.parse(`${m[1]}Z`);
+  assert.ok(Number.isFinite(ms), `${name} does not parse`);
+  return ms / 1000 + (m[2] ? Number(`0${m[2]}`) : 0);
+}
+
 function rfc3339(sec) {
   return new Date(sec * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
@@ -104,10 +118,10 @@ function checkGoToken(token) {
   assert.deepEqual(Object.keys(payload).sort(), ['created', 'data', 'exp', 'iat', 'sid'], 'claim names');
   const exp = parseTime('exp', payload.exp);
   const iat = parseTime('iat', payload.iat);
-  const created = parseTime('created', payload.created);
+  const created = parseNanoTime('created', payload.created);
   const now = Date.now() / 1000;
   assert.ok(Math.abs(now - iat) < 300, `iat ${payload.iat} is not close to now`);
-  assert.equal(created, iat, 'a new session is created when sealed');
+  assert.equal(Math.floor(created), iat, 'a new session is created when sealed, in the second of iat');
   assert.equal(exp - iat, IDLE_SECONDS, 'exp is iat + the default idle timeout');
   assert.equal(typeof payload.sid, 'string', 'sid is a string');
   assert.match(payload.sid, SID, 'sid is 22 base64url characters');
