@@ -328,8 +328,17 @@ func FuzzOpenPlaintext(f *testing.F) {
 					t.Fatalf("%T: %s: Info = %+v; cache miss: %+v", codec, what, r.info, info1)
 				}
 			}
-			if err1 != nil && !isSentinel(err1) {
-				t.Fatalf("%T: error %v is not exactly one sentinel", codec, err1)
+			if err1 != nil {
+				if !isSentinel(err1) {
+					t.Fatalf("%T: error %v is not exactly one sentinel", codec, err1)
+				}
+				continue
+			}
+			// What opens is what the format allows.
+			if !info1.Expires.After(now.Add(-tokensession.DefaultLeeway)) ||
+				info1.Expires.After(info1.IssuedAt.Add(tokensession.DefaultIdleTimeout+tokensession.DefaultLeeway)) ||
+				info1.Created.Location() != time.UTC || info1.ID == "" || len(info1.ID) > 64 {
+				t.Fatalf("%T: opened a token with Info %+v at %v", codec, info1, now)
 			}
 		}
 	})

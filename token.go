@@ -42,6 +42,9 @@ var (
 	errPayload        = &reasonError{ErrMalformed, "payload is not canonical base64url of a v4.local payload"}
 	errFooterShape    = &reasonError{ErrMalformed, "footer is not exactly {\"kid\":\"k4.lid.…\"}"}
 	errClaims         = &reasonError{ErrMalformed, "claims are missing or have the wrong type"}
+	errTime           = &reasonError{ErrMalformed, "a time claim is not RFC 3339 UTC ending in Z"}
+	errSessionID      = &reasonError{ErrMalformed, "sid is not 1 to 64 base64url characters"}
+	errExpiryBound    = &reasonError{ErrMalformed, "exp is beyond the idle timeout after iat or the absolute lifetime after created"}
 	errData           = &reasonError{ErrMalformed, "session data does not decode into the session type"}
 	errFuture         = &reasonError{ErrMalformed, "token issued in the future"}
 	errIdleExpired    = &reasonError{ErrExpired, "past its idle expiry"}
@@ -244,20 +247,43 @@ func decryptToken(entry *KeyringEntry, tainted string, implicit []byte) (Info, p
 	if info.Created, err = claimTime(t, "created"); err != nil {
 		return Info{}, paseto.Token{}, err
 	}
-	if info.ID, err = t.GetString("sid"); err != nil || info.ID == "" || len(info.ID) > 64 {
+	if info.ID, err = t.GetString("sid"); err != nil {
 		return Info{}, paseto.Token{}, errClaims
+	}
+	if !isSessionID(info.ID) {
+		return Info{}, paseto.Token{}, errSessionID
 	}
 	return info, *t, nil
 }
 
-// claimTime reads the time claim name: RFC 3339, with or without
-// fractional seconds.
+// claimTime reads the time claim name: RFC 3339 in UTC, written with 'Z',
+// with or without fractional seconds.
 func claimTime(t *paseto.Token, name string) (time.Time, error) {
-	tm, err := t.GetTime(name)
+	s, err := t.GetString(name)
 	if err != nil {
 		return time.Time{}, errClaims
 	}
+	if !strings.HasSuffix(s, "Z") {
+		return time.Time{}, errTime
+	}
+	tm, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, errTime
+	}
 	return tm, nil
+}
+
+// isSessionID reports whether sid could be a session ID: the library
+// makes 22 base64url characters; a few more are allowed, none other.
+func isSessionID(sid string) bool {
+	if sid == "" || len(sid) > 64 {
+		return false
+	}
+	var bad byte
+	for i := 0; i < len(sid); i++ {
+		bad |= b64Values[sid[i]]
+	}
+	return bad < 64
 }
 
 // checkTimes checks a token's metadata against now, the manager's
@@ -274,6 +300,12 @@ func (m *Manager[T]) checkTimes(info Info, now time.Time) error {
 	case info.IssuedAt.After(now.Add(m.leeway)) ||
 		info.Created.Truncate(time.Second).After(info.IssuedAt.Add(m.leeway)):
 		return errFuture
+	// Only a key holder can mint a token, but none this library seals
+	// expires later than its timeouts allow. (Checked after expiry, so
+	// that a token expired under the current timeouts says so.)
+	case info.Expires.After(info.IssuedAt.Add(m.idle+m.leeway)) ||
+		info.Expires.After(info.Created.Add(m.absolute).Add(m.leeway)):
+		return errExpiryBound
 	case info.Created.Before(m.revokedBefore):
 		return errRevokedBefore
 	}

@@ -589,6 +589,27 @@ func TestFormatBadClaims(t *testing.T) {
 		{"iat in the future", obj(sid, data, created, `"iat":"2026-03-01T12:05:00Z"`, exp), tokensession.ErrMalformed, ""},
 		// exp far away does not outlive the absolute lifetime (24 h from created).
 		{"past absolute lifetime", obj(sid, data, `"created":"2026-02-28T11:59:00Z"`, iat, `"exp":"2027-01-01T00:00:00Z"`), tokensession.ErrExpired, ""},
+		// exp no later than iat + idle timeout and created + absolute
+		// lifetime, plus leeway: one beyond would never be refreshed.
+		{"exp beyond idle timeout", obj(sid, data, created, iat, `"exp":"2026-03-01T12:20:31Z"`), tokensession.ErrMalformed, "exp is beyond"},
+		{"exp far away", obj(sid, data, created, iat, `"exp":"2999-01-01T00:00:00Z"`), tokensession.ErrMalformed, "exp is beyond"},
+		{"exp beyond absolute lifetime", obj(sid, data, `"created":"2026-02-28T12:10:00Z"`, iat, exp), tokensession.ErrMalformed, "exp is beyond"},
+		// sid: 1 to 64 characters of base64url, as the library makes them.
+		{"sid newline", obj(`"sid":"c2Vzc2lvbi1p\nZC0xMjM0NQ"`, data, created, iat, exp), tokensession.ErrMalformed, "sid is not"},
+		{"sid NUL", obj(`"sid":"c2Vzc2lvbi1p\u0000ZC0xMjM0NQ"`, data, created, iat, exp), tokensession.ErrMalformed, "sid is not"},
+		{"sid escape", obj(`"sid":"\u001b[2J"`, data, created, iat, exp), tokensession.ErrMalformed, "sid is not"},
+		{"sid standard base64", obj(`"sid":"c2Vzc2lvbi1p+C0xMjM0NQ"`, data, created, iat, exp), tokensession.ErrMalformed, "sid is not"},
+		{"sid padded", obj(`"sid":"c2Vzc2lvbi1pZC0xMjM0NQ=="`, data, created, iat, exp), tokensession.ErrMalformed, "sid is not"},
+		{"sid space", obj(`"sid":"c2Vzc2lvbi1p ZC0xMjM0NQ"`, data, created, iat, exp), tokensession.ErrMalformed, "sid is not"},
+		{"sid non-ASCII", obj(`"sid":"c2Vzc2lvbi1pé"`, data, created, iat, exp), tokensession.ErrMalformed, "sid is not"},
+		{"sid too long", obj(`"sid":"`+strings.Repeat("A", 65)+`"`, data, created, iat, exp), tokensession.ErrMalformed, "sid is not"},
+		// Times are UTC, written with Z.
+		{"created with offset", obj(sid, data, `"created":"2026-03-01T12:00:00+01:00"`, iat, exp), tokensession.ErrMalformed, "RFC 3339 UTC"},
+		{"iat with +00:00", obj(sid, data, created, `"iat":"2026-03-01T11:50:00+00:00"`, exp), tokensession.ErrMalformed, "RFC 3339 UTC"},
+		{"exp with -00:00", obj(sid, data, created, iat, `"exp":"2026-03-01T12:20:00-00:00"`), tokensession.ErrMalformed, "RFC 3339 UTC"},
+		{"exp with lower-case z", obj(sid, data, created, iat, `"exp":"2026-03-01T12:20:00z"`), tokensession.ErrMalformed, "RFC 3339 UTC"},
+		{"exp without zone", obj(sid, data, created, iat, `"exp":"2026-03-01T12:20:00"`), tokensession.ErrMalformed, "RFC 3339 UTC"},
+		{"exp date only", obj(sid, data, created, iat, `"exp":"2026-03-01Z"`), tokensession.ErrMalformed, "RFC 3339 UTC"},
 	}
 	for name, m := range managers {
 		for _, tc := range cases {
@@ -610,10 +631,20 @@ func TestFormatBadClaims(t *testing.T) {
 			})
 		}
 
-		// Control: the well-formed claims open.
-		v, _, err := m.Open(refSeal(refKeyBytes(t, key), []byte(obj(sid, data, created, iat, exp)), footer, implicit))
-		if err != nil || v.User != "x" {
-			t.Errorf("%s: well-formed claims: %+v, %v", name, v, err)
+		// Control: well-formed claims open, at the bounds too.
+		for _, claims := range []string{
+			obj(sid, data, created, iat, exp),
+			obj(sid, data, created, iat, `"exp":"2026-03-01T12:20:30Z"`),
+			obj(sid, data, `"created":"2026-02-28T12:20:00Z"`, iat, `"exp":"2026-03-01T12:20:30Z"`),
+			obj(sid, data, `"created":"2026-03-01T11:00:00.123456789Z"`, iat, exp),
+			obj(sid, data, `"created":"2026-03-01T11:50:00.9Z"`, `"iat":"2026-03-01T11:50:00.5Z"`, `"exp":"2026-03-01T12:20:00.5Z"`),
+			obj(`"sid":"A"`, data, created, iat, exp),
+			obj(`"sid":"`+strings.Repeat("-_", 32)+`"`, data, created, iat, exp),
+		} {
+			v, _, err := m.Open(refSeal(refKeyBytes(t, key), []byte(claims), footer, implicit))
+			if err != nil || v.User != "x" {
+				t.Errorf("%s: well-formed claims %s: %+v, %v", name, claims, v, err)
+			}
 		}
 	}
 }
