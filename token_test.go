@@ -991,3 +991,31 @@ func TestOpenPayloadEncoding(t *testing.T) {
 		}
 	}
 }
+
+// rawJSONCodec is a JSON codec whose output is fixed.
+type rawJSONCodec struct{ out string }
+
+func (c rawJSONCodec) Marshal(any) ([]byte, error)      { return []byte(c.out), nil }
+func (rawJSONCodec) Unmarshal(data []byte, v any) error { return json.Unmarshal(data, v) }
+func (rawJSONCodec) EncodesJSON() bool                  { return true }
+
+// A JSON codec's output goes into the claims only if it is one JSON value:
+// anything else could add or override claims.
+func TestSealJSONCodecOutput(t *testing.T) {
+	ring := mustRing(t, tokensession.KeyringEntry{Key: testKey(t, 1)})
+	for _, out := range []string{`1,"created":"2000-01-01T00:00:00Z"`, `{"user":"x"},"sid":"A"`, `{"user":`, ``, `{} {}`} {
+		m := mustNew(t, tokensession.Config[account]{Keyring: ring, Now: func() time.Time { return fixedT0 }, Codec: rawJSONCodec{out}})
+		if tok, _, err := m.Seal(account{}); err == nil || tok != "" {
+			t.Errorf("codec output %q: Seal = %q, %v; want an error", out, tok, err)
+		}
+	}
+	// White space is fine: the claim holds the value compacted.
+	m := mustNew(t, tokensession.Config[account]{Keyring: ring, Now: func() time.Time { return fixedT0 }, Codec: rawJSONCodec{` { "user" : "x" } `}})
+	tok, _, err := m.Seal(account{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, _, err := m.Open(tok); err != nil || v.User != "x" {
+		t.Errorf("Open = %+v, %v", v, err)
+	}
+}
