@@ -116,6 +116,16 @@ func freeAddr(t testing.TB) string {
 // bound, or fails the test.
 func start(t testing.TB, name, addr string, env []string, argv ...string) *process {
 	t.Helper()
+	p := launch(t, name, addr, env, argv...)
+	if err := p.waitReady(2 * time.Minute); err != nil {
+		t.Fatalf("%s: %v\n%s", name, err, p.logs())
+	}
+	return p
+}
+
+// launch starts argv as start does, without waiting for it.
+func launch(t testing.TB, name, addr string, env []string, argv ...string) *process {
+	t.Helper()
 	p := &process{name: name, base: "http://" + addr, done: make(chan struct{})}
 	p.cmd = exec.Command(argv[0], argv[1:]...)
 	p.cmd.Env = append([]string{
@@ -130,13 +140,11 @@ func start(t testing.TB, name, addr string, env []string, argv ...string) *proce
 	}
 	go func() { p.cmd.Wait(); close(p.done) }()
 	t.Cleanup(p.stop)
-	if err := p.waitReady(2 * time.Minute); err != nil {
-		t.Fatalf("%s: %v\n%s", name, err, p.logs())
-	}
 	return p
 }
 
-// stop kills the process group and waits for the process.
+// stop kills the process group and waits for the process; it may be
+// called again.
 func (p *process) stop() {
 	syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
 	<-p.done

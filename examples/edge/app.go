@@ -184,22 +184,29 @@ func formField(w http.ResponseWriter, r *http.Request, field, what string, max i
 	return "", false
 }
 
+// measureRoutes is set only in the measurement build (baseline.go).
+var measureRoutes func(a *app, shop http.Handler) http.Handler
+
 // newHandler builds the shop from the bindings. A bad configuration
 // answers every request with 500 and logs why: the message names the
 // binding and the problem, never key material.
 func newHandler(getenv func(string) string, logger *log.Logger) http.Handler {
 	ring, err := loadKeys(getenv)
+	var a *app
 	if err == nil {
-		var a *app
 		a, err = newApp(ring, options{insecure: getenv("INSECURE_COOKIES") == "1"}, logger)
-		if err == nil {
-			return a.routes()
-		}
 	}
-	logger.Printf("edge: not configured: %v", err)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		http.Error(w, "server not configured", http.StatusInternalServerError)
-	})
+	if err != nil {
+		logger.Printf("edge: not configured: %v", err)
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			http.Error(w, "server not configured", http.StatusInternalServerError)
+		})
+	}
+	h := a.routes()
+	if measureRoutes != nil { // -tags edgebench only: baseline.go
+		h = measureRoutes(a, h)
+	}
+	return h
 }
 
 // loadKeys parses the keyring from SESSION_KEYS or SESSION_KEYRING_JSON.
