@@ -218,9 +218,17 @@ func loadKeys(getenv func(string) string) (*tokensession.Keyring, error) {
 	case env != "" && doc != "":
 		return nil, errors.New("set SESSION_KEYS or SESSION_KEYRING_JSON, not both")
 	case env != "":
-		return tokensession.ParseKeyringEnv(env)
+		ring, err := tokensession.ParseKeyringEnv(env)
+		if err != nil {
+			return nil, fmt.Errorf("SESSION_KEYS: %w", err)
+		}
+		return ring, nil
 	case doc != "":
-		return tokensession.ParseKeyringJSON([]byte(doc))
+		ring, err := tokensession.ParseKeyringJSON([]byte(doc))
+		if err != nil {
+			return nil, fmt.Errorf("SESSION_KEYRING_JSON: %w", err)
+		}
+		return ring, nil
 	}
 	return nil, errors.New("neither SESSION_KEYS nor SESSION_KEYRING_JSON is set")
 }

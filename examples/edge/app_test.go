@@ -315,8 +315,8 @@ func TestNewHandlerConfig(t *testing.T) {
 		{"json", map[string]string{"SESSION_KEYRING_JSON": doc}, 200, ""},
 		{"none", map[string]string{}, 500, "neither SESSION_KEYS nor SESSION_KEYRING_JSON"},
 		{"both", map[string]string{"SESSION_KEYS": key, "SESSION_KEYRING_JSON": doc}, 500, "not both"},
-		{"bad key", map[string]string{"SESSION_KEYS": key[:len(key)-2]}, 500, "edge: not configured"},
-		{"bad json", map[string]string{"SESSION_KEYRING_JSON": doc[:len(doc)-1]}, 500, "edge: not configured"},
+		{"bad key", map[string]string{"SESSION_KEYS": key + " " + key[:len(key)-2]}, 500, "SESSION_KEYS: tokensession: keyring entry 1: wrong key length"},
+		{"bad json", map[string]string{"SESSION_KEYRING_JSON": doc[:len(doc)-1]}, 500, "SESSION_KEYRING_JSON: "},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var logs bytes.Buffer
