@@ -1,10 +1,10 @@
 package main
 
 // This file is the shop itself, the same as examples/basic's: the session
-// type, the cookie and the page (page.go) match, so that a user moves between the
-// origin and the edge with one login and one cart. It builds on every
-// platform, so that its tests run with the repository's go test ./...;
-// worker.go and bridge.go connect it to a Worker.
+// type, the cookie and the page (page.go) match, so that a user moves
+// between the origin and the edge with one login and one cart. It builds
+// on every platform, so that its tests run with the repository's
+// go test ./...; worker.go and bridge.go connect it to a Worker.
 
 import (
 	"errors"
