@@ -34,19 +34,7 @@ func basicSource(t *testing.T) *ast.File {
 // its source, and this example's hand-written page for the same data, and
 // requires the same bytes, so that the two pages cannot drift apart.
 func TestPageMatchesBasic(t *testing.T) {
-	var src string
-	ast.Inspect(basicSource(t), func(n ast.Node) bool {
-		lit, ok := n.(*ast.BasicLit)
-		if ok && lit.Kind == token.STRING && strings.HasPrefix(lit.Value, "`<!doctype html>") {
-			src, _ = strconv.Unquote(lit.Value)
-		}
-		return src == ""
-	})
-	if src == "" {
-		t.Fatal("examples/basic/main.go: page template not found")
-	}
-	basic := template.Must(template.New("page").Parse(src))
-
+	basic := basicPage(t)
 	awkward := `<b>"Tom" & 'Jerry'</b> +1 ` + "\x00 é 🛒"
 	for _, d := range []pageData{
 		{},
@@ -57,16 +45,54 @@ func TestPageMatchesBasic(t *testing.T) {
 		{User: awkward, Cart: []string{awkward, "", "x"}, Full: true},
 		{Cart: []string{"left behind"}},
 	} {
-		var want, got bytes.Buffer
-		if err := basic.Execute(&want, d); err != nil {
-			t.Fatal(err)
+		comparePages(t, basic, d)
+	}
+}
+
+// FuzzPageMatchesBasic: whatever a session holds, the hand-written page
+// escapes it as examples/basic's template does.
+func FuzzPageMatchesBasic(f *testing.F) {
+	f.Add("alice", "apple", false)
+	f.Add(`<script>"'&+`, "\x00\xff</li>", true)
+	f.Add("", "", false)
+	basic := basicPage(f)
+	f.Fuzz(func(t *testing.T, user, item string, full bool) {
+		comparePages(t, basic, pageData{User: user, Cart: []string{item, user}, Full: full})
+	})
+}
+
+// basicPage parses examples/basic's page template out of its source.
+func basicPage(t testing.TB) *template.Template {
+	t.Helper()
+	f, err := parser.ParseFile(token.NewFileSet(), "../basic/main.go", nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var src string
+	ast.Inspect(f, func(n ast.Node) bool {
+		lit, ok := n.(*ast.BasicLit)
+		if ok && lit.Kind == token.STRING && strings.HasPrefix(lit.Value, "`<!doctype html>") {
+			src, _ = strconv.Unquote(lit.Value)
 		}
-		if err := renderPage(&got, d); err != nil {
-			t.Fatal(err)
-		}
-		if got.String() != want.String() {
-			t.Errorf("page for %+v differs from examples/basic's\n got: %q\nwant: %q", d, got.String(), want.String())
-		}
+		return src == ""
+	})
+	if src == "" {
+		t.Fatal("examples/basic/main.go: page template not found")
+	}
+	return template.Must(template.New("page").Parse(src))
+}
+
+func comparePages(t *testing.T, basic *template.Template, d pageData) {
+	t.Helper()
+	var want, got bytes.Buffer
+	if err := basic.Execute(&want, d); err != nil {
+		t.Fatal(err)
+	}
+	if err := renderPage(&got, d); err != nil {
+		t.Fatal(err)
+	}
+	if got.String() != want.String() {
+		t.Errorf("page for %+v differs from examples/basic's\n got: %q\nwant: %q", d, got.String(), want.String())
 	}
 }
 
