@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"syscall/js"
 )
 
@@ -22,7 +23,7 @@ import (
 // body waits for JavaScript promises, and a Go function called from
 // JavaScript must not block.
 func serveJS(h http.Handler, req js.Value) js.Value {
-	return newPromise(func() (js.Value, error) {
+	return newPromise(func() js.Value {
 		w := &responseWriter{header: http.Header{}}
 		r, err := toHTTPRequest(req)
 		if err != nil { // a method or URL net/http does not accept
@@ -30,7 +31,7 @@ func serveJS(h http.Handler, req js.Value) js.Value {
 		} else {
 			h.ServeHTTP(w, r)
 		}
-		return w.toResponse(), nil
+		return w.toResponse()
 	})
 }
 
@@ -98,8 +99,10 @@ type responseWriter struct {
 
 func (w *responseWriter) Header() http.Header { return w.header }
 
+// WriteHeader records the first final status. A Worker cannot send
+// informational (1xx) responses, so they are dropped.
 func (w *responseWriter) WriteHeader(code int) {
-	if w.status == 0 {
+	if w.status == 0 && code >= 200 {
 		w.status = code
 	}
 }
@@ -130,24 +133,18 @@ func (w *responseWriter) toResponse() js.Value {
 }
 
 // newPromise runs fn on a goroutine and returns a Promise of its result.
-// An error rejects the Promise; a panic (a bug) answers 500 instead of
-// leaving the request hanging.
-func newPromise(fn func() (js.Value, error)) js.Value {
+// A panic (a bug) answers 500 instead of leaving the request hanging.
+func newPromise(fn func() js.Value) js.Value {
 	executor := js.FuncOf(func(this js.Value, args []js.Value) any {
-		resolve, reject := args[0], args[1]
+		resolve := args[0]
 		go func() {
 			defer func() {
 				if p := recover(); p != nil {
-					fmt.Println("edge: panic:", p)
+					fmt.Fprintln(os.Stderr, "edge: panic:", p)
 					resolve.Invoke(js.Global().Get("Response").New("internal error", map[string]any{"status": 500}))
 				}
 			}()
-			v, err := fn()
-			if err != nil {
-				reject.Invoke(js.Global().Get("Error").New(err.Error()))
-				return
-			}
-			resolve.Invoke(v)
+			resolve.Invoke(fn())
 		}()
 		return nil
 	})

@@ -118,6 +118,33 @@ func TestBridgeBodyLimit(t *testing.T) {
 	}
 }
 
+// TestBridgeInformational: a 1xx status (103 Early Hints) cannot cross a
+// Worker, and does not stand in for the final one.
+func TestBridgeInformational(t *testing.T) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Link", "</style.css>; rel=preload")
+		w.WriteHeader(http.StatusEarlyHints)
+		w.WriteHeader(http.StatusAccepted)
+		io.WriteString(w, "later")
+	})
+	resp := serve(t, h, newJSRequest("http://edge.test/", map[string]any{}))
+	if s := resp.Get("status").Int(); s != http.StatusAccepted {
+		t.Errorf("status %d, want 202", s)
+	}
+	if b := text(t, resp); b != "later" {
+		t.Errorf("body %q", b)
+	}
+}
+
+// TestBridgePanic: a handler that panics answers 500.
+func TestBridgePanic(t *testing.T) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { panic("bug") })
+	resp := serve(t, h, newJSRequest("http://edge.test/", map[string]any{}))
+	if s := resp.Get("status").Int(); s != http.StatusInternalServerError {
+		t.Errorf("status %d, want 500", s)
+	}
+}
+
 // TestBridgeNoBody: a handler that writes nothing answers 200 with an
 // empty body, and a 204 carries none.
 func TestBridgeNoBody(t *testing.T) {
