@@ -16,10 +16,8 @@ import (
 	"github.com/tokensession/tokensession"
 )
 
-// The figures in examples/edge/README.md come from these benchmarks:
-//
-//	go test -run '^$' -bench . -benchtime 5x ./edge    (from the repository root, after npm ci in examples/edge)
-//
+// The figures in examples/edge/README.md come from these benchmarks (see
+// doc.go for the commands; workerd must be installed in examples/edge).
 // Every request crosses loopback HTTP into workerd and the Go bridge; the
 // ratios compare the shop with and without the session middleware in the
 // same isolate, measured alternately in one run.
