@@ -1,0 +1,234 @@
+package main
+
+// This file is the shop itself, the same as examples/basic's: the session
+// type, the cookie and the page (page.go) match, so that a user moves
+// between the origin and the edge with one login and one cart. It builds
+// on every platform, so that its tests run with the repository's
+// go test ./...; worker.go and bridge.go connect it to a Worker.
+
+import (
+	"errors"
+	"fmt"
+	"log"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/tokensession/tokensession"
+)
+
+// Session is what the cookie carries: examples/basic's type, field for
+// field, so both sides read each other's sessions.
+type Session struct {
+	User string   `json:"user"`
+	Cart []string `json:"cart"`
+}
+
+const (
+	maxUserLen   = 64
+	maxItemLen   = 200
+	maxFormBytes = 8 << 10
+)
+
+type options struct {
+	// insecure drops Secure and names the cookie "session", for plain
+	// http on a developer's machine, as examples/basic does on loopback.
+	insecure bool
+	now      func() time.Time // nil: time.Now
+}
+
+type app struct {
+	sessions *tokensession.Manager[Session]
+	logger   *log.Logger
+}
+
+// newApp configures the manager exactly as examples/basic does: the cookie
+// name (and so the purpose, which defaults to it), the chunk count and the
+// timeouts must agree for the two to share sessions.
+func newApp(ring *tokensession.Keyring, opts options, logger *log.Logger) (*app, error) {
+	a := &app{logger: logger}
+	var err error
+	a.sessions, err = tokensession.New(tokensession.Config[Session]{
+		Keyring:         ring,
+		UnsafeAllowHTTP: opts.insecure,
+		MaxChunks:       4, // a full cart spans up to 4 cookies
+		Now:             opts.now,
+		// The library's errors name the cause, never a token, a key or the
+		// session's contents, so they are safe to log.
+		ErrorHandler: func(r *http.Request, err error) {
+			logger.Printf("session: %s %s: %v", r.Method, r.URL.Path, err)
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// routes returns the whole application: a plain ServeMux, the session
+// middleware outermost, CrossOriginProtection refusing cross-site POSTs.
+func (a *app) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", a.home)
+	mux.HandleFunc("POST /login", a.login)
+	mux.HandleFunc("POST /cart", a.addToCart)
+	mux.HandleFunc("POST /logout", a.logout)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Write([]byte("ok"))
+	})
+	return a.sessions.Handler(http.NewCrossOriginProtection().Handler(securityHeaders(mux)))
+}
+
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "same-origin")
+		next.ServeHTTP(w, r)
+	})
+}
+
+type pageData struct {
+	User string
+	Cart []string
+	Full bool
+}
+
+func (a *app) home(w http.ResponseWriter, r *http.Request) {
+	s, _ := a.sessions.FromContext(r.Context()).Get()
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	// The page shows the session's contents: keep it out of every cache,
+	// and out of the back button after logout.
+	w.Header().Set("Cache-Control", "no-store")
+	err := renderPage(w, pageData{User: s.User, Cart: s.Cart, Full: r.URL.Query().Get("full") == "1"})
+	if err != nil {
+		a.logger.Printf("render: %v", err)
+	}
+}
+
+func (a *app) login(w http.ResponseWriter, r *http.Request) {
+	name, ok := formField(w, r, "username", "user name", maxUserLen)
+	if !ok {
+		return
+	}
+	s := a.sessions.FromContext(r.Context())
+	s.Renew() // a new session ID at every login, against session fixation
+	s.Update(func(v *Session) { v.User = name })
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+func (a *app) addToCart(w http.ResponseWriter, r *http.Request) {
+	item, ok := formField(w, r, "item", "item", maxItemLen)
+	if !ok {
+		return
+	}
+	s := a.sessions.FromContext(r.Context())
+	old, _ := s.Get()
+	next := old
+	next.Cart = slices.Concat(old.Cart, []string{item}) // a copy: old stays intact
+	s.Set(next)
+	// Save seals now, so that a cart too large for MaxChunks cookies is an
+	// error here instead of a cookie that silently fails to be written.
+	if err := s.Save(); err != nil {
+		if errors.Is(err, tokensession.ErrTooLarge) {
+			s.Set(old) // the browser keeps the cart it had
+			http.Redirect(w, r, "/?full=1", http.StatusSeeOther)
+			return
+		}
+		a.logger.Printf("cart: %v", err)
+		http.Error(w, "could not save the cart", http.StatusInternalServerError)
+		return
+	}
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+func (a *app) logout(w http.ResponseWriter, r *http.Request) {
+	a.sessions.FromContext(r.Context()).Destroy() // expires every session cookie
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+// formField returns the named field of a POSTed form, trimmed and checked:
+// not empty, at most max bytes of valid UTF-8 without control characters.
+// Otherwise it answers 400 (413 for an oversized body) and returns false.
+func formField(w http.ResponseWriter, r *http.Request, field, what string, max int) (string, bool) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	if err := r.ParseForm(); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			http.Error(w, "form too large", http.StatusRequestEntityTooLarge)
+		} else {
+			http.Error(w, "bad form", http.StatusBadRequest)
+		}
+		return "", false
+	}
+	v := strings.TrimSpace(r.PostForm.Get(field))
+	var problem string
+	switch {
+	case v == "":
+		problem = "is empty"
+	case len(v) > max:
+		problem = fmt.Sprintf("is longer than %d bytes", max)
+	case !utf8.ValidString(v):
+		problem = "is not valid UTF-8"
+	case strings.ContainsFunc(v, unicode.IsControl):
+		problem = "contains control characters"
+	default:
+		return v, true
+	}
+	http.Error(w, "The "+what+" "+problem+".", http.StatusBadRequest)
+	return "", false
+}
+
+// measureRoutes is set only in the measurement build (baseline.go).
+var measureRoutes func(a *app, shop http.Handler) http.Handler
+
+// newHandler builds the shop from the bindings. A bad configuration
+// answers every request with 500 and logs why: the message names the
+// binding and the problem, never key material.
+func newHandler(getenv func(string) string, logger *log.Logger) http.Handler {
+	ring, err := loadKeys(getenv)
+	var a *app
+	if err == nil {
+		a, err = newApp(ring, options{insecure: getenv("INSECURE_COOKIES") == "1"}, logger)
+	}
+	if err != nil {
+		logger.Printf("edge: not configured: %v", err)
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			http.Error(w, "server not configured", http.StatusInternalServerError)
+		})
+	}
+	h := a.routes()
+	if measureRoutes != nil { // -tags edgebench only: baseline.go
+		h = measureRoutes(a, h)
+	}
+	return h
+}
+
+// loadKeys parses the keyring from SESSION_KEYS or SESSION_KEYRING_JSON.
+// Unlike examples/basic it never makes up a key: each isolate would have
+// its own, and no session would survive from one request to the next.
+func loadKeys(getenv func(string) string) (*tokensession.Keyring, error) {
+	env, doc := strings.TrimSpace(getenv("SESSION_KEYS")), strings.TrimSpace(getenv("SESSION_KEYRING_JSON"))
+	switch {
+	case env != "" && doc != "":
+		return nil, errors.New("set SESSION_KEYS or SESSION_KEYRING_JSON, not both")
+	case env != "":
+		ring, err := tokensession.ParseKeyringEnv(env)
+		if err != nil {
+			return nil, fmt.Errorf("SESSION_KEYS: %w", err)
+		}
+		return ring, nil
+	case doc != "":
+		ring, err := tokensession.ParseKeyringJSON([]byte(doc))
+		if err != nil {
+			return nil, fmt.Errorf("SESSION_KEYRING_JSON: %w", err)
+		}
+		return ring, nil
+	}
+	return nil, errors.New("neither SESSION_KEYS nor SESSION_KEYRING_JSON is set")
+}
