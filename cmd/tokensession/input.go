@@ -85,6 +85,13 @@ func parseInspectInput(tainted, name string, maxChunks int) (inspectInput, error
 		}
 		return inspectInput{}, fmt.Errorf("chunk cookies of %q are not a complete, contiguous set of two or more (have %s); the middleware ignores them", name, strings.Join(have, " "))
 	}
+	// An empty chunk is refused like an empty cookie: no token is empty,
+	// and no chunk of one is.
+	for i, c := range set.Chunks[:n] {
+		if c == "" {
+			return inspectInput{}, fmt.Errorf("chunk cookie %q is empty", fmt.Sprintf("%s.%d", name, i))
+		}
+	}
 	return inspectInput{token: strings.Join(set.Chunks[:n], ""), cookie: name, chunks: n}, nil
 }
 
