@@ -185,9 +185,11 @@ func (c *cli) inspectKeyring(file, keys string) (*tokensession.Keyring, error) {
 			}
 			return ring, nil
 		}
-		ring, err := readKeyringFile(envRing, false)
+		// Not a path for sure: the value may be a key pasted into the
+		// wrong variable, so no message repeats it.
+		ring, err := readKeyringFileAs(envRing, "SESSION_KEYRING", false)
 		if err != nil {
-			return nil, errorf("inspect: SESSION_KEYRING: %v", err)
+			return nil, errorf("inspect: %v (SESSION_KEYRING holds the path of a keyring file, or the JSON itself starting with '{'; its value is not shown)", err)
 		}
 		return ring, nil
 	case envKeys != "":
@@ -236,14 +238,14 @@ func decryptClaims(key tokensession.Key, tainted, purpose string) (map[string]js
 func report(w io.Writer, in inspectInput, ring *tokensession.Keyring, purpose string, now time.Time) {
 	switch {
 	case in.chunks > 0:
-		cookie := printableLine(in.cookie)
+		cookie := userText(in.cookie)
 		fmt.Fprintf(w, "token:    %d bytes, from cookies %s.0 … %s.%d (%d chunks)\n", len(in.token), cookie, cookie, in.chunks-1, in.chunks)
 	case in.cookie != "":
-		fmt.Fprintf(w, "token:    %d bytes, from cookie %s\n", len(in.token), printableLine(in.cookie))
+		fmt.Fprintf(w, "token:    %d bytes, from cookie %s\n", len(in.token), userText(in.cookie))
 	default:
 		fmt.Fprintf(w, "token:    %d bytes\n", len(in.token))
 	}
-	fmt.Fprintf(w, "purpose:  %s\n", printableLine(purpose))
+	fmt.Fprintf(w, "purpose:  %s\n", userText(purpose))
 
 	kid, err := footerKeyID(in.token)
 	if err != nil {
@@ -344,6 +346,15 @@ func compactJSON(raw json.RawMessage) string {
 		return printableLine(string(raw))
 	}
 	return escape(buf.String(), false, false)
+}
+
+// userText returns s, which a user typed (a cookie name, a purpose), for
+// one line of output: escaped, and not shown if it could be a key.
+func userText(s string) string {
+	if mayBeKey(s) {
+		return quoteArg(s)
+	}
+	return printableLine(s)
 }
 
 // printable escapes what a terminal could interpret in s: control and

@@ -116,13 +116,13 @@ func parseWhen(s string, now time.Time) (time.Time, error) {
 	case strings.HasPrefix(s, "+"):
 		d, err := time.ParseDuration(s[1:])
 		if err != nil || d < 0 {
-			return time.Time{}, fmt.Errorf("%s is not a +DURATION (for example +10m or +36h)", quoteShort(s))
+			return time.Time{}, fmt.Errorf("%s is not a +DURATION (for example +10m or +36h)", quoteArg(s))
 		}
 		return now.Add(d).UTC().Truncate(time.Second), nil
 	}
 	t, err := time.Parse(time.RFC3339, s)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("%s is not an RFC 3339 time, \"now\" or +DURATION (for example 2026-12-01T10:00:00Z or +10m)", quoteShort(s))
+		return time.Time{}, fmt.Errorf("%s is not an RFC 3339 time, \"now\" or +DURATION (for example 2026-12-01T10:00:00Z or +10m)", quoteArg(s))
 	}
 	return t, nil
 }
@@ -135,7 +135,7 @@ func (c *cli) keyringFlags(name string, fs *flag.FlagSet, args []string) (file s
 		return "", err
 	}
 	if len(pos) > 0 {
-		return "", usageErrorf("%s: unexpected argument %s (run 'tokensession %s -h')", name, quoteShort(pos[0]), name)
+		return "", usageErrorf("%s: unexpected argument %s (run 'tokensession %s -h')", name, quoteArg(pos[0]), name)
 	}
 	if file == "" {
 		return "", usageErrorf("%s: -file is required (run 'tokensession %s -h')", name, name)
@@ -157,33 +157,39 @@ func (c *cli) readKeyringOnly(name string, args []string) (string, *tokensession
 // readKeyringFile reads and parses the keyring file at path. With
 // allowMissing, a missing or blank file is an empty keyring (nil).
 func readKeyringFile(path string, allowMissing bool) (*tokensession.Keyring, error) {
+	return readKeyringFileAs(path, showPath(path), allowMissing)
+}
+
+// readKeyringFileAs is readKeyringFile with the name its messages give the
+// file: label, in place of the path.
+func readKeyringFileAs(path, label string, allowMissing bool) (*tokensession.Keyring, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			if allowMissing {
 				return nil, nil
 			}
-			return nil, errorf("%s: no such keyring file", path)
+			return nil, errorf("%s: no such keyring file", label)
 		}
-		return nil, errorf("%v", err)
+		return nil, errorf("%s: %v", label, unwrapPath(err))
 	}
 	defer f.Close()
 	if st, err := f.Stat(); err == nil && st.IsDir() {
-		return nil, errorf("%s: is a directory, not a keyring file", path)
+		return nil, errorf("%s: is a directory, not a keyring file", label)
 	}
 	data, err := io.ReadAll(io.LimitReader(f, maxKeyringFile+1))
 	if err != nil {
-		return nil, errorf("%s: %v", path, err)
+		return nil, errorf("%s: %v", label, unwrapPath(err))
 	}
 	if len(data) > maxKeyringFile {
-		return nil, errorf("%s: larger than %d bytes, not a keyring file", path, maxKeyringFile)
+		return nil, errorf("%s: larger than %d bytes, not a keyring file", label, maxKeyringFile)
 	}
 	if allowMissing && len(bytes.TrimSpace(data)) == 0 {
 		return nil, nil
 	}
 	ring, err := tokensession.ParseKeyringJSON(data)
 	if err != nil {
-		return nil, errorf("%s: %s", path, libMessage(err))
+		return nil, errorf("%s: %s", label, libMessage(err))
 	}
 	return ring, nil
 }
@@ -213,7 +219,7 @@ func writeKeyringFile(path string, ring *tokensession.Keyring) (err error) {
 	}
 	tmp, err := os.CreateTemp(dir, "."+base+".tmp-*")
 	if err != nil {
-		return errorf("%s: cannot create a temporary file next to it: %v", path, unwrapPath(err))
+		return errorf("%s: cannot create a temporary file next to it: %v", showPath(path), unwrapPath(err))
 	}
 	defer func() {
 		if err != nil {
@@ -224,19 +230,19 @@ func writeKeyringFile(path string, ring *tokensession.Keyring) (err error) {
 	// CreateTemp already uses 0600; say so explicitly against odd umasks
 	// and platforms.
 	if err := tmp.Chmod(0o600); err != nil {
-		return errorf("%s: %v", path, unwrapPath(err))
+		return errorf("%s: %v", showPath(path), unwrapPath(err))
 	}
 	if _, err := tmp.Write(data); err != nil {
-		return errorf("%s: writing: %v", path, unwrapPath(err))
+		return errorf("%s: writing: %v", showPath(path), unwrapPath(err))
 	}
 	if err := tmp.Sync(); err != nil {
-		return errorf("%s: syncing: %v", path, unwrapPath(err))
+		return errorf("%s: syncing: %v", showPath(path), unwrapPath(err))
 	}
 	if err := tmp.Close(); err != nil {
-		return errorf("%s: writing: %v", path, unwrapPath(err))
+		return errorf("%s: writing: %v", showPath(path), unwrapPath(err))
 	}
 	if err := os.Rename(tmp.Name(), target); err != nil {
-		return errorf("%s: replacing: %v", path, unwrapPath(err))
+		return errorf("%s: replacing: %v", showPath(path), unwrapPath(err))
 	}
 	// Make the rename durable. Not every platform can sync a directory;
 	// the file itself is complete either way.
@@ -282,10 +288,10 @@ func runKeyringAdd(c *cli, args []string) error {
 	}
 	ring, err := tokensession.NewKeyring(entries...)
 	if err != nil {
-		return errorf("%s: %s", file, libMessage(err))
+		return errorf("%s: %s", showPath(file), libMessage(err))
 	}
 	if _, err := ring.SealingKey(now); err != nil {
-		return errorf("%s: no key could seal now: the new key is staged until %s and no other key is active; add a key without -not-before first", file, formatTime(nb))
+		return errorf("%s: no key could seal now: the new key is staged until %s and no other key is active; add a key without -not-before first", showPath(file), formatTime(nb))
 	}
 	if err := writeKeyringFile(file, ring); err != nil {
 		return err
@@ -307,7 +313,7 @@ func runKeyringRetire(c *cli, args []string) error {
 		return usageErrorf("%s: -id is required (run 'tokensession %s -h')", name, name)
 	}
 	if !strings.HasPrefix(*id, "k4.lid.") {
-		return usageErrorf("%s: -id takes a key ID (k4.lid.…, see 'tokensession keyring list'), not %s", name, quoteShort(*id))
+		return usageErrorf("%s: -id takes a key ID (k4.lid.…, see 'tokensession keyring list'), not %s", name, quoteArg(*id))
 	}
 	now := c.now()
 	at, err := parseWhen(*atFlag, now)
@@ -321,17 +327,17 @@ func runKeyringRetire(c *cli, args []string) error {
 	entries := ring.Entries()
 	i := indexOf(entries, *id)
 	if i < 0 {
-		return errorf("%s: no key with ID %s", file, safeID(*id))
+		return errorf("%s: no key with the ID given to -id (run 'tokensession keyring list -file FILE' for the IDs)", showPath(file))
 	}
 	entries[i].NotAfter = at
 	if ring, err = tokensession.NewKeyring(entries...); err != nil {
-		return errorf("%s: %s", file, libMessage(err))
+		return errorf("%s: %s", showPath(file), libMessage(err))
 	}
 	if _, err := ring.SealingKey(now); err != nil {
-		return errorf("%s: retiring %s at %s would leave no key able to seal now; add a key first", file, *id, formatTime(at))
+		return errorf("%s: retiring %s at %s would leave no key able to seal now; add a key first", showPath(file), *id, formatTime(at))
 	}
 	if _, err := ring.SealingKey(at); err != nil && at.After(now) {
-		return errorf("%s: retiring %s at %s would leave no key able to seal then; add a key first", file, *id, formatTime(at))
+		return errorf("%s: retiring %s at %s would leave no key able to seal then; add a key first", showPath(file), *id, formatTime(at))
 	}
 	if err := writeKeyringFile(file, ring); err != nil {
 		return err
@@ -359,14 +365,14 @@ func runKeyringPrune(c *cli, args []string) error {
 		return nil
 	}
 	if len(keep) == 0 {
-		return errorf("%s: every key is retired; pruning would leave an empty keyring; add a key first", file)
+		return errorf("%s: every key is retired; pruning would leave an empty keyring; add a key first", showPath(file))
 	}
 	pruned, err := tokensession.NewKeyring(keep...)
 	if err != nil {
-		return errorf("%s: %s", file, libMessage(err))
+		return errorf("%s: %s", showPath(file), libMessage(err))
 	}
 	if _, err := pruned.SealingKey(now); err != nil {
-		return errorf("%s: no key of the pruned keyring could seal now; add a key first", file)
+		return errorf("%s: no key of the pruned keyring could seal now; add a key first", showPath(file))
 	}
 	if err := writeKeyringFile(file, pruned); err != nil {
 		return err
@@ -407,13 +413,13 @@ func safeID(id string) string {
 	if len(id) == lidLen && strings.HasPrefix(id, "k4.lid.") {
 		ok := true
 		for i := len("k4.lid."); i < len(id); i++ {
-			ok = ok && isB64URL(id[i]) && id[i] != '='
+			ok = ok && isKeyChar(id[i]) && id[i] != '=' && id[i] != '+'
 		}
 		if ok {
 			return id
 		}
 	}
-	return quoteShort(id) + " (not a k4.lid ID)"
+	return quoteArg(id) + " (not a k4.lid ID)"
 }
 
 // formatTime formats t as RFC 3339 in UTC, or "-" for the zero time.

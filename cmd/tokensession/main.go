@@ -147,36 +147,9 @@ func runEnv(args []string, stdin io.Reader, stdout, stderr io.Writer, now func()
 	}
 	// One line, whatever the message holds, and never a secret key even
 	// if one was typed where something else belonged.
-	msg := redactKeys(strings.Join(strings.Fields(err.Error()), " "))
+	msg := redact(strings.Join(strings.Fields(err.Error()), " "))
 	fmt.Fprintln(stderr, "tokensession: "+msg)
 	return code
-}
-
-// redactKeys replaces the secret part of every PASERK k4.local string in s.
-func redactKeys(s string) string {
-	const prefix = "k4.local."
-	var b strings.Builder
-	for {
-		i := strings.Index(s, prefix)
-		if i < 0 {
-			b.WriteString(s)
-			return b.String()
-		}
-		b.WriteString(s[:i+len(prefix)])
-		s = s[i+len(prefix):]
-		j := 0
-		for j < len(s) && isB64URL(s[j]) {
-			j++
-		}
-		if j > 0 {
-			b.WriteString("[redacted]")
-		}
-		s = s[j:]
-	}
-}
-
-func isB64URL(c byte) bool {
-	return 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '='
 }
 
 func (c *cli) dispatch(args []string) error {
@@ -209,7 +182,7 @@ func (c *cli) dispatch(args []string) error {
 	}
 	cmd := lookup(name)
 	if cmd == nil || cmd.run == nil {
-		return usageErrorf("unknown command %s (run 'tokensession -h' for usage)", quoteShort(name))
+		return usageErrorf("unknown command %s (run 'tokensession -h' for usage)", quoteArg(name))
 	}
 	return cmd.run(c, args[1:])
 }
@@ -229,7 +202,7 @@ func (c *cli) parseFlags(name string, fs *flag.FlagSet, args []string) ([]string
 			return nil, errHelp
 		}
 		if err != nil {
-			return nil, usageErrorf("%s: %v (run 'tokensession %s -h' for usage)", name, err, name)
+			return nil, usageErrorf("%s: %s (run 'tokensession %s -h' for usage)", name, flagError(err), name)
 		}
 		rest := fs.Args()
 		if len(rest) == 0 {
@@ -241,19 +214,6 @@ func (c *cli) parseFlags(name string, fs *flag.FlagSet, args []string) ([]string
 		pos = append(pos, rest[0])
 		args = rest[1:]
 	}
-}
-
-// quoteShort quotes s for an error message, cut to a length that cannot
-// carry a useful part of a pasted key.
-func quoteShort(s string) string {
-	const max = 24
-	if strings.Contains(s, "local.") {
-		return "(a key, not shown)"
-	}
-	if len(s) > max {
-		return fmt.Sprintf("%q…", s[:max])
-	}
-	return fmt.Sprintf("%q", s)
 }
 
 // readInput reads at most limit bytes from stdin.
@@ -352,7 +312,7 @@ func runHelp(c *cli, args []string) error {
 	}
 	cmd := lookup(strings.Join(args, " "))
 	if cmd == nil {
-		return usageErrorf("help: unknown command %s (run 'tokensession -h')", quoteShort(strings.Join(args, " ")))
+		return usageErrorf("help: unknown command %s (run 'tokensession -h')", quoteArg(strings.Join(args, " ")))
 	}
 	fmt.Fprint(c.stdout, cmd.usage)
 	return errHelp
