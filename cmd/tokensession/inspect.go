@@ -165,7 +165,7 @@ func (c *cli) inspectKeyring(file, keys string) (*tokensession.Keyring, error) {
 	case file != "" && keys != "":
 		return nil, usageErrorf("inspect: give -keyring or -keys, not both")
 	case file != "":
-		return readKeyringFile(file, false)
+		return c.readKeyringFile(file, false)
 	case keys != "":
 		ring, err := tokensession.ParseKeyringEnv(keys)
 		if err != nil {
@@ -187,7 +187,7 @@ func (c *cli) inspectKeyring(file, keys string) (*tokensession.Keyring, error) {
 		}
 		// Not a path for sure: the value may be a key pasted into the
 		// wrong variable, so no message repeats it.
-		ring, err := readKeyringFileAs(envRing, "SESSION_KEYRING", false)
+		ring, err := c.readKeyringFileAs(envRing, "SESSION_KEYRING", false)
 		if err != nil {
 			return nil, errorf("inspect: %v (SESSION_KEYRING holds the path of a keyring file, or the JSON itself starting with '{'; its value is not shown)", err)
 		}

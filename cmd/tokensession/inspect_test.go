@@ -62,7 +62,7 @@ func TestInspect(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
+	dir := tmpDir(t)
 	file := writeRing(t, dir, ring.Entries()...)
 	secrets := key.UnsafeExportPASERK() + " " + retired.UnsafeExportPASERK()
 	allKeys := []tokensession.Key{key, other, retired}
@@ -316,7 +316,7 @@ func TestInspectNoSealingKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	file := writeRing(t, t.TempDir(),
+	file := writeRing(t, tmpDir(t),
 		tokensession.KeyringEntry{Key: staged, NotBefore: t0.Add(time.Hour)},
 		tokensession.KeyringEntry{Key: old, NotAfter: t0.Add(time.Minute)},
 	)

@@ -51,6 +51,18 @@ func checkResult(t *testing.T, r result, wantCode int, wantErr string) {
 	}
 }
 
+// tmpDir is t.TempDir with a short name: the CLI does not repeat a path
+// that has a long run of base64 characters, as a long test name makes.
+func tmpDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "ts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
+}
+
 // noSecrets fails if out holds the secret of any of keys.
 func noSecrets(t *testing.T, out string, keys ...tokensession.Key) {
 	t.Helper()
@@ -94,6 +106,10 @@ func TestUsage(t *testing.T) {
 		{[]string{"keyring", "retire", "-help"}, "Usage: tokensession keyring retire"},
 		{[]string{"keyring", "prune", "--help"}, "Usage: tokensession keyring prune"},
 		{[]string{"keyring", "list", "-h"}, "Usage: tokensession keyring list"},
+		{[]string{"keyring", "import", "-h"}, "Usage: tokensession keyring import"},
+		{[]string{"keyring", "promote", "-h"}, "Usage: tokensession keyring promote"},
+		{[]string{"keyring", "reschedule", "-h"}, "Usage: tokensession keyring reschedule"},
+		{[]string{"help", "keyring", "retire"}, "Usage: tokensession keyring retire"},
 		{[]string{"inspect", "-h"}, "Usage: tokensession inspect"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
@@ -108,7 +124,7 @@ func TestUsage(t *testing.T) {
 		})
 	}
 	// The test clock is documented wherever it applies.
-	for _, name := range []string{"keyring add", "keyring retire", "keyring prune", "keyring list", "inspect"} {
+	for _, name := range []string{"keyring add", "keyring import", "keyring promote", "keyring reschedule", "keyring retire", "keyring prune", "keyring list", "inspect"} {
 		if !strings.Contains(lookup(name).usage, "TOKENSESSION_NOW    for testing only") {
 			t.Errorf("usage of %s does not document TOKENSESSION_NOW", name)
 		}
@@ -192,7 +208,7 @@ func TestID(t *testing.T) {
 }
 
 func TestNowFromEnvironment(t *testing.T) {
-	dir := t.TempDir()
+	dir := tmpDir(t)
 	file := filepath.Join(dir, "keys.json")
 	env := map[string]string{envNow: "2030-01-02T03:04:05Z"}
 	checkResult(t, exec(t, t0, env, "", "keyring", "add", "-file", file, "-not-before", "+1h"), 1, "no key could seal now")
@@ -218,8 +234,8 @@ func TestRedact(t *testing.T) {
 		"k3.local." + bare:                                  "k3.local.[redacted]",
 		"id " + k.ID() + " ok":                              "id " + k.ID() + " ok",
 		"/tmp/TestSomethingLong1234567890/keyring.json: no": "/tmp/TestSomethingLong1234567890/keyring.json: no",
-		strings.Repeat("ab", 20):                            "[redacted]",
-		strings.Repeat("ab", 15):                            strings.Repeat("ab", 15),
+		strings.Repeat("aB3", 14):                           "[redacted]",
+		strings.Repeat("aB3", 13):                           strings.Repeat("aB3", 13),
 	} {
 		if got := redact(in); got != want {
 			t.Errorf("redact(%q) = %q, want %q", in, got, want)
@@ -260,7 +276,7 @@ func TestNoSecretInOutput(t *testing.T) {
 	k := tokensession.GenerateKey()
 	forms := secretForms(t, k)
 	good := tokensession.GenerateKey()
-	dir := t.TempDir()
+	dir := tmpDir(t)
 	// Relative paths (-file KEY) land here.
 	t.Chdir(dir)
 	file := writeRing(t, dir, tokensession.KeyringEntry{Key: good})
@@ -366,14 +382,13 @@ func TestNoSecretInOutput(t *testing.T) {
 			add(env, tok, "inspect")
 		}
 		for _, r := range runs {
+			// Some runs succeed (import -from a file holding the key):
+			// each starts from the same keyring.
+			writeRing(t, dir, tokensession.KeyringEntry{Key: good})
 			res := exec(t, t0, r.env, r.stdin, r.args...)
 			if f, leaked := leaks(res.stdout+res.stderr, forms); leaked {
 				t.Errorf("form %d: %q env %v: output shows (part of) %q:\nstdout: %s\nstderr: %s", fi, r.args, r.env, f, res.stdout, res.stderr)
 			}
 		}
-	}
-	// None of that changed the keyring.
-	if e := readRing(t, file).Entries(); len(e) != 1 || !e[0].Key.Equal(good) {
-		t.Errorf("keyring changed: %v", e)
 	}
 }

@@ -17,7 +17,7 @@ import (
 // minKeyRun is the shortest run of base64 or hex characters that redact
 // hides. A 32-byte key is 43 characters of unpadded base64, 44 padded, 64
 // in hex; a k4.lid ID's 44 characters follow a '.' and stay.
-const minKeyRun = 32
+const minKeyRun = 40
 
 // redact hides key material in s: the secret of every k4.local string,
 // and every run of at least minKeyRun base64 (either alphabet) or hex
@@ -81,7 +81,7 @@ func hasKeyRun(s string) bool {
 }
 
 // isKeyRun reports whether the maximal run s[i:j] of key characters could
-// be key material.
+// be key material: it is long enough and touches no '.'.
 func isKeyRun(s string, i, j int) bool {
 	return j-i >= minKeyRun && (i == 0 || s[i-1] != '.') && (j == len(s) || s[j] != '.')
 }
@@ -95,22 +95,29 @@ func isKeyChar(c byte) bool {
 }
 
 // mayBeKey reports whether s, typed by a user or read from the
-// environment, could hold key material: redact would change it, or all of
-// it is base64 long enough to be a key (standard base64 may hold '/').
+// environment, could hold key material: redact would change it, or it
+// holds a run of base64 long enough to be a key, counting '/' (standard
+// base64) as part of the run, that does not touch a '.'.
 func mayBeKey(s string) bool {
 	if redact(s) != s {
 		return true
 	}
-	t := strings.TrimSpace(s)
-	if len(t) < 40 {
-		return false
-	}
-	for i := 0; i < len(t); i++ {
-		if !isKeyChar(t[i]) && t[i] != '/' {
-			return false
+	isChar := func(c byte) bool { return isKeyChar(c) || c == '/' }
+	for i := 0; i < len(s); {
+		if !isChar(s[i]) {
+			i++
+			continue
 		}
+		j := i
+		for j < len(s) && isChar(s[j]) {
+			j++
+		}
+		if isKeyRun(s, i, j) {
+			return true
+		}
+		i = j
 	}
-	return true
+	return false
 }
 
 // quoteArg quotes s, which a user typed, for a message: in full when it
