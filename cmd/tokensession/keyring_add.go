@@ -25,7 +25,7 @@ func runKeyringAdd(c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	return c.putKey(file, tokensession.KeyringEntry{Key: tokensession.GenerateKey()}, *notBefore, false)
+	return c.putKey(name, file, tokensession.KeyringEntry{Key: tokensession.GenerateKey()}, *notBefore, false)
 }
 
 func runKeyringImport(c *cli, args []string) error {
@@ -53,7 +53,7 @@ func runKeyringImport(c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	return c.putKey(file, e, *notBefore, fromRing)
+	return c.putKey(name, file, e, *notBefore, fromRing)
 }
 
 // readKeySource reads the key that import copies: from a keyring (the
@@ -131,13 +131,13 @@ func (c *cli) readKeySource(from, id string) (e tokensession.KeyringEntry, fromR
 // putKey lists e first in the keyring file, staged as notBefore says
 // (keeping e's own times if fromRing and notBefore is empty), and tells
 // the operator what to do next.
-func (c *cli) putKey(file string, e tokensession.KeyringEntry, notBefore string, fromRing bool) error {
+func (c *cli) putKey(name, file string, e tokensession.KeyringEntry, notBefore string, fromRing bool) error {
 	now := c.now()
 	var nb time.Time
 	if notBefore != "" {
 		var err error
 		if nb, err = parseWhen(notBefore, now); err != nil {
-			return usageErrorf("-not-before: %v", err)
+			return usageErrorf("%s: -not-before: %v", name, err)
 		}
 	}
 	var (
@@ -172,7 +172,7 @@ func (c *cli) putKey(file string, e tokensession.KeyringEntry, notBefore string,
 			return nil, errorf("%s: %s", showPath(file), libMessage(err))
 		}
 		if _, err := next.SealingKey(now); err != nil {
-			return nil, errorf("%s: no key could seal now: the new key is staged until %s and no other key seals now; in a new keyring, leave out -not-before", showPath(file), formatTime(e.NotBefore))
+			return nil, errorf("%s: no key could seal now: the new key is staged until %s and no other key seals now: the first key of a keyring must seal at once (-not-before now)", showPath(file), formatTime(e.NotBefore))
 		}
 		return next, nil
 	})

@@ -145,7 +145,7 @@ func runKeyringRetire(c *cli, args []string) error {
 		}
 		end, ok := sealingEnd(ring, i, now)
 		if !ok {
-			return nil, errorf("%s: entry %d (%s) seals now and no key listed before it takes over: add a new key first ('keyring add'), and retire this one once the new key seals", showPath(file), i, *id)
+			return nil, errorf("%s: no key listed before entry %d (%s) takes over sealing from it, so retiring it would cut short the sessions it seals until then: add a new key first ('keyring add'), and retire this one once the new key seals", showPath(file), i, *id)
 		}
 		safe = end.Add(*idle + *leeway)
 		if safe.Before(now) {

@@ -447,7 +447,7 @@ func TestKeyringRetireSafeTime(t *testing.T) {
 	// A key that no other key replaces cannot be retired.
 	only := writeRing(t, tmpDir(t), tokensession.KeyringEntry{Key: old}, tokensession.KeyringEntry{Key: newKey, NotBefore: t0.Add(time.Hour)})
 	r := exec(t, t0, nil, "", "keyring", "retire", "-file", only, "-id", old.ID(), "-at", "+1h", "-force")
-	checkResult(t, r, 1, "seals now and no key listed before it takes over: add a new key first")
+	checkResult(t, r, 1, "takes over sealing from it, so retiring it would cut short")
 
 	// An old key whose successor's start is not in the file: counted from
 	// now.
@@ -591,8 +591,8 @@ func TestKeyringErrors(t *testing.T) {
 		{"retire bad time", []string{"retire", "-file", good, "-id", a.ID(), "-at", "2026-13-01T00:00:00Z"}, 2, "-at: \"2026-13-01T00:00:00Z\" is not an RFC 3339 time"},
 		{"retire missing file", []string{"retire", "-file", missing, "-id", a.ID()}, 1, "no such keyring file"},
 		{"retire bad JSON", []string{"retire", "-file", badJSON, "-id", a.ID()}, 1, "not valid JSON"},
-		{"retire only key", []string{"retire", "-file", only, "-id", a.ID()}, 1, "seals now and no key listed before it takes over: add a new key first"},
-		{"retire only key later", []string{"retire", "-file", only, "-id", a.ID(), "-at", "+1h", "-force"}, 1, "seals now and no key listed before it takes over"},
+		{"retire only key", []string{"retire", "-file", only, "-id", a.ID()}, 1, "takes over sealing from it, so retiring it would cut short"},
+		{"retire only key later", []string{"retire", "-file", only, "-id", a.ID(), "-at", "+1h", "-force"}, 1, "takes over sealing from it"},
 		{"retire sealing before staged", []string{"retire", "-file", staged, "-id", b.ID(), "-at", "2026-03-01T12:30:00Z"}, 1, "-at 2026-03-01T12:30:00Z is not after entry 0's not_before (2026-03-01T13:00:00Z)"},
 		{"prune no file flag", []string{"prune"}, 2, "keyring prune: -file is required"},
 		{"prune missing file", []string{"prune", "-file", missing}, 1, "no such keyring file"},

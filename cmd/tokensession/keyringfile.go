@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"time"
 
 	"github.com/tokensession/tokensession"
@@ -73,6 +74,9 @@ func (c *cli) readKeyringFileAs(path, label string, allowMissing bool) (*tokense
 // read it. The file is left as it is: a group that must read it (the
 // application's) is the operator's choice.
 func (c *cli) checkMode(label string, mode fs.FileMode) {
+	if runtime.GOOS == "windows" {
+		return // no Unix permission bits to check
+	}
 	switch perm := mode.Perm(); {
 	case perm&0o004 != 0:
 		c.warnf("%s is readable by every user (mode %04o): it holds secret keys; run chmod 600 on it, or 640 if the application reads it through its group", label, perm)
