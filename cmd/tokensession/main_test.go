@@ -231,6 +231,7 @@ func TestRedact(t *testing.T) {
 	for in, want := range map[string]string{
 		"a " + paserk + " b k4.local.x=y k4.local.":         "a k4.local.[redacted] b k4.local.[redacted] k4.local.",
 		"key " + bare + ": no such file":                    "key [redacted]: no such file",
+		"mylocal." + bare + "x":                             "mylocal.[redacted]",
 		"k3.local." + bare:                                  "k3.local.[redacted]",
 		"id " + k.ID() + " ok":                              "id " + k.ID() + " ok",
 		"/tmp/TestSomethingLong1234567890/keyring.json: no": "/tmp/TestSomethingLong1234567890/keyring.json: no",

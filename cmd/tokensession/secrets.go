@@ -27,33 +27,39 @@ func redact(s string) string {
 	if !strings.Contains(s, "local.") && !hasKeyRun(s) {
 		return s
 	}
+	// First the secret after every "local.", wherever it starts.
 	var b strings.Builder
+	for rest := s; ; {
+		i := strings.Index(rest, "local.")
+		if i < 0 {
+			b.WriteString(rest)
+			break
+		}
+		b.WriteString(rest[:i+len("local.")])
+		rest = rest[i+len("local."):]
+		j := 0
+		for j < len(rest) && isKeyChar(rest[j]) {
+			j++
+		}
+		if j > 0 {
+			b.WriteString("[redacted]")
+		}
+		rest = rest[j:]
+	}
+	// Then every long run.
+	s, b = b.String(), strings.Builder{}
 	for i := 0; i < len(s); {
-		if strings.HasPrefix(s[i:], "local.") {
-			b.WriteString("local.")
-			i += len("local.")
-			j := i
-			for j < len(s) && isKeyChar(s[j]) {
-				j++
-			}
-			if j > i {
-				b.WriteString("[redacted]")
-			}
-			i = j
-			continue
-		}
-		if !isKeyChar(s[i]) {
-			b.WriteByte(s[i])
-			i++
-			continue
-		}
 		j := i
 		for j < len(s) && isKeyChar(s[j]) {
 			j++
 		}
-		if isKeyRun(s, i, j) {
+		switch {
+		case j == i:
+			b.WriteByte(s[i])
+			j++
+		case isKeyRun(s, i, j):
 			b.WriteString("[redacted]")
-		} else {
+		default:
 			b.WriteString(s[i:j])
 		}
 		i = j
