@@ -184,6 +184,13 @@ func (c *cli) putKey(name, file string, e tokensession.KeyringEntry, notBefore s
 		c.notef("%s already holds %s with the same times; unchanged", showPath(file), e.Key.ID())
 		return nil
 	}
+	if old != nil {
+		for i, oe := range old.Entries() {
+			if old.State(i, now) == tokensession.KeyStaged {
+				c.warnf("%s already had a staged key, %s, sealing from %s: two rotations now overlap; the key listed first seals once active, so check the order with 'keyring list'", showPath(file), oe.Key.ID(), fromNow(oe.NotBefore, now))
+			}
+		}
+	}
 	c.nextSteps(file, e, old, now)
 	return nil
 }

@@ -170,6 +170,9 @@ func TestKeyringAddStages(t *testing.T) {
 
 	r = exec(t, t0, nil, "", "keyring", "add", "-file", file, "-not-before", "now")
 	checkResult(t, r, 0, "")
+	if !strings.Contains(r.stderr, "warning: "+file+" already had a staged key, "+newID+", sealing from 2026-03-01T13:00:00Z (in 1h0m0s)") {
+		t.Errorf("no warning about the staged key:\n%s", r.stderr)
+	}
 	if got := sealingID(t, readRing(t, file), t0); got != strings.TrimSpace(r.stdout) {
 		t.Errorf("-not-before now: the new key does not seal now")
 	}
