@@ -232,6 +232,7 @@ func TestRedact(t *testing.T) {
 		"a " + paserk + " b k4.local.x=y k4.local.":         "a k4.local.[redacted] b k4.local.[redacted] k4.local.",
 		"key " + bare + ": no such file":                    "key [redacted]: no such file",
 		"mylocal." + bare + "x":                             "mylocal.[redacted]",
+		"x." + bare + ".json":                               "x.[redacted].json",
 		"k3.local." + bare:                                  "k3.local.[redacted]",
 		"id " + k.ID() + " ok":                              "id " + k.ID() + " ok",
 		"/tmp/TestSomethingLong1234567890/keyring.json: no": "/tmp/TestSomethingLong1234567890/keyring.json: no",
@@ -332,6 +333,8 @@ func TestNoSecretInOutput(t *testing.T) {
 		for _, sub := range []string{"add", "retire", "prune", "list", "promote", "reschedule", "import"} {
 			add(nil, "", "keyring", sub, "-file", v)
 			add(nil, "", "keyring", sub, "-file", filepath.Join(dir, v))
+			add(nil, "", "keyring", sub, "-file", v+".json")
+			add(nil, "", "keyring", sub, "-file", "keys."+v)
 			add(nil, "", "keyring", sub, "-file", file, v)
 			add(nil, "", "keyring", sub, "-file", file, "-"+v)
 			add(nil, "", "keyring", sub, "-file", file, "--"+v+"="+v)

@@ -15,14 +15,13 @@ import (
 // out, as a last line of defence.
 
 // minKeyRun is the shortest run of base64 or hex characters that redact
-// hides. A 32-byte key is 43 characters of unpadded base64, 44 padded, 64
-// in hex; a k4.lid ID's 44 characters follow a '.' and stay.
+// hides, whatever its length. A 32-byte key is 43 characters of unpadded
+// base64, 44 padded, 64 in hex.
 const minKeyRun = 40
 
 // redact hides key material in s: the secret of every k4.local string,
-// and every run of at least minKeyRun base64 (either alphabet) or hex
-// characters that does not touch a '.' on either side. The '.' rule keeps
-// k4.lid IDs and file names ("…/dir.d/name.json") readable.
+// and every run of base64 (either alphabet) or hex characters that
+// isKeyRun says could be a key.
 func redact(s string) string {
 	if !strings.Contains(s, "local.") && !hasKeyRun(s) {
 		return s
@@ -87,9 +86,20 @@ func hasKeyRun(s string) bool {
 }
 
 // isKeyRun reports whether the maximal run s[i:j] of key characters could
-// be key material: it is long enough and touches no '.'.
+// be key material: it has the length of a key in base64 (43, or 44
+// padded) or hex (64), unless it is the 44 characters of a k4.lid ID; or
+// it is at least minKeyRun long and touches no '.', which keeps file
+// names ("…/some-long-directory-name.d/keys.json") readable.
 func isKeyRun(s string, i, j int) bool {
-	return j-i >= minKeyRun && (i == 0 || s[i-1] != '.') && (j == len(s) || s[j] != '.')
+	switch n := j - i; {
+	case n == 44 && strings.HasSuffix(s[:i], "k4.lid."):
+		return false
+	case n == 43 || n == 44 || n == 64:
+		return true
+	case n < minKeyRun:
+		return false
+	}
+	return (i == 0 || s[i-1] != '.') && (j == len(s) || s[j] != '.')
 }
 
 // isKeyChar reports whether c can be part of a key written in base64
