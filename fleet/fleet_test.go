@@ -523,9 +523,12 @@ func TestFleet(t *testing.T) {
 	}
 	resealsAtActivation := st.reseals.Load()
 
-	// 4. Retire and prune the old key, roll again.
-	cli(t, ts, "keyring", "retire", "-file", keyfile, "-id", oldID, "-at", "now")
-	pruned := strings.TrimSpace(cli(t, ts, "keyring", "prune", "-file", keyfile))
+	// 4. Retire and prune the old key, roll again. Every user has just
+	// been re-sealed with the new key, so the drill skips the wait that
+	// retire defaults to (the idle timeout) and that prune keeps (the
+	// leeway): -force and -leeway 0.
+	cli(t, ts, "keyring", "retire", "-file", keyfile, "-id", oldID, "-at", "now", "-force")
+	pruned := strings.TrimSpace(cli(t, ts, "keyring", "prune", "-file", keyfile, "-leeway", "0"))
 	if pruned != oldID {
 		t.Fatalf("keyring prune dropped %q, want %s", pruned, oldID)
 	}

@@ -79,6 +79,11 @@ func FuzzInspectInput(f *testing.F) {
 		if code == 1 && (!strings.HasPrefix(stderr.String(), "tokensession: ") || strings.Count(stderr.String(), "\n") != 1) {
 			t.Fatalf("stderr is not one line: %q", stderr.String())
 		}
+		// Only the verdict prints "valid now", as the last line, with exit
+		// status 0: nothing in the input can forge it.
+		if n := strings.Count("\n"+stdout.String(), "\nvalid now\n"); n > 1 || (n == 1 && (code != 0 || !strings.HasSuffix(stdout.String(), "\nvalid now\n"))) {
+			t.Fatalf("forged verdict (exit %d):\n%s", code, stdout.String())
+		}
 		if out := stdout.String() + stderr.String(); strings.Contains(out, secret[len("k4.local."):]) {
 			t.Fatal("output shows the key")
 		}

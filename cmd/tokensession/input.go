@@ -60,20 +60,20 @@ func parseInspectInput(tainted, name string, maxChunks int) (inspectInput, error
 	var others []string
 	set.Scan([]string{header}, name, maxChunks, func(k string) {
 		if len(others) < 6 {
-			others = append(others, quoteShort(k))
+			others = append(others, quoteArg(k))
 		}
 	})
 	if set.HasPlain {
 		if set.Plain == "" {
-			return inspectInput{}, fmt.Errorf("cookie %q is empty", name)
+			return inspectInput{}, fmt.Errorf("cookie %s is empty", quoteArg(name))
 		}
 		return inspectInput{token: set.Plain, cookie: name}, nil
 	}
 	if set.Present == 0 {
 		if len(others) == 0 {
-			return inspectInput{}, fmt.Errorf("no cookie named %q in the Cookie header", name)
+			return inspectInput{}, fmt.Errorf("no cookie named %s in the Cookie header", quoteArg(name))
 		}
-		return inspectInput{}, fmt.Errorf("no cookie named %q in the Cookie header, which has %s; set -cookie-name", name, strings.Join(others, ", "))
+		return inspectInput{}, fmt.Errorf("no cookie named %s in the Cookie header, which has %s; set -cookie-name", quoteArg(name), strings.Join(others, ", "))
 	}
 	n, ok := set.Count()
 	if !ok {
@@ -83,7 +83,14 @@ func parseInspectInput(tainted, name string, maxChunks int) (inspectInput, error
 				have = append(have, fmt.Sprintf(".%d", i))
 			}
 		}
-		return inspectInput{}, fmt.Errorf("chunk cookies of %q are not a complete, contiguous set of two or more (have %s); the middleware ignores them", name, strings.Join(have, " "))
+		return inspectInput{}, fmt.Errorf("chunk cookies of %s are not a complete, contiguous set of two or more (have %s); the middleware ignores them", quoteArg(name), strings.Join(have, " "))
+	}
+	// An empty chunk is refused like an empty cookie: no token is empty,
+	// and no chunk of one is.
+	for i, c := range set.Chunks[:n] {
+		if c == "" {
+			return inspectInput{}, fmt.Errorf("chunk cookie %s is empty", quoteArg(fmt.Sprintf("%s.%d", name, i)))
+		}
 	}
 	return inspectInput{token: strings.Join(set.Chunks[:n], ""), cookie: name, chunks: n}, nil
 }

@@ -165,7 +165,7 @@ func (c *cli) inspectKeyring(file, keys string) (*tokensession.Keyring, error) {
 	case file != "" && keys != "":
 		return nil, usageErrorf("inspect: give -keyring or -keys, not both")
 	case file != "":
-		return readKeyringFile(file, false)
+		return c.readKeyringFile(file, false)
 	case keys != "":
 		ring, err := tokensession.ParseKeyringEnv(keys)
 		if err != nil {
@@ -185,9 +185,11 @@ func (c *cli) inspectKeyring(file, keys string) (*tokensession.Keyring, error) {
 			}
 			return ring, nil
 		}
-		ring, err := readKeyringFile(envRing, false)
+		// Not a path for sure: the value may be a key pasted into the
+		// wrong variable, so no message repeats it.
+		ring, err := c.readKeyringFileAs(envRing, "SESSION_KEYRING", false)
 		if err != nil {
-			return nil, errorf("inspect: SESSION_KEYRING: %v", err)
+			return nil, errorf("inspect: %v (SESSION_KEYRING holds the path of a keyring file, or the JSON itself starting with '{'; its value is not shown)", err)
 		}
 		return ring, nil
 	case envKeys != "":
@@ -236,13 +238,14 @@ func decryptClaims(key tokensession.Key, tainted, purpose string) (map[string]js
 func report(w io.Writer, in inspectInput, ring *tokensession.Keyring, purpose string, now time.Time) {
 	switch {
 	case in.chunks > 0:
-		fmt.Fprintf(w, "token:    %d bytes, from cookies %s.0 … %s.%d (%d chunks)\n", len(in.token), in.cookie, in.cookie, in.chunks-1, in.chunks)
+		cookie := userText(in.cookie)
+		fmt.Fprintf(w, "token:    %d bytes, from cookies %s.0 … %s.%d (%d chunks)\n", len(in.token), cookie, cookie, in.chunks-1, in.chunks)
 	case in.cookie != "":
-		fmt.Fprintf(w, "token:    %d bytes, from cookie %s\n", len(in.token), in.cookie)
+		fmt.Fprintf(w, "token:    %d bytes, from cookie %s\n", len(in.token), userText(in.cookie))
 	default:
 		fmt.Fprintf(w, "token:    %d bytes\n", len(in.token))
 	}
-	fmt.Fprintf(w, "purpose:  %s\n", printable(purpose))
+	fmt.Fprintf(w, "purpose:  %s\n", userText(purpose))
 
 	kid, err := footerKeyID(in.token)
 	if err != nil {
@@ -273,11 +276,16 @@ func report(w io.Writer, in inspectInput, ring *tokensession.Keyring, purpose st
 		fmt.Fprintln(w, "data:     (missing)")
 	} else {
 		var buf bytes.Buffer
-		if err := json.Indent(&buf, raw, "  ", "  "); err != nil {
-			buf.Reset()
-			buf.Write(raw)
+		// Indented JSON has no line breaks but its own, each followed by
+		// the indent, and escapes every control character in its strings;
+		// printable escapes what else a terminal could act on.
+		out := ""
+		if err := json.Indent(&buf, raw, "  ", "  "); err == nil {
+			out = printable(buf.String())
+		} else {
+			out = printableLine(string(raw))
 		}
-		fmt.Fprintf(w, "data:\n  %s\n", printable(buf.String()))
+		fmt.Fprintf(w, "data:\n  %s\n", out)
 	}
 	var extra []string
 	for name := range claims {
@@ -289,7 +297,7 @@ func report(w io.Writer, in inspectInput, ring *tokensession.Keyring, purpose st
 	}
 	slices.Sort(extra)
 	for _, name := range extra {
-		fmt.Fprintf(w, "other:    %s = %s\n", printable(name), printable(string(claims[name])))
+		fmt.Fprintf(w, "other:    %s = %s\n", printableLine(name), compactJSON(claims[name]))
 	}
 }
 
@@ -300,12 +308,13 @@ func timeClaim(raw json.RawMessage, now time.Time) string {
 	}
 	var s string
 	if err := json.Unmarshal(raw, &s); err != nil {
-		return printable(string(raw)) + " (not a string)"
+		return compactJSON(raw) + " (not a string)"
 	}
 	t, err := time.Parse(time.RFC3339, s)
 	if err != nil {
-		return printable(s) + " (not an RFC 3339 time)"
+		return printableLine(s) + " (not an RFC 3339 time)"
 	}
+	s = printableLine(s)
 	d := t.Sub(now).Round(time.Second)
 	switch {
 	case d > 0:
@@ -323,22 +332,59 @@ func stringClaim(raw json.RawMessage) string {
 	}
 	var s string
 	if err := json.Unmarshal(raw, &s); err != nil {
-		return printable(string(raw)) + " (not a string)"
+		return compactJSON(raw) + " (not a string)"
 	}
-	return printable(s)
+	return printableLine(s)
+}
+
+// compactJSON formats a JSON value from a token on one line. Compact JSON
+// has no line breaks and its strings escape every control character;
+// escape catches the rest, leaving JSON's own backslashes alone.
+func compactJSON(raw json.RawMessage) string {
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, raw); err != nil {
+		return printableLine(string(raw))
+	}
+	return escape(buf.String(), false, false)
+}
+
+// userText returns s, which a user typed (a cookie name, a purpose), for
+// one line of output: escaped, and not shown if it could be a key.
+func userText(s string) string {
+	if mayBeKey(s) {
+		return quoteArg(s)
+	}
+	return printableLine(s)
 }
 
 // printable escapes what a terminal could interpret in s: control and
-// other non-printing characters, and invalid UTF-8. Newlines stay. In JSON
-// text the escapes are valid JSON themselves.
+// other non-printing characters, and invalid UTF-8. Newlines stay, so use
+// it only for text whose line breaks inspect made itself (indented JSON);
+// in JSON text the escapes are valid JSON themselves.
 func printable(s string) string {
+	return escape(s, true, false)
+}
+
+// printableLine is printable for one line of output: it escapes line
+// breaks too, and backslashes, so that nothing a token holds can end the
+// line or forge another one ("valid now"), and an escape in the output
+// always stands for a character that was escaped.
+func printableLine(s string) string {
+	return escape(s, false, true)
+}
+
+// escape escapes s for a terminal; newlines stay with keepNewline, and
+// backslashes are doubled with escapeBackslash.
+func escape(s string, keepNewline, escapeBackslash bool) string {
 	var b strings.Builder
 	for i := 0; i < len(s); {
 		r, size := utf8.DecodeRuneInString(s[i:])
 		switch {
 		case r == utf8.RuneError && size == 1:
 			fmt.Fprintf(&b, `\x%02x`, s[i])
-		case r == '\n' || unicode.IsPrint(r):
+		case escapeBackslash && r == '\\':
+			b.WriteString(`\\`)
+		case keepNewline && r == '\n' || unicode.IsPrint(r):
 			b.WriteString(s[i : i+size])
 		case r <= 0xffff:
 			fmt.Fprintf(&b, `\u%04x`, r)

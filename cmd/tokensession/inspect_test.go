@@ -62,7 +62,7 @@ func TestInspect(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
+	dir := tmpDir(t)
 	file := writeRing(t, dir, ring.Entries()...)
 	secrets := key.UnsafeExportPASERK() + " " + retired.UnsafeExportPASERK()
 	allKeys := []tokensession.Key{key, other, retired}
@@ -258,6 +258,8 @@ func TestInspect(t *testing.T) {
 		// Errors before any report.
 		{name: "no cookie of the name", args: append(keys, "Cookie: a=1; b=2"), wantCode: 1, wantErr: `inspect: no cookie named "__Host-session" in the Cookie header, which has "a", "b"; set -cookie-name`},
 		{name: "empty cookie", args: append(keys, name+"="), wantCode: 1, wantErr: `cookie "__Host-session" is empty`},
+		{name: "empty chunks", stdin: name + ".1=\n" + name + ".0=", args: keys, wantCode: 1, wantErr: `inspect: chunk cookie "__Host-session.0" is empty`},
+		{name: "one empty chunk", args: append(keys, name+".0="+chunks[0]+"; "+name+".1=; "+name+".2="+chunks[2]), wantCode: 1, wantErr: `chunk cookie "__Host-session.1" is empty`},
 		{name: "chunk gap", args: append(keys, name+".0="+chunks[0]+"; "+name+".2="+chunks[2]), wantCode: 1, wantErr: "not a complete, contiguous set of two or more (have .0 .2)"},
 		{name: "chunks without 0", args: append(keys, name+".1="+chunks[1]+"; "+name+".2="+chunks[2]), wantCode: 1, wantErr: "(have .1 .2)"},
 		{name: "single chunk", args: append(keys, name+".0="+tok), wantCode: 1, wantErr: "(have .0)"},
@@ -269,7 +271,7 @@ func TestInspect(t *testing.T) {
 		{name: "bad keys flag", args: []string{"-keys", "k4.local.bad", tok}, wantCode: 1, wantErr: "inspect: -keys: keyring entry 0: wrong key length"},
 		{name: "bad SESSION_KEYS", env: map[string]string{"SESSION_KEYS": "k3.local.x"}, args: []string{tok}, wantCode: 1, wantErr: "inspect: SESSION_KEYS: keyring entry 0: wrong PASERK version"},
 		{name: "bad SESSION_KEYRING JSON", env: map[string]string{"SESSION_KEYRING": `{"keys":`}, args: []string{tok}, wantCode: 1, wantErr: "inspect: SESSION_KEYRING: invalid key: keyring file is not valid JSON"},
-		{name: "missing SESSION_KEYRING file", env: map[string]string{"SESSION_KEYRING": filepath.Join(dir, "gone.json")}, args: []string{tok}, wantCode: 1, wantErr: "inspect: SESSION_KEYRING: " + filepath.Join(dir, "gone.json") + ": no such keyring file"},
+		{name: "missing SESSION_KEYRING file", env: map[string]string{"SESSION_KEYRING": filepath.Join(dir, "gone.json")}, args: []string{tok}, wantCode: 1, wantErr: "inspect: SESSION_KEYRING: no such keyring file (SESSION_KEYRING holds the path of a keyring file, or the JSON itself starting with '{'; its value is not shown)"},
 
 		// Usage errors.
 		{name: "no keys", args: []string{tok}, wantCode: 2, wantErr: "inspect: no keys"},
@@ -314,7 +316,7 @@ func TestInspectNoSealingKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	file := writeRing(t, t.TempDir(),
+	file := writeRing(t, tmpDir(t),
 		tokensession.KeyringEntry{Key: staged, NotBefore: t0.Add(time.Hour)},
 		tokensession.KeyringEntry{Key: old, NotAfter: t0.Add(time.Minute)},
 	)
@@ -384,6 +386,64 @@ func TestInspectForeignClaims(t *testing.T) {
 	} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("stdout has no %q:\n%s", want, r.stdout)
+		}
+	}
+}
+
+// TestInspectForgedLines inspects an authentic token whose claims hold
+// line breaks and other control characters: none of them may start a line
+// of inspect's output, so no token can print a fake verdict.
+func TestInspectForgedLines(t *testing.T) {
+	key := fuzzKey(t)
+	raw := make([]byte, tokensession.KeySize)
+	for i := range raw {
+		raw[i] = byte(i)
+	}
+	sk, err := paseto.V4SymmetricKeyFromBytes(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	claims := `{"exp":"2026-03-01T12:30:00Z","iat":"2026-03-01T12:00:00Z\nvalid now","created":"2026-03-01T12:00:00Z",` +
+		`"sid":"abc\nvalid now","data":{"k\nvalid now":"v\nvalid now"},` +
+		`"x\nvalid now":"\u2028valid now","\r\u001b[2K":"","y":[1,` + "\n" + `"valid now"]}`
+	tok, err := paseto.NewTokenFromClaimsJSON([]byte(claims), []byte(`{"kid":"`+key.ID()+`"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealed := tok.V4Encrypt(sk, []byte(implicitPrefix+tokensession.DefaultCookieName))
+	r := exec(t, t0, nil, sealed, "inspect", "-keys", key.UnsafeExportPASERK())
+	checkResult(t, r, 1, "inspect: invalid:")
+	for _, line := range strings.Split(r.stdout, "\n") {
+		if strings.TrimSpace(line) == "valid now" || strings.Contains(line, "\r") || strings.Contains(line, "\x1b") || strings.Contains(line, "\u2028") {
+			t.Errorf("forged or raw line %q in:\n%s", line, r.stdout)
+		}
+	}
+	for _, want := range []string{
+		`sid:      abc\u000avalid now` + "\n",
+		`other:    \u000d\u001b[2K = ""` + "\n",
+		`iat:      2026-03-01T12:00:00Z\u000avalid now (not an RFC 3339 time)` + "\n",
+		`other:    x\u000avalid now = "\u2028valid now"` + "\n",
+		`other:    y = [1,"valid now"]` + "\n",
+		`"k\nvalid now": "v\nvalid now"`,
+	} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("stdout has no %q:\n%s", want, r.stdout)
+		}
+	}
+}
+
+func TestPrintableLine(t *testing.T) {
+	for in, want := range map[string]string{
+		"plain":        "plain",
+		"two\nlines":   `two\u000alines`,
+		"cr\r":         `cr\u000d`,
+		`back\slash`:   `back\\slash`,
+		"\x1b[31m\xff": `\u001b[31m\xff`,
+		"\u2028sep":    `\u2028sep`,
+		"é ✓":          "é ✓",
+	} {
+		if got := printableLine(in); got != want {
+			t.Errorf("printableLine(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

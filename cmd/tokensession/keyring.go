@@ -1,14 +1,8 @@
 package main
 
 import (
-	"bytes"
-	"errors"
 	"flag"
 	"fmt"
-	"io"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -22,15 +16,34 @@ reads:
 
   {"keys": [{"key": "k4.local…", "not_before": "…", "not_after": "…"}]}
 
-Subcommands:
-  add      generate a key and list it first (creates FILE if missing)
-  retire   set a key's not_after
-  prune    drop the keys whose not_after has passed
-  list     show each key's position, ID, state and times, never its secret
+Subcommands, in the order of a rotation:
+  add         generate a key and list it first, staged (creates FILE)
+  import      copy a key, with its times, from another keyring file
+  promote     make a staged key seal now, or at an earlier time
+  reschedule  move a staged key's not_before later (a late rollout)
+  retire      set a key's not_after, by default the earliest safe time
+  prune       drop the keys retired for longer than the leeway
+  list        show each key's position, ID, state and times, never its
+              secret
 
-Files are written atomically (a temporary file in the same directory,
-fsync, rename) with mode 0600. TIME values are RFC 3339
-(2026-12-01T10:00:00Z), "now", or +DURATION from now (+10m, +36h).
+A rotation, with one file copied to every instance (each step's usage
+says more):
+  1. keyring add -file FILE        the new key opens tokens at once and
+                                   seals from its not_before (default +1h)
+  2. copy FILE to every instance and reload each, before that not_before
+  3. keyring retire -file FILE -id OLD, once the new key seals; copy FILE
+     again
+  4. keyring prune -file FILE, once the old key is retired
+
+TIME values are RFC 3339 (2026-12-01T10:00:00Z), "now", or +DURATION from
+now (+30m, +36h; relative times are cut to whole seconds).
+
+Edits lock FILE.lock (created next to FILE and left there) so that two
+commands at once lose nothing, and replace FILE atomically (a temporary
+file in the same directory, fsync, rename), keeping its mode, owner and
+group; a new FILE gets mode 0600. Every subcommand warns when FILE is
+readable by its group or by others. A symbolic link is followed: the file
+it points to is replaced.
 
 Environment:
   TOKENSESSION_NOW  for testing only: an RFC 3339 time used instead of
@@ -39,36 +52,85 @@ Environment:
 
 const usageKeyringAdd = `Usage: tokensession keyring add -file FILE [-not-before TIME]
 
-Generate a new key, list it first in FILE and print its k4.lid ID. FILE is
-created with mode 0600 if it does not exist (or is empty).
+Generate a new key, list it first in FILE, print its k4.lid ID on stdout
+and, on stderr, what to do next. FILE is created with mode 0600 if it does
+not exist (or is empty).
 
-Without -not-before the new key seals at once. For a staged rotation, give
-a -not-before later than the moment every instance has loaded the new
-file: until then the key only opens tokens, and from then on every
-instance seals with it, with no coordination. Refuses to write a keyring
-in which no key can seal now.
+Run add once, on one file, and copy that file to every instance. Running
+it on each instance's own file gives each instance a different key, and
+every instance then refuses the others' sessions. To put the same key
+into a file you cannot copy over, use 'keyring import'.
+
+In a new FILE the key seals at once. In a FILE that has keys, the new key
+is staged: it opens tokens at once and starts sealing at its not_before,
+by default one hour from now (the rollout window). Every instance must
+have loaded the new FILE before then, or it cannot open the sessions the
+others seal with the new key. A rollout that runs late is moved with
+'keyring reschedule'; one that is done early can end with 'keyring
+promote'. -not-before now makes the key seal at once: do that only on a
+FILE that no instance has loaded yet.
+
+Refuses to write a keyring in which no key can seal now.
 
 Flags:
   -file FILE          keyring file (required)
-  -not-before TIME    when the new key starts sealing: RFC 3339, "now"
-                      or +DURATION (default: at once)
+  -not-before TIME    when the new key starts sealing: RFC 3339, "now" or
+                      +DURATION (default +1h, or now for a new FILE)
 
 Environment:
   TOKENSESSION_NOW    for testing only: an RFC 3339 time used instead of
                       the system clock
 `
 
-const usageKeyringRetire = `Usage: tokensession keyring retire -file FILE -id KEYID [-at TIME]
+const usageKeyringImport = `Usage: tokensession keyring import -file FILE -from SOURCE [-id KEYID]
+                                  [-not-before TIME]
 
-Set the not_after of the key KEYID (k4.lid.…, as 'keyring list' shows it)
-to TIME: from then on the key neither seals nor opens tokens, and the
-sessions it sealed end. Retire a key once the absolute session lifetime
-(default 24h) has passed since it stopped sealing. Refuses to leave no
-key able to seal now or at TIME.
+Copy one existing key into FILE, listed first, and print its k4.lid ID.
+Use it when instances read different keyring files (one per instance or
+per secret store) that must all hold the same new key: add the key to one
+file, then import it from there into each of the others. FILE is created
+with mode 0600 if it does not exist.
+
+SOURCE is a path, or "-" for stdin, and holds either a JSON keyring (the
+key is chosen with -id, which may be left out when it holds one key) or
+one k4.local key, as keygen prints it. The key is never taken from an
+argument: arguments show in the process list and the shell history.
+
+From a keyring, the key keeps its not_before and not_after, so every file
+stages it for the same instant. A bare key is staged like 'keyring add'
+stages a new one (default +1h, now in a new FILE): give every file the
+same RFC 3339 -not-before. -not-before overrides the time either way.
+
+A key that FILE already holds with the same times is left as it is (exit
+status 0); with other times, use promote, reschedule or retire.
+
+Flags:
+  -file FILE          keyring file to change (required)
+  -from SOURCE        where the key is: a path, or "-" for stdin (required)
+  -id KEYID           the key's k4.lid ID, when SOURCE is a keyring
+  -not-before TIME    when the key starts sealing in FILE: RFC 3339, "now"
+                      or +DURATION
+
+Environment:
+  TOKENSESSION_NOW    for testing only: an RFC 3339 time used instead of
+                      the system clock
+`
+
+const usageKeyringPromote = `Usage: tokensession keyring promote -file FILE -id KEYID [-at TIME]
+
+Make the staged key KEYID seal from TIME (default now) instead of its
+not_before: a rollout that is complete before the key's not_before can end
+early. Only a staged key (not_before still ahead) can be promoted, and only
+to an earlier time: to move it later, use 'keyring reschedule'.
+
+Promote only once every instance has loaded a version of FILE that holds
+KEYID: from TIME on, the instances that have the new version seal with
+KEYID, and one without the key cannot open those sessions. Then copy FILE
+to every instance again.
 
 Flags:
   -file FILE    keyring file (required)
-  -id KEYID     the key's k4.lid ID (required)
+  -id KEYID     the key's k4.lid ID, as 'keyring list' shows it (required)
   -at TIME      RFC 3339, "now" or +DURATION (default now)
 
 Environment:
@@ -76,14 +138,76 @@ Environment:
                       the system clock
 `
 
-const usageKeyringPrune = `Usage: tokensession keyring prune -file FILE
+const usageKeyringReschedule = `Usage: tokensession keyring reschedule -file FILE -id KEYID -not-before TIME
 
-Drop the keys whose not_after has passed and print their IDs, one per
-line. Refuses to leave an empty keyring or one in which no key can seal
-now. FILE is not rewritten when no key is retired.
+Move the not_before of the staged key KEYID to TIME, in the future: when a
+rollout runs late, so that no instance starts sealing with a key that
+another has not loaded yet. Refuses a key that is no longer staged: once
+its not_before has passed, every instance that has the key seals with it,
+and the only fix is to finish the rollout.
+
+Copy FILE to every instance again before the key's current not_before:
+an instance that keeps the old version starts sealing at the old time.
+To make a key seal earlier, use 'keyring promote'.
+
+Flags:
+  -file FILE          keyring file (required)
+  -id KEYID           the key's k4.lid ID (required)
+  -not-before TIME    the new time: RFC 3339 or +DURATION (required)
+
+Environment:
+  TOKENSESSION_NOW    for testing only: an RFC 3339 time used instead of
+                      the system clock
+`
+
+const usageKeyringRetire = `Usage: tokensession keyring retire -file FILE -id KEYID [-at TIME]
+                                  [-idle D] [-leeway D] [-force]
+
+Set the not_after of the key KEYID (k4.lid.…, as 'keyring list' shows it)
+to TIME: from then on (and the leeway) the key neither seals nor opens
+tokens, and every session it sealed that has not been refreshed ends.
+
+The middleware re-seals a session with the sealing key on its next
+request, so a session sealed by KEYID lives at most the idle timeout
+after KEYID stopped sealing. The shortest safe TIME is therefore
+
+  when the last instance stopped sealing with KEYID + idle + leeway
+
+which FILE tells as the not_before of the key that replaced KEYID (or now,
+when it does not). This is the default -at. If an instance loaded FILE
+only after that not_before, it sealed with KEYID until it did: count from
+then, with -at. Tokens that are never refreshed (Manager.Seal and Open for
+a bearer token) live up to the absolute lifetime: give that as -idle.
+
+An earlier -at ends sessions early and is refused unless -force is given
+(for a key that has leaked). Also refuses to leave no key able to seal,
+now or at TIME: add the new key, and let it seal, first.
 
 Flags:
   -file FILE    keyring file (required)
+  -id KEYID     the key's k4.lid ID (required)
+  -at TIME      RFC 3339, "now" or +DURATION (default: the earliest safe
+                time)
+  -idle D       the application's Config.IdleTimeout (default 30m)
+  -leeway D     the application's Config.Leeway (default 30s)
+  -force        retire at -at even though sessions end early
+
+Environment:
+  TOKENSESSION_NOW    for testing only: an RFC 3339 time used instead of
+                      the system clock
+`
+
+const usageKeyringPrune = `Usage: tokensession keyring prune -file FILE [-leeway D]
+
+Drop the keys retired for longer than the leeway, and print their IDs,
+one per line. A retired key still opens tokens for the leeway after its
+not_after (Config.Leeway, for clock skew), so it stays in FILE until then.
+Refuses to leave an empty keyring or one in which no key can seal now.
+FILE is not rewritten when no key is dropped.
+
+Flags:
+  -file FILE    keyring file (required)
+  -leeway D     the application's Config.Leeway (default 30s)
 
 Environment:
   TOKENSESSION_NOW    for testing only: an RFC 3339 time used instead of
@@ -104,8 +228,9 @@ Environment:
                       the system clock
 `
 
-// maxKeyringFile bounds the size of a keyring file read: thousands of keys.
-const maxKeyringFile = 1 << 20
+// defaultRollout is how long 'keyring add' stages a new key by default:
+// the time to copy the file to every instance and reload it.
+const defaultRollout = time.Hour
 
 // parseWhen parses a TIME argument: RFC 3339, "now", or "+" and a
 // duration from now. Relative times are cut to whole seconds.
@@ -116,13 +241,13 @@ func parseWhen(s string, now time.Time) (time.Time, error) {
 	case strings.HasPrefix(s, "+"):
 		d, err := time.ParseDuration(s[1:])
 		if err != nil || d < 0 {
-			return time.Time{}, fmt.Errorf("%s is not a +DURATION (for example +10m or +36h)", quoteShort(s))
+			return time.Time{}, fmt.Errorf("%s is not a +DURATION (for example +10m or +36h)", quoteArg(s))
 		}
 		return now.Add(d).UTC().Truncate(time.Second), nil
 	}
 	t, err := time.Parse(time.RFC3339, s)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("%s is not an RFC 3339 time, \"now\" or +DURATION (for example 2026-12-01T10:00:00Z or +10m)", quoteShort(s))
+		return time.Time{}, fmt.Errorf("%s is not an RFC 3339 time, \"now\" or +DURATION (for example 2026-12-01T10:00:00Z or +10m)", quoteArg(s))
 	}
 	return t, nil
 }
@@ -135,7 +260,7 @@ func (c *cli) keyringFlags(name string, fs *flag.FlagSet, args []string) (file s
 		return "", err
 	}
 	if len(pos) > 0 {
-		return "", usageErrorf("%s: unexpected argument %s (run 'tokensession %s -h')", name, quoteShort(pos[0]), name)
+		return "", usageErrorf("%s: unexpected argument %s (run 'tokensession %s -h')", name, quoteArg(pos[0]), name)
 	}
 	if file == "" {
 		return "", usageErrorf("%s: -file is required (run 'tokensession %s -h')", name, name)
@@ -143,251 +268,24 @@ func (c *cli) keyringFlags(name string, fs *flag.FlagSet, args []string) (file s
 	return file, nil
 }
 
-// readKeyringOnly parses the arguments of a keyring subcommand whose only
-// flag is -file, and reads that existing keyring file.
-func (c *cli) readKeyringOnly(name string, args []string) (string, *tokensession.Keyring, error) {
-	file, err := c.keyringFlags(name, flag.NewFlagSet(name, flag.ContinueOnError), args)
-	if err != nil {
-		return "", nil, err
-	}
-	ring, err := readKeyringFile(file, false)
-	return file, ring, err
-}
-
-// readKeyringFile reads and parses the keyring file at path. With
-// allowMissing, a missing or blank file is an empty keyring (nil).
-func readKeyringFile(path string, allowMissing bool) (*tokensession.Keyring, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			if allowMissing {
-				return nil, nil
-			}
-			return nil, errorf("%s: no such keyring file", path)
-		}
-		return nil, errorf("%v", err)
-	}
-	defer f.Close()
-	if st, err := f.Stat(); err == nil && st.IsDir() {
-		return nil, errorf("%s: is a directory, not a keyring file", path)
-	}
-	data, err := io.ReadAll(io.LimitReader(f, maxKeyringFile+1))
-	if err != nil {
-		return nil, errorf("%s: %v", path, err)
-	}
-	if len(data) > maxKeyringFile {
-		return nil, errorf("%s: larger than %d bytes, not a keyring file", path, maxKeyringFile)
-	}
-	if allowMissing && len(bytes.TrimSpace(data)) == 0 {
-		return nil, nil
-	}
-	ring, err := tokensession.ParseKeyringJSON(data)
-	if err != nil {
-		return nil, errorf("%s: %s", path, libMessage(err))
-	}
-	return ring, nil
-}
-
-// writeKeyringFile replaces the file at path with ring, atomically: it
-// writes a temporary file with mode 0600 in the same directory, syncs it,
-// and renames it over path. A symbolic link at path is followed, so the
-// file it points to is replaced rather than the link.
-func writeKeyringFile(path string, ring *tokensession.Keyring) (err error) {
-	data, err := ring.UnsafeMarshalJSON()
-	if err != nil {
-		return errorf("encoding keyring: %s", libMessage(err))
-	}
-	data = append(data, '\n')
-	// Never write what the library would not read back.
-	if _, err := tokensession.ParseKeyringJSON(data); err != nil {
-		return errorf("internal error: keyring does not round-trip: %s", libMessage(err))
-	}
-
-	target := path
-	if resolved, err := filepath.EvalSymlinks(path); err == nil {
-		target = resolved
-	}
-	dir, base := filepath.Split(target)
-	if dir == "" {
-		dir = "."
-	}
-	tmp, err := os.CreateTemp(dir, "."+base+".tmp-*")
-	if err != nil {
-		return errorf("%s: cannot create a temporary file next to it: %v", path, unwrapPath(err))
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	// CreateTemp already uses 0600; say so explicitly against odd umasks
-	// and platforms.
-	if err := tmp.Chmod(0o600); err != nil {
-		return errorf("%s: %v", path, unwrapPath(err))
-	}
-	if _, err := tmp.Write(data); err != nil {
-		return errorf("%s: writing: %v", path, unwrapPath(err))
-	}
-	if err := tmp.Sync(); err != nil {
-		return errorf("%s: syncing: %v", path, unwrapPath(err))
-	}
-	if err := tmp.Close(); err != nil {
-		return errorf("%s: writing: %v", path, unwrapPath(err))
-	}
-	if err := os.Rename(tmp.Name(), target); err != nil {
-		return errorf("%s: replacing: %v", path, unwrapPath(err))
-	}
-	// Make the rename durable. Not every platform can sync a directory;
-	// the file itself is complete either way.
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
-	}
-	return nil
-}
-
-// unwrapPath drops the temporary file's name from a *fs.PathError.
-func unwrapPath(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
-}
-
-func runKeyringAdd(c *cli, args []string) error {
-	const name = "keyring add"
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	notBefore := fs.String("not-before", "", "when the new key starts sealing")
-	file, err := c.keyringFlags(name, fs, args)
-	if err != nil {
-		return err
-	}
-	now := c.now()
-	var nb time.Time
-	if *notBefore != "" {
-		if nb, err = parseWhen(*notBefore, now); err != nil {
-			return usageErrorf("%s: -not-before: %v", name, err)
-		}
-	}
-	old, err := readKeyringFile(file, true)
-	if err != nil {
-		return err
-	}
-	key := tokensession.GenerateKey()
-	entries := []tokensession.KeyringEntry{{Key: key, NotBefore: nb}}
-	if old != nil {
-		entries = append(entries, old.Entries()...)
-	}
-	ring, err := tokensession.NewKeyring(entries...)
-	if err != nil {
-		return errorf("%s: %s", file, libMessage(err))
-	}
-	if _, err := ring.SealingKey(now); err != nil {
-		return errorf("%s: no key could seal now: the new key is staged until %s and no other key is active; add a key without -not-before first", file, formatTime(nb))
-	}
-	if err := writeKeyringFile(file, ring); err != nil {
-		return err
-	}
-	fmt.Fprintln(c.stdout, key.ID())
-	return nil
-}
-
-func runKeyringRetire(c *cli, args []string) error {
-	const name = "keyring retire"
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	id := fs.String("id", "", "k4.lid ID of the key to retire")
-	atFlag := fs.String("at", "now", "retirement time")
-	file, err := c.keyringFlags(name, fs, args)
-	if err != nil {
-		return err
-	}
-	if *id == "" {
+// checkID checks the value of a -id flag: a k4.lid ID. The error does not
+// repeat the value, which may be a key pasted in the wrong place.
+func checkID(name, id string) error {
+	switch {
+	case id == "":
 		return usageErrorf("%s: -id is required (run 'tokensession %s -h')", name, name)
-	}
-	if !strings.HasPrefix(*id, "k4.lid.") {
-		return usageErrorf("%s: -id takes a key ID (k4.lid.…, see 'tokensession keyring list'), not %s", name, quoteShort(*id))
-	}
-	now := c.now()
-	at, err := parseWhen(*atFlag, now)
-	if err != nil {
-		return usageErrorf("%s: -at: %v", name, err)
-	}
-	ring, err := readKeyringFile(file, false)
-	if err != nil {
-		return err
-	}
-	entries := ring.Entries()
-	i := indexOf(entries, *id)
-	if i < 0 {
-		return errorf("%s: no key with ID %s", file, safeID(*id))
-	}
-	entries[i].NotAfter = at
-	if ring, err = tokensession.NewKeyring(entries...); err != nil {
-		return errorf("%s: %s", file, libMessage(err))
-	}
-	if _, err := ring.SealingKey(now); err != nil {
-		return errorf("%s: retiring %s at %s would leave no key able to seal now; add a key first", file, *id, formatTime(at))
-	}
-	if _, err := ring.SealingKey(at); err != nil && at.After(now) {
-		return errorf("%s: retiring %s at %s would leave no key able to seal then; add a key first", file, *id, formatTime(at))
-	}
-	if err := writeKeyringFile(file, ring); err != nil {
-		return err
-	}
-	fmt.Fprintf(c.stdout, "%s not_after=%s\n", *id, formatTime(at))
-	return nil
-}
-
-func runKeyringPrune(c *cli, args []string) error {
-	file, ring, err := c.readKeyringOnly("keyring prune", args)
-	if err != nil {
-		return err
-	}
-	now := c.now()
-	var keep []tokensession.KeyringEntry
-	var dropped []string
-	for i, e := range ring.Entries() {
-		if ring.State(i, now) == tokensession.KeyRetired {
-			dropped = append(dropped, e.Key.ID())
-			continue
-		}
-		keep = append(keep, e)
-	}
-	if len(dropped) == 0 {
-		return nil
-	}
-	if len(keep) == 0 {
-		return errorf("%s: every key is retired; pruning would leave an empty keyring; add a key first", file)
-	}
-	pruned, err := tokensession.NewKeyring(keep...)
-	if err != nil {
-		return errorf("%s: %s", file, libMessage(err))
-	}
-	if _, err := pruned.SealingKey(now); err != nil {
-		return errorf("%s: no key of the pruned keyring could seal now; add a key first", file)
-	}
-	if err := writeKeyringFile(file, pruned); err != nil {
-		return err
-	}
-	for _, id := range dropped {
-		fmt.Fprintln(c.stdout, id)
+	case safeID(id) != id:
+		return usageErrorf("%s: -id takes a key ID: k4.lid. and 44 characters, as 'tokensession keyring list' shows it", name)
 	}
 	return nil
 }
 
-func runKeyringList(c *cli, args []string) error {
-	_, ring, err := c.readKeyringOnly("keyring list", args)
-	if err != nil {
-		return err
+// findKey returns the position of the key with ID id in ring.
+func findKey(ring *tokensession.Keyring, id, file string) (int, error) {
+	if i := indexOf(ring.Entries(), id); i >= 0 {
+		return i, nil
 	}
-	now := c.now()
-	for i, e := range ring.Entries() {
-		fmt.Fprintf(c.stdout, "%d  %s  %-7s  not_before=%s  not_after=%s\n",
-			i, e.Key.ID(), ring.State(i, now), formatTime(e.NotBefore), formatTime(e.NotAfter))
-	}
-	return nil
+	return -1, errorf("%s: no key with the ID given to -id (run 'tokensession keyring list -file FILE' for the IDs)", showPath(file))
 }
 
 // indexOf returns the position of the key with ID id in entries, or -1.
@@ -407,13 +305,13 @@ func safeID(id string) string {
 	if len(id) == lidLen && strings.HasPrefix(id, "k4.lid.") {
 		ok := true
 		for i := len("k4.lid."); i < len(id); i++ {
-			ok = ok && isB64URL(id[i]) && id[i] != '='
+			ok = ok && isKeyChar(id[i]) && id[i] != '=' && id[i] != '+'
 		}
 		if ok {
 			return id
 		}
 	}
-	return quoteShort(id) + " (not a k4.lid ID)"
+	return quoteArg(id) + " (not a k4.lid ID)"
 }
 
 // formatTime formats t as RFC 3339 in UTC, or "-" for the zero time.
@@ -422,4 +320,17 @@ func formatTime(t time.Time) string {
 		return "-"
 	}
 	return t.UTC().Format(time.RFC3339)
+}
+
+// fromNow formats t with its distance from now: "2026-12-01T10:00:00Z (in
+// 1h0m0s)".
+func fromNow(t, now time.Time) string {
+	d := t.Sub(now).Round(time.Second)
+	switch {
+	case d > 0:
+		return fmt.Sprintf("%s (in %s)", formatTime(t), d)
+	case d < 0:
+		return fmt.Sprintf("%s (%s ago)", formatTime(t), -d)
+	}
+	return formatTime(t) + " (now)"
 }

@@ -3,7 +3,7 @@
 //
 //	tokensession keygen                 print a new k4.local key
 //	tokensession id [KEY]               print a key's k4.lid ID
-//	tokensession keyring add|retire|prune|list -file FILE …
+//	tokensession keyring add|import|promote|reschedule|retire|prune|list -file FILE …
 //	tokensession inspect [FLAGS] [TOKEN | COOKIE-HEADER]
 //
 // Run "tokensession help COMMAND" for a command's usage. Secrets are printed
@@ -33,14 +33,25 @@ session tokens.
 Commands:
   keygen            print a new k4.local key on stdout, its k4.lid ID on stderr
   id [KEY]          print the k4.lid ID of a key (argument or stdin)
-  keyring add       generate a key and list it first in a JSON keyring file
-  keyring retire    set a key's not_after (retirement time)
-  keyring prune     drop the keys whose not_after has passed
+  keyring add       generate a key and list it first in a JSON keyring file,
+                    staged for the rollout window (default 1h)
+  keyring import    copy a key, with its times, into another keyring file
+  keyring promote   make a staged key seal now (the rollout is done)
+  keyring reschedule
+                    move a staged key's not_before later (the rollout is
+                    late)
+  keyring retire    set a key's not_after, by default the earliest time
+                    that ends no session early
+  keyring prune     drop the keys retired for longer than the leeway
   keyring list      show each key's position, ID, state and times
   inspect [TOKEN]   decrypt a token or Cookie header and check it
   help [COMMAND]    show a command's usage
 
-Run 'tokensession COMMAND -h' for a command's flags.
+Run 'tokensession COMMAND -h' for a command's flags, and 'tokensession
+keyring -h' for a key rotation step by step.
+
+No command prints a secret but keygen: keys are shown by their k4.lid ID,
+and nothing typed where a key does not belong is repeated in a message.
 
 Environment:
   SESSION_KEYRING, SESSION_KEYS
@@ -69,6 +80,9 @@ func init() {
 		{"id", usageID, runID},
 		{"keyring", usageKeyring, nil},
 		{"keyring add", usageKeyringAdd, runKeyringAdd},
+		{"keyring import", usageKeyringImport, runKeyringImport},
+		{"keyring promote", usageKeyringPromote, runKeyringPromote},
+		{"keyring reschedule", usageKeyringReschedule, runKeyringReschedule},
 		{"keyring retire", usageKeyringRetire, runKeyringRetire},
 		{"keyring prune", usageKeyringPrune, runKeyringPrune},
 		{"keyring list", usageKeyringList, runKeyringList},
@@ -147,36 +161,9 @@ func runEnv(args []string, stdin io.Reader, stdout, stderr io.Writer, now func()
 	}
 	// One line, whatever the message holds, and never a secret key even
 	// if one was typed where something else belonged.
-	msg := redactKeys(strings.Join(strings.Fields(err.Error()), " "))
+	msg := redact(strings.Join(strings.Fields(err.Error()), " "))
 	fmt.Fprintln(stderr, "tokensession: "+msg)
 	return code
-}
-
-// redactKeys replaces the secret part of every PASERK k4.local string in s.
-func redactKeys(s string) string {
-	const prefix = "k4.local."
-	var b strings.Builder
-	for {
-		i := strings.Index(s, prefix)
-		if i < 0 {
-			b.WriteString(s)
-			return b.String()
-		}
-		b.WriteString(s[:i+len(prefix)])
-		s = s[i+len(prefix):]
-		j := 0
-		for j < len(s) && isB64URL(s[j]) {
-			j++
-		}
-		if j > 0 {
-			b.WriteString("[redacted]")
-		}
-		s = s[j:]
-	}
-}
-
-func isB64URL(c byte) bool {
-	return 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '='
 }
 
 func (c *cli) dispatch(args []string) error {
@@ -197,7 +184,7 @@ func (c *cli) dispatch(args []string) error {
 		return errHelp
 	case "keyring":
 		if len(args) < 2 {
-			return usageErrorf("keyring: missing subcommand: add, retire, prune or list (run 'tokensession keyring -h')")
+			return usageErrorf("keyring: missing subcommand: add, import, promote, reschedule, retire, prune or list (run 'tokensession keyring -h')")
 		}
 		switch args[1] {
 		case "-h", "-help", "--help":
@@ -209,7 +196,7 @@ func (c *cli) dispatch(args []string) error {
 	}
 	cmd := lookup(name)
 	if cmd == nil || cmd.run == nil {
-		return usageErrorf("unknown command %s (run 'tokensession -h' for usage)", quoteShort(name))
+		return usageErrorf("unknown command %s (run 'tokensession -h' for usage)", quoteArg(name))
 	}
 	return cmd.run(c, args[1:])
 }
@@ -229,7 +216,7 @@ func (c *cli) parseFlags(name string, fs *flag.FlagSet, args []string) ([]string
 			return nil, errHelp
 		}
 		if err != nil {
-			return nil, usageErrorf("%s: %v (run 'tokensession %s -h' for usage)", name, err, name)
+			return nil, usageErrorf("%s: %s (run 'tokensession %s -h' for usage)", name, flagError(err), name)
 		}
 		rest := fs.Args()
 		if len(rest) == 0 {
@@ -243,17 +230,15 @@ func (c *cli) parseFlags(name string, fs *flag.FlagSet, args []string) ([]string
 	}
 }
 
-// quoteShort quotes s for an error message, cut to a length that cannot
-// carry a useful part of a pasted key.
-func quoteShort(s string) string {
-	const max = 24
-	if strings.Contains(s, "local.") {
-		return "(a key, not shown)"
-	}
-	if len(s) > max {
-		return fmt.Sprintf("%q…", s[:max])
-	}
-	return fmt.Sprintf("%q", s)
+// warnf prints a warning on stderr, one line, never a secret.
+func (c *cli) warnf(format string, args ...any) {
+	c.notef("warning: "+format, args...)
+}
+
+// notef prints a note on stderr, one line, never a secret.
+func (c *cli) notef(format string, args ...any) {
+	msg := redact(strings.Join(strings.Fields(fmt.Sprintf(format, args...)), " "))
+	fmt.Fprintln(c.stderr, "tokensession: "+msg)
 }
 
 // readInput reads at most limit bytes from stdin.
@@ -341,8 +326,9 @@ func runID(c *cli, args []string) error {
 const usageHelp = `Usage: tokensession help [COMMAND]
 
 Show the usage of COMMAND ("keygen", "id", "keyring", "keyring add",
-"keyring retire", "keyring prune", "keyring list", "inspect"), or of the
-whole tool.
+"keyring import", "keyring promote", "keyring reschedule", "keyring
+retire", "keyring prune", "keyring list", "inspect"), or of the whole
+tool.
 `
 
 func runHelp(c *cli, args []string) error {
@@ -352,7 +338,7 @@ func runHelp(c *cli, args []string) error {
 	}
 	cmd := lookup(strings.Join(args, " "))
 	if cmd == nil {
-		return usageErrorf("help: unknown command %s (run 'tokensession -h')", quoteShort(strings.Join(args, " ")))
+		return usageErrorf("help: unknown command %s (run 'tokensession -h')", quoteArg(strings.Join(args, " ")))
 	}
 	fmt.Fprint(c.stdout, cmd.usage)
 	return errHelp

@@ -2,7 +2,12 @@ package main
 
 import (
 	"bytes"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -44,6 +49,18 @@ func checkResult(t *testing.T, r result, wantCode int, wantErr string) {
 	if !strings.Contains(r.stderr, wantErr) {
 		t.Errorf("stderr %q does not contain %q", r.stderr, wantErr)
 	}
+}
+
+// tmpDir is t.TempDir with a short name: the CLI does not repeat a path
+// that has a long run of base64 characters, as a long test name makes.
+func tmpDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "ts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
 }
 
 // noSecrets fails if out holds the secret of any of keys.
@@ -89,6 +106,10 @@ func TestUsage(t *testing.T) {
 		{[]string{"keyring", "retire", "-help"}, "Usage: tokensession keyring retire"},
 		{[]string{"keyring", "prune", "--help"}, "Usage: tokensession keyring prune"},
 		{[]string{"keyring", "list", "-h"}, "Usage: tokensession keyring list"},
+		{[]string{"keyring", "import", "-h"}, "Usage: tokensession keyring import"},
+		{[]string{"keyring", "promote", "-h"}, "Usage: tokensession keyring promote"},
+		{[]string{"keyring", "reschedule", "-h"}, "Usage: tokensession keyring reschedule"},
+		{[]string{"help", "keyring", "retire"}, "Usage: tokensession keyring retire"},
 		{[]string{"inspect", "-h"}, "Usage: tokensession inspect"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
@@ -103,7 +124,7 @@ func TestUsage(t *testing.T) {
 		})
 	}
 	// The test clock is documented wherever it applies.
-	for _, name := range []string{"keyring add", "keyring retire", "keyring prune", "keyring list", "inspect"} {
+	for _, name := range []string{"keyring add", "keyring import", "keyring promote", "keyring reschedule", "keyring retire", "keyring prune", "keyring list", "inspect"} {
 		if !strings.Contains(lookup(name).usage, "TOKENSESSION_NOW    for testing only") {
 			t.Errorf("usage of %s does not document TOKENSESSION_NOW", name)
 		}
@@ -118,7 +139,7 @@ func TestUsageErrors(t *testing.T) {
 	}{
 		{"no command", nil, "missing command"},
 		{"unknown command", []string{"frobnicate"}, `unknown command "frobnicate"`},
-		{"key as command", []string{"k4.local.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}, "unknown command (a key, not shown)"},
+		{"key as command", []string{"k4.local.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}, "unknown command (52 characters, not shown: it could be a key)"},
 		{"keyring alone", []string{"keyring"}, "keyring: missing subcommand"},
 		{"keyring unknown", []string{"keyring", "shred"}, `unknown command "keyring shred"`},
 		{"help unknown", []string{"help", "nope"}, `help: unknown command "nope"`},
@@ -187,7 +208,7 @@ func TestID(t *testing.T) {
 }
 
 func TestNowFromEnvironment(t *testing.T) {
-	dir := t.TempDir()
+	dir := tmpDir(t)
 	file := filepath.Join(dir, "keys.json")
 	env := map[string]string{envNow: "2030-01-02T03:04:05Z"}
 	checkResult(t, exec(t, t0, env, "", "keyring", "add", "-file", file, "-not-before", "+1h"), 1, "no key could seal now")
@@ -203,10 +224,175 @@ func TestNowFromEnvironment(t *testing.T) {
 	checkResult(t, exec(t, t0, bad, "", "keyring", "list", "-file", file), 2, "TOKENSESSION_NOW: not an RFC 3339 time")
 }
 
-func TestRedactKeys(t *testing.T) {
-	k := tokensession.GenerateKey().UnsafeExportPASERK()
-	got := redactKeys("a " + k + " b k4.local.x=y k4.local.")
-	if want := "a k4.local.[redacted] b k4.local.[redacted] k4.local."; got != want {
-		t.Errorf("redactKeys = %q, want %q", got, want)
+func TestRedact(t *testing.T) {
+	k := tokensession.GenerateKey()
+	paserk := k.UnsafeExportPASERK()
+	bare := paserk[len("k4.local."):]
+	for in, want := range map[string]string{
+		"a " + paserk + " b k4.local.x=y k4.local.":         "a k4.local.[redacted] b k4.local.[redacted] k4.local.",
+		"key " + bare + ": no such file":                    "key [redacted]: no such file",
+		"mylocal." + bare + "x":                             "mylocal.[redacted]",
+		"x." + bare + ".json":                               "x.[redacted].json",
+		"k3.local." + bare:                                  "k3.local.[redacted]",
+		"id " + k.ID() + " ok":                              "id " + k.ID() + " ok",
+		"/tmp/TestSomethingLong1234567890/keyring.json: no": "/tmp/TestSomethingLong1234567890/keyring.json: no",
+		strings.Repeat("aB3", 14):                           "[redacted]",
+		strings.Repeat("aB3", 13):                           strings.Repeat("aB3", 13),
+	} {
+		if got := redact(in); got != want {
+			t.Errorf("redact(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// secretForms returns the ways a user may paste k: its PASERK, the bare
+// base64url after the prefix, standard padded base64 and hex.
+func secretForms(t *testing.T, k tokensession.Key) []string {
+	t.Helper()
+	paserk := k.UnsafeExportPASERK()
+	raw, err := base64.RawURLEncoding.DecodeString(paserk[len("k4.local."):])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return []string{paserk, paserk[len("k4.local."):], base64.StdEncoding.EncodeToString(raw), hex.EncodeToString(raw)}
+}
+
+// leaks reports the first form of the secret (or a 12-character piece of
+// one) that out holds.
+func leaks(out string, forms []string) (string, bool) {
+	for _, f := range forms {
+		f = strings.TrimPrefix(f, "k4.local.")
+		for i := 0; i+12 <= len(f); i++ {
+			if strings.Contains(out, f[i:i+12]) {
+				return f, true
+			}
+		}
+	}
+	return "", false
+}
+
+// TestNoSecretInOutput pastes a key, in every form, into every argument
+// position, flag, path, file and variable of every command but keygen,
+// and checks that no output shows any of it.
+func TestNoSecretInOutput(t *testing.T) {
+	k := tokensession.GenerateKey()
+	forms := secretForms(t, k)
+	good := tokensession.GenerateKey()
+	dir := tmpDir(t)
+	// Relative paths (-file KEY) land here.
+	t.Chdir(dir)
+	file := writeRing(t, dir, tokensession.KeyringEntry{Key: good})
+	ring, _ := tokensession.NewKeyring(tokensession.KeyringEntry{Key: good})
+	m, err := tokensession.New(tokensession.Config[json.RawMessage]{Keyring: ring, Now: func() time.Time { return t0 }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, _, err := m.Seal(json.RawMessage(`1`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	goodKeys := good.UnsafeExportPASERK()
+
+	type run struct {
+		args  []string
+		env   map[string]string
+		stdin string
+	}
+	for fi, v := range forms {
+		// A file that holds the key in place of a keyring, and keyring
+		// files that misplace it.
+		asFile := filepath.Join(dir, "pasted"+strconv.Itoa(fi)+".json")
+		inField := filepath.Join(dir, "field"+strconv.Itoa(fi)+".json")
+		inTime := filepath.Join(dir, "time"+strconv.Itoa(fi)+".json")
+		inName := filepath.Join(dir, "name"+strconv.Itoa(fi)+".json")
+		for path, data := range map[string]string{
+			asFile:  v + "\n",
+			inField: `{"keys":[{"key":"` + v + `"}]}`,
+			inTime:  `{"keys":[{"key":"` + goodKeys + `","not_before":"` + v + `"}]}`,
+			inName:  `{"keys":[{"key":"` + goodKeys + `","` + v + `":1}]}`,
+		} {
+			if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var runs []run
+		add := func(env map[string]string, stdin string, args ...string) {
+			runs = append(runs, run{args, env, stdin})
+		}
+		add(nil, "", v)
+		add(nil, "", "-"+v)
+		add(nil, "", "help", v)
+		add(nil, "", "help", "keyring", v)
+		add(nil, "", "keygen", v)
+		add(nil, "", "keygen", "-"+v)
+		add(nil, "", "id", v, v)
+		add(nil, "", "id", "-"+v+"=1")
+		add(nil, v+" "+v, "id")
+		add(nil, "", "keyring", v)
+		add(nil, "", "keyring", v, "-file", file)
+		for _, sub := range []string{"add", "retire", "prune", "list", "promote", "reschedule", "import"} {
+			add(nil, "", "keyring", sub, "-file", v)
+			add(nil, "", "keyring", sub, "-file", filepath.Join(dir, v))
+			add(nil, "", "keyring", sub, "-file", v+".json")
+			add(nil, "", "keyring", sub, "-file", "keys."+v)
+			add(nil, "", "keyring", sub, "-file", file, v)
+			add(nil, "", "keyring", sub, "-file", file, "-"+v)
+			add(nil, "", "keyring", sub, "-file", file, "--"+v+"="+v)
+			add(nil, "", "keyring", sub, "-file", file, "-id", v)
+			add(nil, "", "keyring", sub, "-file", file, "-id", good.ID(), "-at", v)
+			add(nil, "", "keyring", sub, "-file", file, "-id", good.ID(), "-not-before", v)
+			add(nil, "", "keyring", sub, "-file", file, "-not-before", v)
+			add(nil, "", "keyring", sub, "-file", file, "-rollout", v)
+			add(nil, "", "keyring", sub, "-file", file, "-idle", v, "-leeway", v)
+			add(nil, "", "keyring", sub, "-file", file, "-from", v)
+			add(nil, v, "keyring", sub, "-file", file, "-from", "-")
+			add(nil, "", "keyring", sub, "-file", file, "-from", asFile)
+			add(nil, "", "keyring", sub, "-file", file, "-from", inField)
+			for _, bad := range []string{asFile, inField, inTime, inName} {
+				add(nil, "", "keyring", sub, "-file", bad)
+				add(nil, "", "keyring", sub, "-file", bad, "-id", good.ID())
+			}
+			add(map[string]string{envNow: v}, "", "keyring", sub, "-file", file)
+		}
+		for _, flag := range []string{"-keyring", "-keys", "-cookie-name", "-purpose", "-idle", "-absolute", "-leeway", "-max-chunks"} {
+			add(nil, "", "inspect", flag, v, tok)
+			add(map[string]string{"SESSION_KEYS": goodKeys}, "", "inspect", flag, v, tok)
+		}
+		add(nil, "", "inspect", "-keys", goodKeys, v)
+		add(nil, v, "inspect", "-keys", goodKeys)
+		add(nil, "", "inspect", "-keys", goodKeys, "-"+v, tok)
+		add(nil, "", "inspect", "-keys", goodKeys, "Cookie: "+v+"=1; a=b")
+		add(nil, "", "inspect", "-keys", goodKeys, "__Host-session="+v)
+		add(nil, "", "inspect", "-keys", goodKeys, "__Host-session.0="+v+"; __Host-session.1="+v)
+		add(nil, "", "inspect", "-keys", goodKeys, "-cookie-name", v, "Cookie: "+v+"=")
+		add(nil, "", "inspect", "-keyring", filepath.Join(dir, v), tok)
+		for _, bad := range []string{asFile, inField, inTime, inName} {
+			add(nil, "", "inspect", "-keyring", bad, tok)
+			add(map[string]string{"SESSION_KEYRING": bad}, "", "inspect", tok)
+		}
+		for _, env := range []map[string]string{
+			{"SESSION_KEYS": v},
+			{"SESSION_KEYS": goodKeys + " " + v},
+			{"SESSION_KEYRING": v},
+			{"SESSION_KEYRING": " " + v + "\n"},
+			{"SESSION_KEYRING": filepath.Join(dir, v)},
+			{"SESSION_KEYRING": `{"keys":[{"key":"` + v + `"}]}`},
+			{"SESSION_KEYRING": `{"keys":[{"key":"` + v + `"}`},
+			{"SESSION_KEYRING": `{"keys":[{"key":"` + goodKeys + `","not_after":"` + v + `"}]}`},
+			{"SESSION_KEYRING": v, "SESSION_KEYS": v},
+			{envNow: v, "SESSION_KEYS": goodKeys},
+		} {
+			add(env, "", "inspect", tok)
+			add(env, tok, "inspect")
+		}
+		for _, r := range runs {
+			// Some runs succeed (import -from a file holding the key):
+			// each starts from the same keyring.
+			writeRing(t, dir, tokensession.KeyringEntry{Key: good})
+			res := exec(t, t0, r.env, r.stdin, r.args...)
+			if f, leaked := leaks(res.stdout+res.stderr, forms); leaked {
+				t.Errorf("form %d: %q env %v: output shows (part of) %q:\nstdout: %s\nstderr: %s", fi, r.args, r.env, f, res.stdout, res.stderr)
+			}
+		}
 	}
 }

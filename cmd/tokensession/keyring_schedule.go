@@ -1,0 +1,303 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"time"
+
+	"github.com/tokensession/tokensession"
+)
+
+// This file holds the keyring subcommands that move a key through its
+// life: promote, reschedule, retire and prune; and list.
+
+func runKeyringPromote(c *cli, args []string) error {
+	const name = "keyring promote"
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	id := fs.String("id", "", "k4.lid ID of the key")
+	atFlag := fs.String("at", "now", "when the key starts sealing")
+	file, err := c.keyringFlags(name, fs, args)
+	if err != nil {
+		return err
+	}
+	if err := checkID(name, *id); err != nil {
+		return err
+	}
+	now := c.now()
+	at, err := parseWhen(*atFlag, now)
+	if err != nil {
+		return usageErrorf("%s: -at: %v", name, err)
+	}
+	err = c.editKeyringFile(file, false, func(ring *tokensession.Keyring) (*tokensession.Keyring, error) {
+		i, err := findKey(ring, *id, file)
+		if err != nil {
+			return nil, err
+		}
+		entries := ring.Entries()
+		e := &entries[i]
+		if st := ring.State(i, now); st != tokensession.KeyStaged {
+			return nil, errorf("%s: entry %d (%s) is %s, not staged: its not_before (%s) has passed, nothing to promote", showPath(file), i, *id, st, formatTime(e.NotBefore))
+		}
+		if at.After(e.NotBefore) {
+			return nil, errorf("%s: -at %s is after entry %d's not_before (%s): promote moves it earlier; to move it later use 'keyring reschedule'", showPath(file), formatTime(at), i, formatTime(e.NotBefore))
+		}
+		if !e.NotAfter.IsZero() && !at.Before(e.NotAfter) {
+			return nil, errorf("%s: -at %s is not before entry %d's not_after (%s)", showPath(file), formatTime(at), i, formatTime(e.NotAfter))
+		}
+		e.NotBefore = at
+		return rebuild(file, entries)
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.stdout, "%s not_before=%s\n", *id, formatTime(at))
+	c.warnf("%s seals from %s in this version of %s: every instance must already hold the key, or it cannot open the sessions sealed with it; copy %s to every instance again", *id, fromNow(at, now), showPath(file), showPath(file))
+	return nil
+}
+
+func runKeyringReschedule(c *cli, args []string) error {
+	const name = "keyring reschedule"
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	id := fs.String("id", "", "k4.lid ID of the key")
+	nbFlag := fs.String("not-before", "", "the new not_before")
+	file, err := c.keyringFlags(name, fs, args)
+	if err != nil {
+		return err
+	}
+	if err := checkID(name, *id); err != nil {
+		return err
+	}
+	if *nbFlag == "" {
+		return usageErrorf("%s: -not-before is required (run 'tokensession %s -h')", name, name)
+	}
+	now := c.now()
+	nb, err := parseWhen(*nbFlag, now)
+	if err != nil {
+		return usageErrorf("%s: -not-before: %v", name, err)
+	}
+	if !nb.After(now) {
+		return usageErrorf("%s: -not-before must be in the future; to make a staged key seal now, use 'keyring promote'", name)
+	}
+	var was time.Time
+	err = c.editKeyringFile(file, false, func(ring *tokensession.Keyring) (*tokensession.Keyring, error) {
+		i, err := findKey(ring, *id, file)
+		if err != nil {
+			return nil, err
+		}
+		entries := ring.Entries()
+		e := &entries[i]
+		if st := ring.State(i, now); st != tokensession.KeyStaged {
+			return nil, errorf("%s: entry %d (%s) is %s, not staged: its not_before (%s) has passed, so every instance that has the key seals with it; finish the rollout instead", showPath(file), i, *id, st, formatTime(e.NotBefore))
+		}
+		if !e.NotAfter.IsZero() && !nb.Before(e.NotAfter) {
+			return nil, errorf("%s: -not-before %s is not before entry %d's not_after (%s)", showPath(file), formatTime(nb), i, formatTime(e.NotAfter))
+		}
+		was = e.NotBefore
+		e.NotBefore = nb
+		return rebuild(file, entries)
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.stdout, "%s not_before=%s\n", *id, formatTime(nb))
+	c.notef("copy %s to every instance again before %s: an instance that keeps the old version starts sealing with %s then", showPath(file), fromNow(was, now), *id)
+	return nil
+}
+
+func runKeyringRetire(c *cli, args []string) error {
+	const name = "keyring retire"
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	id := fs.String("id", "", "k4.lid ID of the key to retire")
+	atFlag := fs.String("at", "", "retirement time")
+	idle := fs.Duration("idle", tokensession.DefaultIdleTimeout, "idle timeout")
+	leeway := fs.Duration("leeway", tokensession.DefaultLeeway, "clock skew tolerance")
+	force := fs.Bool("force", false, "retire before the safe time")
+	file, err := c.keyringFlags(name, fs, args)
+	if err != nil {
+		return err
+	}
+	if err := checkID(name, *id); err != nil {
+		return err
+	}
+	switch {
+	case *idle < time.Second:
+		return usageErrorf("%s: -idle must be at least 1s", name)
+	case *leeway < 0:
+		return usageErrorf("%s: -leeway must not be negative", name)
+	}
+	now := c.now()
+	var at time.Time
+	if *atFlag != "" {
+		if at, err = parseWhen(*atFlag, now); err != nil {
+			return usageErrorf("%s: -at: %v", name, err)
+		}
+	}
+	var safe time.Time
+	err = c.editKeyringFile(file, false, func(ring *tokensession.Keyring) (*tokensession.Keyring, error) {
+		i, err := findKey(ring, *id, file)
+		if err != nil {
+			return nil, err
+		}
+		entries := ring.Entries()
+		e := &entries[i]
+		if !at.IsZero() && !e.NotBefore.IsZero() && !at.After(e.NotBefore) {
+			return nil, errorf("%s: -at %s is not after entry %d's not_before (%s): a key must seal before it retires", showPath(file), formatTime(at), i, formatTime(e.NotBefore))
+		}
+		end, ok := sealingEnd(ring, i, now)
+		if !ok {
+			return nil, errorf("%s: no key listed before entry %d (%s) takes over sealing from it, so retiring it would cut short the sessions it seals until then: add a new key first ('keyring add'), and retire this one once the new key seals", showPath(file), i, *id)
+		}
+		safe = end.Add(*idle + *leeway)
+		if safe.Before(now) {
+			safe = now
+		}
+		// Round up: a safe time cut to the second would be too early.
+		if t := safe.Truncate(time.Second); !t.Equal(safe) {
+			safe = t.Add(time.Second)
+		}
+		if at.IsZero() {
+			at = safe
+		}
+		if at.Before(safe) && !*force {
+			return nil, errorf("%s: retiring %s at %s ends its sessions before they expire: it stops sealing at %s, and sessions last the idle timeout (%s) plus the leeway (%s) after that; the earliest safe -at is %s (give -force to end them anyway, for a leaked key)", showPath(file), *id, formatTime(at), formatTime(end), *idle, *leeway, formatTime(safe))
+		}
+		if !e.NotBefore.IsZero() && !at.After(e.NotBefore) {
+			return nil, errorf("%s: -at %s is not after entry %d's not_before (%s): a key must seal before it retires", showPath(file), formatTime(at), i, formatTime(e.NotBefore))
+		}
+		e.NotAfter = at
+		next, err := rebuild(file, entries)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := next.SealingKey(now); err != nil {
+			return nil, errorf("%s: retiring %s at %s would leave no key able to seal now; add a key first", showPath(file), *id, formatTime(at))
+		}
+		if _, err := next.SealingKey(at); err != nil && at.After(now) {
+			return nil, errorf("%s: retiring %s at %s would leave no key able to seal then; add a key first", showPath(file), *id, formatTime(at))
+		}
+		return next, nil
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.stdout, "%s not_after=%s\n", *id, formatTime(at))
+	if at.Before(safe) {
+		c.warnf("sessions sealed by %s end at %s, before they expire (the earliest safe time is %s)", *id, fromNow(at, now), formatTime(safe))
+	} else {
+		c.warnf("sessions sealed by %s that have not been refreshed by %s end then; copy %s to every instance, and prune after that time", *id, fromNow(at, now), showPath(file))
+	}
+	return nil
+}
+
+// sealingEnd returns when entry i of ring stops, or stopped, sealing as
+// far as ring tells at instant now, and false if it seals now and no key
+// listed before it ever takes over.
+//
+//   - A key that seals now stops at the earliest later not_before of a
+//     key listed before it.
+//   - A staged key seals from its not_before until the same.
+//   - A key that no longer seals stopped when the key sealing now started,
+//     if that key is listed before it and its not_before is known; else,
+//     not knowing, now.
+//   - A retired key seals nothing more: now.
+func sealingEnd(ring *tokensession.Keyring, i int, now time.Time) (time.Time, bool) {
+	entries := ring.Entries()
+	takeover := func(from time.Time) (time.Time, bool) {
+		var end time.Time
+		for _, e := range entries[:i] {
+			if e.NotBefore.After(from) && (e.NotAfter.IsZero() || e.NotAfter.After(e.NotBefore)) && (end.IsZero() || e.NotBefore.Before(end)) {
+				end = e.NotBefore
+			}
+		}
+		return end, !end.IsZero()
+	}
+	switch ring.State(i, now) {
+	case tokensession.KeySealing:
+		return takeover(now)
+	case tokensession.KeyStaged:
+		return takeover(entries[i].NotBefore)
+	case tokensession.KeyOpening:
+		k, err := ring.SealingKey(now)
+		if err == nil {
+			if j := indexOf(entries, k.ID()); j < i && !entries[j].NotBefore.IsZero() {
+				return entries[j].NotBefore, true
+			}
+		}
+	}
+	return now, true
+}
+
+// rebuild makes the keyring of the edited entries of file.
+func rebuild(file string, entries []tokensession.KeyringEntry) (*tokensession.Keyring, error) {
+	ring, err := tokensession.NewKeyring(entries...)
+	if err != nil {
+		return nil, errorf("%s: %s", showPath(file), libMessage(err))
+	}
+	return ring, nil
+}
+
+func runKeyringPrune(c *cli, args []string) error {
+	const name = "keyring prune"
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	leeway := fs.Duration("leeway", tokensession.DefaultLeeway, "clock skew tolerance")
+	file, err := c.keyringFlags(name, fs, args)
+	if err != nil {
+		return err
+	}
+	if *leeway < 0 {
+		return usageErrorf("%s: -leeway must not be negative", name)
+	}
+	now := c.now()
+	var dropped []string
+	err = c.editKeyringFile(file, false, func(ring *tokensession.Keyring) (*tokensession.Keyring, error) {
+		var keep []tokensession.KeyringEntry
+		for _, e := range ring.Entries() {
+			// A retired key still opens tokens for the leeway after its
+			// not_after: keep it until then.
+			if !e.NotAfter.IsZero() && !now.Before(e.NotAfter.Add(*leeway)) {
+				dropped = append(dropped, e.Key.ID())
+				continue
+			}
+			keep = append(keep, e)
+		}
+		if len(dropped) == 0 {
+			return nil, nil
+		}
+		if len(keep) == 0 {
+			return nil, errorf("%s: every key is retired; pruning would leave an empty keyring; add a key first", showPath(file))
+		}
+		pruned, err := rebuild(file, keep)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := pruned.SealingKey(now); err != nil {
+			return nil, errorf("%s: no key of the pruned keyring could seal now; add a key first", showPath(file))
+		}
+		return pruned, nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, id := range dropped {
+		fmt.Fprintln(c.stdout, id)
+	}
+	return nil
+}
+
+func runKeyringList(c *cli, args []string) error {
+	const name = "keyring list"
+	file, err := c.keyringFlags(name, flag.NewFlagSet(name, flag.ContinueOnError), args)
+	if err != nil {
+		return err
+	}
+	ring, err := c.readKeyringFile(file, false)
+	if err != nil {
+		return err
+	}
+	now := c.now()
+	for i, e := range ring.Entries() {
+		fmt.Fprintf(c.stdout, "%d  %s  %-7s  not_before=%s  not_after=%s\n",
+			i, e.Key.ID(), ring.State(i, now), formatTime(e.NotBefore), formatTime(e.NotAfter))
+	}
+	return nil
+}
