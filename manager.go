@@ -3,6 +3,7 @@ package tokensession
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -100,7 +101,11 @@ type Config[T any] struct {
 	Path string
 
 	// Domain is the cookie's Domain. Default none (host-only). Must be
-	// empty with the __Host- prefix.
+	// empty with the __Host- prefix (matched in any case, as browsers do;
+	// likewise __Secure- requires Secure). [New] refuses a Domain that is
+	// a single label, such as a bare top-level domain, or an IP address;
+	// it has no public suffix list, so a suffix such as "co.uk" passes New
+	// and is then refused by browsers.
 	Domain string
 
 	// SameSite is the cookie's SameSite attribute. Default
@@ -300,10 +305,25 @@ func (m *Manager[T]) initCookie(cfg *Config[T]) error {
 	if c.SameSite == http.SameSiteNoneMode && !c.Secure {
 		return errors.New("tokensession: SameSite=None requires Secure, which UnsafeAllowHTTP removes")
 	}
-	if strings.HasPrefix(c.Name, "__Host-") && (!c.Secure || c.Path != "/" || c.Domain != "") {
+	if c.Path[0] != '/' {
+		return errors.New("tokensession: Config.Path must start with '/'")
+	}
+	if c.Domain != "" {
+		// Browsers refuse a cookie whose Domain is a public suffix. Without
+		// the public suffix list this catches only a single label (a bare
+		// TLD such as "com", or "localhost") and an IP address; a
+		// multi-label suffix such as "co.uk" or "github.io" still passes
+		// here and is refused by the browser.
+		d := strings.TrimPrefix(c.Domain, ".")
+		if !strings.Contains(strings.TrimSuffix(d, "."), ".") || net.ParseIP(d) != nil {
+			return errors.New("tokensession: Config.Domain must be a registrable domain such as example.com, not a top-level domain or an IP address; leave it empty for a host-only cookie")
+		}
+	}
+	// Browsers match the prefixes in any case.
+	if hasPrefixFold(c.Name, "__Host-") && (!c.Secure || c.Path != "/" || c.Domain != "") {
 		return errors.New("tokensession: a __Host- cookie requires Secure, Path=/ and no Domain")
 	}
-	if strings.HasPrefix(c.Name, "__Secure-") && !c.Secure {
+	if hasPrefixFold(c.Name, "__Secure-") && !c.Secure {
 		return errors.New("tokensession: a __Secure- cookie requires Secure")
 	}
 	m.chunkNames = make([]string, m.maxChunks)
@@ -321,6 +341,10 @@ func (m *Manager[T]) initCookie(cfg *Config[T]) error {
 	}
 	m.cookie = c
 	return nil
+}
+
+func hasPrefixFold(s, prefix string) bool {
+	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
 }
 
 // SetKeyring replaces the manager's keyring. It is safe to call while

@@ -416,6 +416,15 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		"negative idle":      {Keyring: ring, IdleTimeout: -time.Second},
 		"negative window":    {Keyring: ring, RefreshWindow: -time.Second},
 		"staged ring":        {Keyring: mustStagedRing(t)},
+		// Browsers match cookie prefixes in any case.
+		"host prefix lower":  {Keyring: ring, CookieName: "__host-x", UnsafeAllowHTTP: true},
+		"host prefix upper":  {Keyring: ring, CookieName: "__HOST-x", Domain: "example.com"},
+		"secure prefix case": {Keyring: ring, CookieName: "__secure-x", UnsafeAllowHTTP: true},
+		"relative path":      {Keyring: ring, CookieName: "session", Path: "app"},
+		"domain bare TLD":    {Keyring: ring, CookieName: "session", Domain: "com"},
+		"domain dotted TLD":  {Keyring: ring, CookieName: "session", Domain: ".com"},
+		"domain one label":   {Keyring: ring, CookieName: "session", Domain: "localhost"},
+		"domain IPv4":        {Keyring: ring, CookieName: "session", Domain: "192.168.1.10"},
 	}
 	for name, cfg := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -431,6 +440,14 @@ func TestNewRejectsBadConfig(t *testing.T) {
 	m, err := tokensession.New(tokensession.Config[mwValue]{Keyring: ring, UnsafeAllowHTTP: true})
 	if err != nil || m.CookieName() != "session" {
 		t.Errorf("development config: %v, cookie %q", err, m.CookieName())
+	}
+	for _, cfg := range []tokensession.Config[mwValue]{
+		{Keyring: ring, CookieName: "session", Domain: "example.com", Path: "/app"},
+		{Keyring: ring, CookieName: "__Secure-session", Domain: ".example.co.uk"},
+	} {
+		if _, err := tokensession.New(cfg); err != nil {
+			t.Errorf("New(Domain %q, Path %q): %v", cfg.Domain, cfg.Path, err)
+		}
 	}
 }
 
