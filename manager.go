@@ -89,15 +89,29 @@ type Config[T any] struct {
 	// field of the value. It must be safe for concurrent use.
 	IsRevoked func(info Info, value T) bool
 
-	// ErrorHandler, if set, receives every error the middleware meets and
-	// does not return to a caller: bad cookies (with their reason, an
-	// opening error), sessions too large to save, and changes made after
-	// the response headers were written. The client never sees them.
-	// Default: errors are dropped. The package never logs.
+	// ErrorHandler receives every error the middleware meets that no
+	// caller receives: bad cookies (with their reason, an opening error),
+	// sessions that could not be sealed (too large, no sealing key, a codec
+	// failure, a cookie of an unknown key that a write must not replace),
+	// and changes made after the response headers were written. Each error
+	// goes to exactly one place: the caller of [Session.Save] when Save
+	// returned it, otherwise ErrorHandler. A late change is reported by Save
+	// if the handler calls it, else when the handler returns. The client
+	// never sees these errors, and none contains token bytes.
+	//
+	// Default: log through [slog.Default], as net/http logs its handlers'
+	// mistakes. Server-side failures log at [slog.LevelError] (a write
+	// refused during a key rollout at [slog.LevelWarn]); the opening
+	// errors any client can cause (malformed, forged, expired, unknown
+	// key…) at [slog.LevelDebug], so they cannot flood the log at the
+	// default level; an incomplete chunk set, usually a cookie dropped by
+	// a client or proxy over its Cookie header limit, at [slog.LevelInfo]
+	// at most once a minute, else at debug. Lines name the cookie, the
+	// method, the path and the error, never the token.
 	ErrorHandler func(r *http.Request, err error)
 
-	// Path is the cookie's Path. Default "/". Must be "/" with the __Host-
-	// prefix.
+	// Path is the cookie's Path. Default "/". It must start with '/', and
+	// be "/" with the __Host- prefix.
 	Path string
 
 	// Domain is the cookie's Domain. Default none (host-only). Must be
@@ -183,6 +197,9 @@ type Manager[T any] struct {
 	cache         *openCache
 	cookie        http.Cookie // template: name and attributes
 	chunkNames    []string
+	// hintAt is when the default log last showed the incomplete-chunks
+	// hint at info level, in UnixNano of the manager's clock.
+	hintAt atomic.Int64
 }
 
 // New validates cfg and returns a Manager. It does no I/O and starts no

@@ -14,6 +14,15 @@ import (
 // session pays nothing for it. Changes are sealed into Set-Cookie when the
 // response headers are written, or earlier by [Session.Save].
 //
+// A write never replaces a cookie this instance could not read for want of
+// its key ([ErrUnknownKey]): during a key rollout another instance may hold
+// that key, and the cookie is the user's session there. Such a request has
+// no session and [Session.Err] says why; a Set or Update still changes the
+// value the handler sees, but it is not sealed: [Session.Save] returns an
+// error matching ErrUnknownKey, and without Save the response leaves the
+// cookie as it was and the error goes to [Config.ErrorHandler]. An explicit
+// [Session.Renew] (login) or [Session.Destroy] (logout) replaces the cookie.
+//
 // A Session is safe for concurrent use by the request's goroutines. It
 // must not be used after the handler returns.
 type Session[T any] struct {
@@ -32,10 +41,16 @@ type Session[T any] struct {
 	present uint32
 	// staleKey: the token opened was sealed by a key listed after the
 	// current sealing key, an older one.
-	staleKey  bool
+	staleKey bool
+	// keep: the cookie was sealed by a key this instance does not have, so
+	// only Renew or Destroy may replace it.
+	keep      bool
 	dirty     bool // value changed, or renewed, or destroyed
 	renew     bool // the next seal starts a new session ID
 	committed bool
+	// late: a change came after the headers went out and has been
+	// reported to no one yet; done: the handler has returned.
+	late, done bool
 	// gen counts changes; failedGen is the gen whose seal failed in Save,
 	// so that the commit neither retries nor reports it twice.
 	gen, failedGen uint64
@@ -77,11 +92,11 @@ func (s *Session[T]) lock() {
 	}
 	s.mu.Lock()
 	if !s.loaded {
-		if err := s.load(); err != nil && s.m.errorHandler != nil {
+		if err := s.load(); err != nil {
 			// The handler must not run under the lock; loaded is set, so
 			// the state is consistent while it is released.
 			s.mu.Unlock()
-			s.m.errorHandler(s.r, err)
+			s.m.report(s.r, err)
 			s.mu.Lock()
 		}
 	}
@@ -137,7 +152,7 @@ func (s *Session[T]) Update(fn func(v *T)) {
 // planted or saw before cannot follow the user in (session fixation).
 func (s *Session[T]) Renew() {
 	s.lock()
-	s.renew = true
+	s.renew, s.keep = true, false
 	s.changedAndUnlock()
 }
 
@@ -149,36 +164,62 @@ func (s *Session[T]) Destroy() {
 	var zero T
 	s.value = zero
 	s.exists = false
-	s.renew = true
+	s.renew, s.keep = true, false
 	s.changedAndUnlock()
 }
 
-// changedAndUnlock records a change, unlocks, and reports a change made
-// after the response headers were written.
+// changedAndUnlock records a change and unlocks. A change made after the
+// response headers were written is reported by Save if the handler calls
+// it, else when the handler returns.
 func (s *Session[T]) changedAndUnlock() {
 	s.dirty = true
 	s.gen++
-	late := s.committed
+	report := s.committed && s.done
+	if s.committed && !s.done {
+		s.late = true
+	}
 	s.mu.Unlock()
-	if late && s.m.errorHandler != nil {
-		s.m.errorHandler(s.r, ErrHeadersWritten)
+	if report {
+		s.m.report(s.r, ErrHeadersWritten)
 	}
 }
 
+// Err returns why the request has no session: nil when it carried no
+// session cookie or the cookie opened, otherwise the reason the cookie did
+// not open, which matches one of [ErrMalformed], [ErrUnknownKey],
+// [ErrKeyRetired], [ErrNotAuthentic], [ErrExpired] or [ErrRevoked] with
+// [errors.Is] and never contains token bytes. A handler that gets
+// ErrUnknownKey meets a session sealed by a key this instance does not
+// have yet; it may answer 503 with Retry-After rather than act anonymously.
+func (s *Session[T]) Err() error {
+	s.lock()
+	defer s.mu.Unlock()
+	return s.loadErr
+}
+
 // Save seals the session's changes now, so that errors reach the caller
-// instead of only [Config.ErrorHandler]. The Set-Cookie lines go out with
-// the response headers. It returns nil when nothing changed, a
-// [*TooLargeError] when the session does not fit (the client then keeps
-// its previous cookie unless the value is changed again), and
-// [ErrHeadersWritten] when a change came after the headers were sent.
+// instead of [Config.ErrorHandler]: an error Save returns is not reported
+// again. The Set-Cookie lines go out with the response headers. It returns
+// nil when nothing changed; a [*TooLargeError] when the session does not
+// fit (the client then keeps its previous cookie unless the value is
+// changed again); an error matching [ErrUnknownKey] when the cookie was
+// sealed by a key this instance does not have and must not be replaced
+// (see [Session]); and [ErrHeadersWritten] when a change came after the
+// headers were sent.
 func (s *Session[T]) Save() error {
 	s.lock()
 	defer s.mu.Unlock()
-	if !s.dirty || (s.saved && s.savedGen == s.gen) {
+	if s.committed {
+		// Whatever changed before the headers went out was committed with
+		// them, its failure reported there.
+		if s.late {
+			s.late = false
+			return ErrHeadersWritten
+		}
 		return nil
 	}
-	if s.committed {
-		return ErrHeadersWritten
+	if !s.dirty || (s.saved && s.savedGen == s.gen) {
+		return nil
 	}
 	lines, err := s.sealLocked(s.m.now())
 	if err != nil {
@@ -209,6 +250,7 @@ func (s *Session[T]) load() error {
 		var zero T
 		s.value = zero
 		s.loadErr = err
+		s.keep = errors.Is(err, ErrUnknownKey)
 		return err
 	}
 	s.exists = true
@@ -230,6 +272,9 @@ func (s *Session[T]) sealLocked(now time.Time) ([]string, error) {
 	m := s.m
 	if !s.exists {
 		return m.expireLines(s.present, 0), nil
+	}
+	if s.keep {
+		return nil, errKeepCookie
 	}
 	sid, created := s.info.ID, s.info.Created
 	if s.renew || sid == "" {
@@ -272,23 +317,37 @@ func (s *Session[T]) commit(h http.Header) {
 		lines, err = s.sealLocked(now)
 	}
 	s.mu.Unlock()
+	// The handler read the session: the response may depend on the
+	// cookie, so caches must key it by the cookie.
+	addVaryCookie(h)
 	if len(lines) > 0 {
 		writeSetCookie(h, lines)
 	}
-	if err != nil && s.m.errorHandler != nil {
-		s.m.errorHandler(s.r, err)
+	if err != nil {
+		s.m.report(s.r, err)
 	}
 }
 
 // hijacked marks the session committed without writing: after a hijack the
-// handler owns the connection. A pending change is reported.
+// handler owns the connection. A pending change is late.
 func (s *Session[T]) hijacked() {
 	s.mu.Lock()
-	pending := s.dirty && !s.committed
+	if s.dirty && !s.committed && s.gen != s.failedGen {
+		s.late = true
+	}
 	s.committed = true
 	s.mu.Unlock()
-	if pending && s.m.errorHandler != nil {
-		s.m.errorHandler(s.r, ErrHeadersWritten)
+}
+
+// finish runs when the handler returns: a late change that Save did not
+// return is reported now.
+func (s *Session[T]) finish() {
+	s.mu.Lock()
+	late := s.late
+	s.late, s.done = false, true
+	s.mu.Unlock()
+	if late {
+		s.m.report(s.r, ErrHeadersWritten)
 	}
 }
 
