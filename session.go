@@ -44,21 +44,26 @@ type Session[T any] struct {
 	staleKey bool
 	// keep: the cookie was sealed by a key this instance does not have, so
 	// only Renew or Destroy may replace it.
-	keep      bool
-	dirty     bool // value changed, or renewed, or destroyed
-	renew     bool // the next seal starts a new session ID
+	keep  bool
+	renew bool // the next seal starts a new session ID
+	// status says what the response owes the session's latest change.
+	status status
+	// pending holds the Set-Cookie lines Save sealed (status saved).
+	pending   []string
 	committed bool
-	// late: a change came after the headers went out and has been
-	// reported to no one yet; done: the handler has returned.
-	late, done bool
-	// gen counts changes; failedGen is the gen whose seal failed in Save,
-	// so that the commit neither retries nor reports it twice.
-	gen, failedGen uint64
-	// pending holds Set-Cookie lines sealed by Save for gen savedGen.
-	pending  []string
-	savedGen uint64
-	saved    bool
+	// done: the handler has returned, so a change is reported at once.
+	done bool
 }
+
+// A status is where the session's latest change stands.
+type status uint8
+
+const (
+	clean   status = iota // no change since the last seal, or none at all
+	changed               // changed, not sealed yet: the commit seals it
+	saved                 // sealed by Save: the commit writes pending
+	failed                // could not be sealed or sent, already reported
+)
 
 // ctxKey is the context key of one manager's sessions, so two managers
 // (two cookies) can serve the same request.
@@ -124,62 +129,60 @@ func (s *Session[T]) Info() (Info, bool) {
 // The session keeps its ID and creation time; call [Session.Renew] at login
 // and on privilege changes.
 func (s *Session[T]) Set(v T) {
-	s.lock()
-	s.value = v
-	s.exists = true
-	s.changedAndUnlock()
+	s.mutate(func() {
+		s.value = v
+		s.exists = true
+	})
 }
 
 // Update calls fn with a pointer to the session's value (the zero T if
 // there is no session), starting a session if there is none, and marks it
 // changed. fn runs under the session's lock: it must not call the Session.
 func (s *Session[T]) Update(fn func(v *T)) {
-	s.lock()
-	done := false
-	defer func() {
-		if !done { // fn panicked
-			s.mu.Unlock()
-		}
-	}()
-	fn(&s.value)
-	done = true
-	s.exists = true
-	s.changedAndUnlock()
+	s.mutate(func() {
+		fn(&s.value)
+		s.exists = true
+	})
 }
 
 // Renew gives the session a new ID and creation time, keeping its value.
 // Call it at login and on any privilege change, so that an ID an attacker
 // planted or saw before cannot follow the user in (session fixation).
 func (s *Session[T]) Renew() {
-	s.lock()
-	s.renew, s.keep = true, false
-	s.changedAndUnlock()
+	s.mutate(func() {
+		s.renew, s.keep = true, false
+	})
 }
 
 // Destroy ends the session (logout): the response expires every cookie of
 // the session, chunks included. A later Set starts a new session with a
 // new ID.
 func (s *Session[T]) Destroy() {
-	s.lock()
-	var zero T
-	s.value = zero
-	s.exists = false
-	s.renew, s.keep = true, false
-	s.changedAndUnlock()
+	s.mutate(func() {
+		var zero T
+		s.value = zero
+		s.exists = false
+		s.renew, s.keep = true, false
+	})
 }
 
-// changedAndUnlock records a change and unlocks. A change made after the
-// response headers were written is reported by Save if the handler calls
-// it, else when the handler returns.
-func (s *Session[T]) changedAndUnlock() {
-	s.dirty = true
-	s.gen++
-	report := s.committed && s.done
-	if s.committed && !s.done {
-		s.late = true
-	}
-	s.mu.Unlock()
-	if report {
+// mutate applies fn under the lock and marks the session changed. A change
+// made after the response headers were written is reported by Save if the
+// handler calls it, else when the handler returns, or at once if the
+// handler has already returned. If fn panics, nothing is marked.
+func (s *Session[T]) mutate(fn func()) {
+	s.lock()
+	late := func() bool {
+		defer s.mu.Unlock()
+		fn()
+		s.status = changed
+		if s.committed && s.done {
+			s.status = failed
+			return true
+		}
+		return false
+	}()
+	if late {
 		s.m.report(s.r, ErrHeadersWritten)
 	}
 }
@@ -209,24 +212,24 @@ func (s *Session[T]) Err() error {
 func (s *Session[T]) Save() error {
 	s.lock()
 	defer s.mu.Unlock()
-	if s.committed {
-		// Whatever changed before the headers went out was committed with
-		// them, its failure reported there.
-		if s.late {
-			s.late = false
+	switch {
+	case s.committed:
+		// What changed before the headers went out was committed with
+		// them, any failure reported there.
+		if s.status == changed {
+			s.status = failed
 			return ErrHeadersWritten
 		}
 		return nil
-	}
-	if !s.dirty || (s.saved && s.savedGen == s.gen) {
+	case s.status == clean || s.status == saved:
 		return nil
 	}
 	lines, err := s.sealLocked(s.m.now())
 	if err != nil {
-		s.failedGen = s.gen
+		s.status = failed
 		return err
 	}
-	s.pending, s.savedGen, s.saved = lines, s.gen, true
+	s.pending, s.status = lines, saved
 	return nil
 }
 
@@ -306,15 +309,21 @@ func (s *Session[T]) commit(h http.Header) {
 	var lines []string
 	var err error
 	now := s.m.now()
-	switch {
-	case s.saved && s.savedGen == s.gen:
+	switch s.status {
+	case saved:
 		lines = s.pending
-	case s.dirty && s.gen == s.failedGen:
-		// Save already returned this failure to the handler.
-	case s.dirty,
-		s.exists && s.needsRefresh(now),
-		!s.exists && isBadCookie(s.loadErr):
+	case changed:
 		lines, err = s.sealLocked(now)
+	case clean:
+		if s.exists && s.needsRefresh(now) || !s.exists && isBadCookie(s.loadErr) {
+			lines, err = s.sealLocked(now)
+		}
+	}
+	s.pending = nil
+	if err != nil {
+		s.status = failed
+	} else if s.status != failed {
+		s.status = clean
 	}
 	s.mu.Unlock()
 	// The handler read the session: the response may depend on the
@@ -329,22 +338,25 @@ func (s *Session[T]) commit(h http.Header) {
 }
 
 // hijacked marks the session committed without writing: after a hijack the
-// handler owns the connection. A pending change is late.
+// handler owns the connection. A change not yet written is late.
 func (s *Session[T]) hijacked() {
 	s.mu.Lock()
-	if s.dirty && !s.committed && s.gen != s.failedGen {
-		s.late = true
+	defer s.mu.Unlock()
+	if !s.committed && s.status == saved {
+		s.status = changed
 	}
 	s.committed = true
-	s.mu.Unlock()
 }
 
 // finish runs when the handler returns: a late change that Save did not
 // return is reported now.
 func (s *Session[T]) finish() {
 	s.mu.Lock()
-	late := s.late
-	s.late, s.done = false, true
+	late := s.committed && s.status == changed
+	if late {
+		s.status = failed
+	}
+	s.done = true
 	s.mu.Unlock()
 	if late {
 		s.m.report(s.r, ErrHeadersWritten)
