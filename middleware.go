@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/tokensession/tokensession/internal/cookiechunk"
@@ -53,7 +52,9 @@ type handler[T any] struct {
 }
 
 func (h *handler[T]) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	st := &requestState[T]{m: h.m}
+	st := &requestState[T]{}
+	st.sess.m = h.m
+	st.sess.r = &st.req
 	st.ctx.Context = r.Context()
 	st.ctx.st = st
 	// The request copy lives in the same allocation as the rest.
@@ -61,53 +62,19 @@ func (h *handler[T]) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	st.w.ResponseWriter = w
 	st.w.st = st
 	h.next.ServeHTTP(&st.w, &st.req)
-	st.commit(w)
-	if s := st.sess.Load(); s != nil {
-		s.finish()
-	}
+	st.sess.commit(w.Header())
+	st.sess.finish()
 }
 
 // requestState is everything the middleware adds to a request, allocated
-// at once. The Session itself is allocated only when the handler asks for
-// it, so a request that never touches its session pays for this alone.
+// at once, the Session included. The cookie is opened only when the
+// handler first calls the Session, so a request that never touches its
+// session pays for this allocation alone.
 type requestState[T any] struct {
-	m    *Manager[T]
-	sess atomic.Pointer[Session[T]]
-	// committed is set once the response headers are on their way.
-	committed atomic.Bool
-	ctx       sessionContext[T]
-	w         responseWriter[T]
-	req       http.Request
-}
-
-// session returns the request's Session, creating it on first use.
-func (st *requestState[T]) session() *Session[T] {
-	if s := st.sess.Load(); s != nil {
-		return s
-	}
-	s := &Session[T]{m: st.m, r: &st.req}
-	// Publish it locked: whoever loads it waits until it knows whether the
-	// headers have gone.
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !st.sess.CompareAndSwap(nil, s) {
-		return st.sess.Load()
-	}
-	// commit stores committed before it loads sess, and this loads
-	// committed after publishing sess, so one of the two sees the other.
-	s.committed = st.committed.Load()
-	return s
-}
-
-// commit writes the session's Set-Cookie lines into w's header, once, just
-// before the response headers.
-func (st *requestState[T]) commit(w http.ResponseWriter) {
-	if st.committed.Load() || st.committed.Swap(true) {
-		return
-	}
-	if s := st.sess.Load(); s != nil {
-		s.commit(w.Header())
-	}
+	sess Session[T]
+	ctx  sessionContext[T]
+	w    responseWriter[T]
+	req  http.Request
 }
 
 // responseWriter commits the session before the first byte of the response
@@ -117,7 +84,11 @@ type responseWriter[T any] struct {
 	st *requestState[T]
 }
 
-func (w *responseWriter[T]) commit() { w.st.commit(w.ResponseWriter) }
+func (w *responseWriter[T]) commit() {
+	if !w.st.sess.committed.Load() {
+		w.st.sess.commit(w.ResponseWriter.Header())
+	}
+}
 
 func (w *responseWriter[T]) WriteHeader(code int) {
 	// 1xx informational responses (103 Early Hints, 100 Continue) are
@@ -167,10 +138,7 @@ func (w *responseWriter[T]) Flush() { _ = w.FlushError() }
 func (w *responseWriter[T]) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	c, rw, err := http.NewResponseController(w.ResponseWriter).Hijack()
 	if err == nil {
-		w.st.committed.Store(true)
-		if s := w.st.sess.Load(); s != nil {
-			s.hijacked()
-		}
+		w.st.sess.hijacked()
 	}
 	return c, rw, err
 }

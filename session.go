@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -29,6 +30,10 @@ type Session[T any] struct {
 	m *Manager[T]
 	r *http.Request
 
+	// once opens the cookie, on first use; load errors are reported after
+	// it, outside mu.
+	once sync.Once
+
 	mu     sync.Mutex
 	loaded bool
 	exists bool // a session is present: opened from the cookie, or set
@@ -49,8 +54,10 @@ type Session[T any] struct {
 	// status says what the response owes the session's latest change.
 	status status
 	// pending holds the Set-Cookie lines Save sealed (status saved).
-	pending   []string
-	committed bool
+	pending []string
+	// committed is set, under mu, once the response headers are on their
+	// way; the response writer reads it without the lock.
+	committed atomic.Bool
 	// done: the handler has returned, so a change is reported at once.
 	done bool
 }
@@ -70,16 +77,16 @@ const (
 type ctxKey[T any] struct{ m *Manager[T] }
 
 // sessionContext carries the request's state. It is allocated together
-// with the response writer and the request copy, one allocation per
-// request; the Session is allocated on first use.
+// with the Session, the response writer and the request copy: one
+// allocation per request.
 type sessionContext[T any] struct {
 	context.Context
 	st *requestState[T]
 }
 
 func (c *sessionContext[T]) Value(key any) any {
-	if k, ok := key.(ctxKey[T]); ok && k.m == c.st.m {
-		return c.st.session()
+	if k, ok := key.(ctxKey[T]); ok && k.m == c.st.sess.m {
+		return &c.st.sess
 	}
 	return c.Context.Value(key)
 }
@@ -91,20 +98,22 @@ func (m *Manager[T]) FromContext(ctx context.Context) *Session[T] {
 	return s
 }
 
+// lock opens the cookie on first use, reports why it did not open, and
+// locks s.
 func (s *Session[T]) lock() {
 	if s == nil {
 		panic("tokensession: Session used outside Manager.Handler (FromContext returned nil)")
 	}
-	s.mu.Lock()
-	if !s.loaded {
-		if err := s.load(); err != nil {
-			// The handler must not run under the lock; loaded is set, so
-			// the state is consistent while it is released.
-			s.mu.Unlock()
-			s.m.report(s.r, err)
-			s.mu.Lock()
-		}
+	var err error
+	s.once.Do(func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		err = s.load()
+	})
+	if err != nil {
+		s.m.report(s.r, err)
 	}
+	s.mu.Lock()
 }
 
 // Get returns the session's value and whether a session exists. With no
@@ -176,7 +185,7 @@ func (s *Session[T]) mutate(fn func()) {
 		defer s.mu.Unlock()
 		fn()
 		s.status = changed
-		if s.committed && s.done {
+		if s.committed.Load() && s.done {
 			s.status = failed
 			return true
 		}
@@ -213,7 +222,7 @@ func (s *Session[T]) Save() error {
 	s.lock()
 	defer s.mu.Unlock()
 	switch {
-	case s.committed:
+	case s.committed.Load():
 		// What changed before the headers went out was committed with
 		// them, any failure reported there.
 		if s.status == changed {
@@ -297,11 +306,11 @@ func (s *Session[T]) sealLocked(now time.Time) ([]string, error) {
 // the handler returns without writing.
 func (s *Session[T]) commit(h http.Header) {
 	s.mu.Lock()
-	if s.committed {
+	if s.committed.Load() {
 		s.mu.Unlock()
 		return
 	}
-	s.committed = true
+	s.committed.Store(true)
 	if !s.loaded {
 		s.mu.Unlock()
 		return
@@ -342,17 +351,17 @@ func (s *Session[T]) commit(h http.Header) {
 func (s *Session[T]) hijacked() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.committed && s.status == saved {
+	if !s.committed.Load() && s.status == saved {
 		s.status = changed
 	}
-	s.committed = true
+	s.committed.Store(true)
 }
 
 // finish runs when the handler returns: a late change that Save did not
 // return is reported now.
 func (s *Session[T]) finish() {
 	s.mu.Lock()
-	late := s.committed && s.status == changed
+	late := s.committed.Load() && s.status == changed
 	if late {
 		s.status = failed
 	}
