@@ -315,3 +315,27 @@ func equalLevels(a, b []slog.Level) bool {
 	}
 	return true
 }
+
+// An Update callback that panics leaves the session unlocked and unchanged
+// in the response.
+func TestSessionUpdatePanicUnlocks(t *testing.T) {
+	e := newMWEnv(t, nil)
+	c := e.login("alice")
+	var after string
+	rec := newRecorder()
+	e.m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := e.m.FromContext(r.Context())
+		func() {
+			defer func() { recover() }()
+			s.Update(func(v *mwValue) { panic("boom") })
+		}()
+		v, _ := s.Get() // deadlocks if the panic left the lock held
+		after = v.User
+	})).ServeHTTP(rec, mwRequest("/", c))
+	if after != "alice" {
+		t.Errorf("value after the panic %q", after)
+	}
+	if got := rec.Result().Header["Set-Cookie"]; len(got) != 0 {
+		t.Errorf("a panicked Update was sealed: %q", got)
+	}
+}
