@@ -527,6 +527,48 @@ func BenchmarkAttack(b *testing.B) {
 	})
 }
 
+// BenchmarkHostileCookieHeader compares, in one run, the middleware's read
+// of a hostile Cookie header (Go's server accepts up to 1 MiB of headers)
+// with net/http's own r.Cookie(name) on the same header. The middleware
+// sub-benchmark reports x-r.Cookie, its time over that of as many
+// r.Cookie calls made right after it, which should stay a small multiple:
+// both count the cookies first and give up beyond 3000.
+func BenchmarkHostileCookieHeader(b *testing.B) {
+	m := benchManager(b, benchT0, tokensession.GenerateKey())
+	name := m.CookieName()
+	within := strings.Repeat(name+"="+benchJunk(300)+"; ", 2999)
+	headers := []struct{ name, header string }{
+		{"semicolons-1MiB", strings.Repeat(";", 1<<20)},
+		{"pairs-1MiB", strings.Repeat("a=b;", 1<<18)},
+		{"duplicates-1MiB", strings.Repeat(name+"=x; ", (1<<20)/(len(name)+4))},
+		{"duplicates-2999", within[:len(within)-2]},
+	}
+	for _, hc := range headers {
+		r := benchRequest(hc.header)
+		b.Run(hc.name+"/r.Cookie", func(b *testing.B) {
+			b.SetBytes(int64(len(hc.header)))
+			for b.Loop() {
+				r.Cookie(name)
+			}
+		})
+		b.Run(hc.name+"/middleware", func(b *testing.B) {
+			h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				m.FromContext(r.Context()).Get()
+			}))
+			b.SetBytes(int64(len(hc.header)))
+			benchServe(b, h, r)
+			// The same number of r.Cookie calls, right after, untimed by b.
+			start := time.Now()
+			for range b.N {
+				r.Cookie(name)
+			}
+			if ref := time.Since(start); ref > 0 {
+				b.ReportMetric(float64(b.Elapsed())/float64(ref), "x-r.Cookie")
+			}
+		})
+	}
+}
+
 // BenchmarkChunks reads a genuine 3 KiB session that spans two cookies
 // (MaxChunks 4): reassembly plus a normal open.
 func BenchmarkChunks(b *testing.B) {

@@ -19,7 +19,8 @@ var (
 
 	// ErrUnknownKey reports a well-formed token whose key ID is not in the
 	// keyring. During a rolling deploy another instance may know the key, so
-	// the middleware leaves such a cookie untouched.
+	// the middleware leaves such a cookie untouched, on reads and on writes
+	// alike: see [Session].
 	ErrUnknownKey = errors.New("tokensession: unknown key ID")
 
 	// ErrKeyRetired reports a token sealed by a key whose retirement time
@@ -102,3 +103,7 @@ func (e *KeyError) Unwrap() error { return e.err }
 func keyError(index int, reason string) error {
 	return &KeyError{Index: index, Reason: reason}
 }
+
+// errKeepCookie refuses to seal over a cookie sealed by a key this instance
+// does not have.
+var errKeepCookie = &reasonError{ErrUnknownKey, "session cookie sealed by a key this instance does not have is kept; only Renew or Destroy replaces it"}

@@ -3,6 +3,7 @@ package tokensession
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -93,19 +94,37 @@ type Config[T any] struct {
 	// field of the value. It must be safe for concurrent use.
 	IsRevoked func(info Info, value T) bool
 
-	// ErrorHandler, if set, receives every error the middleware meets and
-	// does not return to a caller: bad cookies (with their reason, an
-	// opening error), sessions too large to save, and changes made after
-	// the response headers were written. The client never sees them.
-	// Default: errors are dropped. The package never logs.
+	// ErrorHandler receives every error the middleware meets that no
+	// caller receives: bad cookies (with their reason, an opening error),
+	// sessions that could not be sealed (too large, no sealing key, a codec
+	// failure, a cookie of an unknown key that a write must not replace),
+	// and changes made after the response headers were written. Each error
+	// goes to exactly one place: the caller of [Session.Save] when Save
+	// returned it, otherwise ErrorHandler. A late change is reported by Save
+	// if the handler calls it, else when the handler returns. The client
+	// never sees these errors, and none contains token bytes.
+	//
+	// Default: log through [slog.Default], as net/http logs its handlers'
+	// mistakes. Server-side failures log at [slog.LevelError] (a write
+	// refused during a key rollout at [slog.LevelWarn]); the opening
+	// errors any client can cause (malformed, forged, expired, unknown
+	// key…) at [slog.LevelDebug], so they cannot flood the log at the
+	// default level; an incomplete chunk set, usually a cookie dropped by
+	// a client or proxy over its Cookie header limit, at [slog.LevelInfo]
+	// at most once a minute, else at debug. Lines name the cookie, the
+	// method, the path and the error, never the token.
 	ErrorHandler func(r *http.Request, err error)
 
-	// Path is the cookie's Path. Default "/". Must be "/" with the __Host-
-	// prefix.
+	// Path is the cookie's Path. Default "/". It must start with '/', and
+	// be "/" with the __Host- prefix.
 	Path string
 
 	// Domain is the cookie's Domain. Default none (host-only). Must be
-	// empty with the __Host- prefix.
+	// empty with the __Host- prefix (matched in any case, as browsers do;
+	// likewise __Secure- requires Secure). [New] refuses a Domain that is
+	// a single label, such as a bare top-level domain, or an IP address;
+	// it has no public suffix list, so a suffix such as "co.uk" passes New
+	// and is then refused by browsers.
 	Domain string
 
 	// SameSite is the cookie's SameSite attribute. Default
@@ -181,6 +200,9 @@ type Manager[T any] struct {
 	cache         *openCache
 	cookie        http.Cookie // template: name and attributes
 	chunkNames    []string
+	// hintAt is when the default log last showed the incomplete-chunks
+	// hint at info level, in UnixNano of the manager's clock.
+	hintAt atomic.Int64
 }
 
 // New validates cfg and returns a Manager. It does no I/O and starts no
@@ -304,10 +326,25 @@ func (m *Manager[T]) initCookie(cfg *Config[T]) error {
 	if c.SameSite == http.SameSiteNoneMode && !c.Secure {
 		return errors.New("tokensession: SameSite=None requires Secure, which UnsafeAllowHTTP removes")
 	}
-	if strings.HasPrefix(c.Name, "__Host-") && (!c.Secure || c.Path != "/" || c.Domain != "") {
+	if c.Path[0] != '/' {
+		return errors.New("tokensession: Config.Path must start with '/'")
+	}
+	if c.Domain != "" {
+		// Browsers refuse a cookie whose Domain is a public suffix. Without
+		// the public suffix list this catches only a single label (a bare
+		// TLD such as "com", or "localhost") and an IP address; a
+		// multi-label suffix such as "co.uk" or "github.io" still passes
+		// here and is refused by the browser.
+		d := strings.TrimPrefix(c.Domain, ".")
+		if !strings.Contains(strings.TrimSuffix(d, "."), ".") || net.ParseIP(d) != nil {
+			return errors.New("tokensession: Config.Domain must be a registrable domain such as example.com, not a top-level domain or an IP address; leave it empty for a host-only cookie")
+		}
+	}
+	// Browsers match the prefixes in any case.
+	if hasPrefixFold(c.Name, "__Host-") && (!c.Secure || c.Path != "/" || c.Domain != "") {
 		return errors.New("tokensession: a __Host- cookie requires Secure, Path=/ and no Domain")
 	}
-	if strings.HasPrefix(c.Name, "__Secure-") && !c.Secure {
+	if hasPrefixFold(c.Name, "__Secure-") && !c.Secure {
 		return errors.New("tokensession: a __Secure- cookie requires Secure")
 	}
 	m.chunkNames = make([]string, m.maxChunks)
@@ -325,6 +362,10 @@ func (m *Manager[T]) initCookie(cfg *Config[T]) error {
 	}
 	m.cookie = c
 	return nil
+}
+
+func hasPrefixFold(s, prefix string) bool {
+	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
 }
 
 // SetKeyring replaces the manager's keyring. It is safe to call while

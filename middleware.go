@@ -2,12 +2,13 @@ package tokensession
 
 import (
 	"bufio"
+	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/tokensession/tokensession/internal/cookiechunk"
@@ -26,11 +27,21 @@ import (
 // Hijack and Unwrap pass through. A response carries Set-Cookie only when
 // the session changed, was renewed or destroyed, nears expiry (within
 // RefreshWindow), was sealed by a key that no longer seals, or came in a
-// cookie that can never open. Such responses also carry Vary: Cookie and a
-// Cache-Control that forbids shared caches to store them.
+// cookie that can never open.
+//
+// Caching: a response whose handler read the session (called any Session
+// method) carries Vary: Cookie, added unless the handler's Vary already
+// names Cookie or is "*", so a cache never hands a response rendered for
+// one cookie to a request with another; its Cache-Control is left to the
+// handler, and a page that shows private data should say "private" itself.
+// A response that carries the session's Set-Cookie must never be stored
+// by a shared cache: the handler's Cache-Control lines are merged into one
+// and every directive kept, except "public" and "s-maxage", which grant
+// shared caches what the cookie forbids and are dropped; unless "private"
+// or "no-store" is present, `private, no-cache="Set-Cookie"` is added.
 //
 // A bad cookie is no session, never an error response; the reason goes to
-// [Config.ErrorHandler].
+// [Config.ErrorHandler] and [Session.Err].
 func (m *Manager[T]) Handler(next http.Handler) http.Handler {
 	return &handler[T]{m: m, next: next}
 }
@@ -41,7 +52,9 @@ type handler[T any] struct {
 }
 
 func (h *handler[T]) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	st := &requestState[T]{m: h.m}
+	st := &requestState[T]{}
+	st.sess.m = h.m
+	st.sess.r = &st.req
 	st.ctx.Context = r.Context()
 	st.ctx.st = st
 	// The request copy lives in the same allocation as the rest.
@@ -49,50 +62,19 @@ func (h *handler[T]) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	st.w.ResponseWriter = w
 	st.w.st = st
 	h.next.ServeHTTP(&st.w, &st.req)
-	st.commit(w)
+	st.sess.commit(w.Header())
+	st.sess.finish()
 }
 
 // requestState is everything the middleware adds to a request, allocated
-// at once. The Session itself is allocated only when the handler asks for
-// it, so a request that never touches its session pays for this alone.
+// at once, the Session included. The cookie is opened only when the
+// handler first calls the Session, so a request that never touches its
+// session pays for this allocation alone.
 type requestState[T any] struct {
-	m    *Manager[T]
-	sess atomic.Pointer[Session[T]]
-	// committed is set once the response headers are on their way.
-	committed atomic.Bool
-	ctx       sessionContext[T]
-	w         responseWriter[T]
-	req       http.Request
-}
-
-// session returns the request's Session, creating it on first use.
-func (st *requestState[T]) session() *Session[T] {
-	if s := st.sess.Load(); s != nil {
-		return s
-	}
-	s := &Session[T]{m: st.m, r: &st.req}
-	// Publish it locked: whoever loads it waits until it knows whether the
-	// headers have gone.
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !st.sess.CompareAndSwap(nil, s) {
-		return st.sess.Load()
-	}
-	// commit stores committed before it loads sess, and this loads
-	// committed after publishing sess, so one of the two sees the other.
-	s.committed = st.committed.Load()
-	return s
-}
-
-// commit writes the session's Set-Cookie lines into w's header, once, just
-// before the response headers.
-func (st *requestState[T]) commit(w http.ResponseWriter) {
-	if st.committed.Load() || st.committed.Swap(true) {
-		return
-	}
-	if s := st.sess.Load(); s != nil {
-		s.commit(w.Header())
-	}
+	sess Session[T]
+	ctx  sessionContext[T]
+	w    responseWriter[T]
+	req  http.Request
 }
 
 // responseWriter commits the session before the first byte of the response
@@ -102,7 +84,11 @@ type responseWriter[T any] struct {
 	st *requestState[T]
 }
 
-func (w *responseWriter[T]) commit() { w.st.commit(w.ResponseWriter) }
+func (w *responseWriter[T]) commit() {
+	if !w.st.sess.committed.Load() {
+		w.st.sess.commit(w.ResponseWriter.Header())
+	}
+}
 
 func (w *responseWriter[T]) WriteHeader(code int) {
 	// 1xx informational responses (103 Early Hints, 100 Continue) are
@@ -152,10 +138,7 @@ func (w *responseWriter[T]) Flush() { _ = w.FlushError() }
 func (w *responseWriter[T]) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	c, rw, err := http.NewResponseController(w.ResponseWriter).Hijack()
 	if err == nil {
-		w.st.committed.Store(true)
-		if s := w.st.sess.Load(); s != nil {
-			s.hijacked()
-		}
+		w.st.sess.hijacked()
 	}
 	return c, rw, err
 }
@@ -163,7 +146,10 @@ func (w *responseWriter[T]) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 // Unwrap returns the wrapped writer, for [http.ResponseController].
 func (w *responseWriter[T]) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-var errIncompleteChunks = &reasonError{ErrMalformed, "incomplete or non-contiguous cookie chunks"}
+var (
+	errIncompleteChunks = &reasonError{ErrMalformed, "incomplete or non-contiguous cookie chunks: the client or a proxy may have dropped a cookie (for example a Cookie header over about 8 KB)"}
+	errTooManyCookies   = &reasonError{ErrMalformed, "the Cookie header holds more cookies than net/http reads (" + strconv.Itoa(cookiechunk.MaxPairs) + ")"}
+)
 
 // readCookies finds this manager's cookies in the request: the plain
 // cookie, or chunks 0…n-1, read back only as a complete, contiguous set.
@@ -171,7 +157,9 @@ var errIncompleteChunks = &reasonError{ErrMalformed, "incomplete or non-contiguo
 // plain, bit i+1 chunk i), and an error for an incomplete chunk set.
 func (m *Manager[T]) readCookies(r *http.Request) (string, uint32, error) {
 	var set cookiechunk.Set
-	set.Scan(r.Header["Cookie"], m.cookie.Name, m.maxChunks, nil)
+	if !set.Scan(r.Header["Cookie"], m.cookie.Name, m.maxChunks, nil) {
+		return "", 0, errTooManyCookies
+	}
 	present := set.Present << 1
 	if set.HasPlain {
 		present |= 1
@@ -279,19 +267,142 @@ func (m *Manager[T]) setCookieLine(name, value string, maxAge int) string {
 	return b.String()
 }
 
-// writeSetCookie adds the session's Set-Cookie lines to h, with Vary:
-// Cookie and a Cache-Control that keeps shared caches from storing a
-// response that carries a session.
+// writeSetCookie adds the session's Set-Cookie lines to h, and merges the
+// handler's Cache-Control lines into one that keeps shared caches from
+// storing the response: see [Manager.Handler].
 func writeSetCookie(h http.Header, lines []string) {
 	h["Set-Cookie"] = append(h["Set-Cookie"], lines...)
-	h.Add("Vary", "Cookie")
-	cc := h.Get("Cache-Control")
-	switch {
-	case cc == "":
-		h.Set("Cache-Control", `private, no-cache="Set-Cookie"`)
-	case !strings.Contains(cc, "private") && !strings.Contains(cc, "no-store"):
-		// The handler allowed shared caching; the session cookie must
-		// still never be cached for other users.
-		h.Set("Cache-Control", cc+`, no-cache="Set-Cookie"`)
+	h["Cache-Control"] = []string{privateCacheControl(h["Cache-Control"])}
+}
+
+// privateCacheControl merges Cache-Control lines, dropping the directives
+// that allow shared caching and adding private, no-cache="Set-Cookie"
+// unless private or no-store is there.
+func privateCacheControl(lines []string) string {
+	var b strings.Builder
+	closed := false
+	for _, line := range lines {
+		for line != "" {
+			var d string
+			d, line = nextDirective(line)
+			if d == "" {
+				continue
+			}
+			name, _, _ := strings.Cut(d, "=")
+			name = strings.TrimSpace(name)
+			switch {
+			case strings.EqualFold(name, "public"), strings.EqualFold(name, "s-maxage"):
+				continue
+			case strings.EqualFold(name, "private"), strings.EqualFold(name, "no-store"):
+				closed = true
+			}
+			if b.Len() > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(d)
+		}
 	}
+	if !closed {
+		if b.Len() > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(`private, no-cache="Set-Cookie"`)
+	}
+	return b.String()
+}
+
+// nextDirective returns the first comma-separated element of a
+// Cache-Control value, trimmed, and the rest. A comma inside a quoted
+// string (no-cache="Set-Cookie, X") does not separate.
+func nextDirective(s string) (d, rest string) {
+	quoted := false
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case quoted && c == '\\':
+			i++
+		case c == '"':
+			quoted = !quoted
+		case c == ',' && !quoted:
+			return strings.TrimSpace(s[:i]), s[i+1:]
+		}
+	}
+	return strings.TrimSpace(s), ""
+}
+
+// addVaryCookie adds Vary: Cookie to h unless a Vary line already names
+// Cookie (in any case) or is "*".
+func addVaryCookie(h http.Header) {
+	for _, line := range h["Vary"] {
+		for v := range strings.SplitSeq(line, ",") {
+			v = strings.TrimSpace(v)
+			if v == "*" || strings.EqualFold(v, "Cookie") {
+				return
+			}
+		}
+	}
+	h["Vary"] = append(h["Vary"], "Cookie")
+}
+
+// report hands err to the ErrorHandler, or by default logs it through
+// [slog.Default]: see [Config.ErrorHandler].
+func (m *Manager[T]) report(r *http.Request, err error) {
+	if m.errorHandler != nil {
+		m.errorHandler(r, err)
+		return
+	}
+	level := m.logLevel(err)
+	ctx := r.Context()
+	l := slog.Default()
+	if !l.Enabled(ctx, level) {
+		return
+	}
+	// Every error of this package has a fixed message: no token bytes.
+	l.Log(ctx, level, "tokensession: "+logMessage(err),
+		slog.String("cookie", m.cookie.Name),
+		slog.String("method", r.Method),
+		slog.String("path", r.URL.Path),
+		slog.String("err", err.Error()))
+}
+
+// logLevel ranks err for the default log. Problems of the server (a
+// change lost, a session too large, a codec failure, no sealing key) are
+// errors; a write refused during a key rollout is a warning; the opening
+// errors any client can cause at will are debug, except that an
+// incomplete chunk set, which usually means a client or proxy dropped a
+// cookie, is info at most once a minute per manager.
+func (m *Manager[T]) logLevel(err error) slog.Level {
+	switch {
+	case err == errKeepCookie:
+		return slog.LevelWarn
+	case err == errIncompleteChunks:
+		now := m.now().UnixNano()
+		last := m.hintAt.Load()
+		if now-last >= int64(time.Minute) && m.hintAt.CompareAndSwap(last, now) {
+			return slog.LevelInfo
+		}
+		return slog.LevelDebug
+	case errors.Is(err, ErrMalformed), errors.Is(err, ErrUnknownKey),
+		errors.Is(err, ErrKeyRetired), errors.Is(err, ErrNotAuthentic),
+		errors.Is(err, ErrExpired), errors.Is(err, ErrRevoked):
+		return slog.LevelDebug
+	}
+	return slog.LevelError
+}
+
+func logMessage(err error) string {
+	switch {
+	case errors.Is(err, ErrHeadersWritten):
+		return "session change lost: made after the response headers were written"
+	case err == errKeepCookie:
+		return "session change not saved: the cookie was sealed by a key this instance does not have"
+	case err == errIncompleteChunks:
+		return "session cookie chunks incomplete: the client or a proxy may have dropped a cookie"
+	case errors.Is(err, ErrTooLarge):
+		return "session change not saved: too large"
+	case errors.Is(err, ErrMalformed), errors.Is(err, ErrUnknownKey),
+		errors.Is(err, ErrKeyRetired), errors.Is(err, ErrNotAuthentic),
+		errors.Is(err, ErrExpired), errors.Is(err, ErrRevoked):
+		return "session cookie did not open"
+	}
+	return "session not saved"
 }

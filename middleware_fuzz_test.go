@@ -15,20 +15,29 @@ const fuzzMiddlewareKey = "k4.local.cHFyc3R1dnd4eXp7fH1-f4CBgoOEhYaHiImKi4yNjo8"
 
 // FuzzMiddlewareCookie feeds arbitrary Cookie headers through the
 // middleware of a handler that reads and sometimes changes the session: no
-// panic, never a 5xx, and every Set-Cookie line is one of ours.
+// panic, never a 5xx, every Set-Cookie line is one of ours on a response
+// no shared cache stores, the response varies on Cookie, and no error
+// repeats what the client sent.
 func FuzzMiddlewareCookie(f *testing.F) {
 	ring, err := tokensession.ParseKeyringEnv(fuzzMiddlewareKey)
 	if err != nil {
 		f.Fatal(err)
 	}
 	now := func() time.Time { return mwT0 }
-	m, err := tokensession.New(tokensession.Config[mwValue]{Keyring: ring, Now: now, MaxChunks: 3, MaxCookieSize: 600})
+	var reported []error
+	m, err := tokensession.New(tokensession.Config[mwValue]{
+		Keyring: ring, Now: now, MaxChunks: 3, MaxCookieSize: 600,
+		ErrorHandler: func(_ *http.Request, err error) { reported = append(reported, err) },
+	})
 	if err != nil {
 		f.Fatal(err)
 	}
 	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s := m.FromContext(r.Context())
 		v, ok := s.Get()
+		if err := s.Err(); err != nil {
+			reported = append(reported, err)
+		}
 		if ok && len(v.Cart) < 3 {
 			s.Update(func(v *mwValue) { v.Cart = append(v.Cart, "x") })
 		}
@@ -43,6 +52,7 @@ func FuzzMiddlewareCookie(f *testing.F) {
 		"__Host-session.99=a; __Host-session.-1=b; __Host-session.01=c",
 		`__Host-session="quoted"`,
 		"a=b; __Host-session=\x00\xff; c",
+		strings.Repeat(";", 3000) + "__Host-session=v4.local.x",
 	} {
 		f.Add(seed)
 	}
@@ -50,13 +60,27 @@ func FuzzMiddlewareCookie(f *testing.F) {
 		req := httptest.NewRequest("GET", "/", nil)
 		req.Header["Cookie"] = []string{header}
 		rec := httptest.NewRecorder()
+		reported = nil
 		h.ServeHTTP(rec, req)
 		if rec.Code >= 500 {
 			t.Fatalf("status %d", rec.Code)
 		}
-		for _, line := range rec.Result().Header["Set-Cookie"] {
+		resp := rec.Result()
+		for _, line := range resp.Header["Set-Cookie"] {
 			if !strings.HasPrefix(line, "__Host-session") || !strings.Contains(line, "; HttpOnly; Secure; SameSite=Lax") {
 				t.Fatalf("unexpected Set-Cookie %q", line)
+			}
+		}
+		if cc := resp.Header.Get("Cache-Control"); len(resp.Header["Set-Cookie"]) > 0 && !strings.HasPrefix(cc, "private") {
+			t.Fatalf("Set-Cookie with Cache-Control %q", cc)
+		}
+		if got := resp.Header["Vary"]; len(got) != 1 || got[0] != "Cookie" {
+			t.Fatalf("Vary %q", got)
+		}
+		_, value, _ := strings.Cut(header, "=")
+		for _, err := range reported {
+			if len(value) >= 12 && strings.Contains(err.Error(), value) {
+				t.Fatalf("error %q repeats the cookie", err)
 			}
 		}
 	})

@@ -3,6 +3,7 @@ package tokensession_test
 import (
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -44,7 +45,8 @@ func TestMiddlewareFreshReadSendsNothing(t *testing.T) {
 	if rec.Body.String() != "alice" {
 		t.Fatalf("body %q", rec.Body.String())
 	}
-	if h := rec.Result().Header; h.Get("Set-Cookie") != "" || h.Get("Vary") != "" || h.Get("Cache-Control") != "" {
+	// A read sends no cookie, only Vary: Cookie since the body depends on it.
+	if h := rec.Result().Header; h.Get("Set-Cookie") != "" || h.Get("Cache-Control") != "" || h.Get("Vary") != "Cookie" {
 		t.Errorf("fresh read wrote headers: %v", h)
 	}
 }
@@ -342,8 +344,9 @@ func TestMiddlewareSaveErrors(t *testing.T) {
 	if !errors.Is(lateErr, tokensession.ErrHeadersWritten) {
 		t.Errorf("Save after the write: %v", lateErr)
 	}
-	if !e.errs.has(tokensession.ErrHeadersWritten) {
-		t.Error("late change not reported to the ErrorHandler")
+	// Save returned both errors: the ErrorHandler gets neither.
+	if errs := e.errs.take(); len(errs) != 0 {
+		t.Errorf("errors Save returned also went to the ErrorHandler: %v", errs)
 	}
 	cs := rec.Result().Cookies()
 	if len(cs) != 1 {
@@ -416,6 +419,15 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		"negative idle":      {Keyring: ring, IdleTimeout: -time.Second},
 		"negative window":    {Keyring: ring, RefreshWindow: -time.Second},
 		"staged ring":        {Keyring: mustStagedRing(t)},
+		// Browsers match cookie prefixes in any case.
+		"host prefix lower":  {Keyring: ring, CookieName: "__host-x", UnsafeAllowHTTP: true},
+		"host prefix upper":  {Keyring: ring, CookieName: "__HOST-x", Domain: "example.com"},
+		"secure prefix case": {Keyring: ring, CookieName: "__secure-x", UnsafeAllowHTTP: true},
+		"relative path":      {Keyring: ring, CookieName: "session", Path: "app"},
+		"domain bare TLD":    {Keyring: ring, CookieName: "session", Domain: "com"},
+		"domain dotted TLD":  {Keyring: ring, CookieName: "session", Domain: ".com"},
+		"domain one label":   {Keyring: ring, CookieName: "session", Domain: "localhost"},
+		"domain IPv4":        {Keyring: ring, CookieName: "session", Domain: "192.168.1.10"},
 	}
 	for name, cfg := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -431,6 +443,14 @@ func TestNewRejectsBadConfig(t *testing.T) {
 	m, err := tokensession.New(tokensession.Config[mwValue]{Keyring: ring, UnsafeAllowHTTP: true})
 	if err != nil || m.CookieName() != "session" {
 		t.Errorf("development config: %v, cookie %q", err, m.CookieName())
+	}
+	for _, cfg := range []tokensession.Config[mwValue]{
+		{Keyring: ring, CookieName: "session", Domain: "example.com", Path: "/app"},
+		{Keyring: ring, CookieName: "__Secure-session", Domain: ".example.co.uk"},
+	} {
+		if _, err := tokensession.New(cfg); err != nil {
+			t.Errorf("New(Domain %q, Path %q): %v", cfg.Domain, cfg.Path, err)
+		}
 	}
 }
 
@@ -508,5 +528,146 @@ func TestMiddlewarePlainCookieBounded(t *testing.T) {
 	}
 	if del := cookiesByName(rec)["__Host-session"]; del == nil || del.MaxAge >= 0 {
 		t.Errorf("oversized plain cookie not expired")
+	}
+}
+
+// The handler's Cache-Control lines are merged into one, directive by
+// directive: whatever it set that is stricter survives, what lets shared
+// caches store the cookie goes, and Vary names Cookie once.
+func TestMiddlewareCacheHeadersMerged(t *testing.T) {
+	const ours = `private, no-cache="Set-Cookie"`
+	cases := []struct {
+		name       string
+		cc, vary   []string
+		wantCC     string
+		wantVary   []string
+		readOnly   bool // the handler only reads the session
+		wantNoVary bool
+	}{
+		{name: "none", wantCC: ours, wantVary: []string{"Cookie"}},
+		{name: "two lines", cc: []string{"max-age=3600", "no-store"}, wantCC: "max-age=3600, no-store"},
+		{name: "private kept", cc: []string{"private, max-age=60"}, wantCC: "private, max-age=60"},
+		{name: "private any case", cc: []string{"PRIVATE"}, wantCC: "PRIVATE"},
+		{name: "private in a value", cc: []string{`no-cache="private"`}, wantCC: `no-cache="private", ` + ours},
+		{name: "privately", cc: []string{"privately, max-age=5"}, wantCC: "privately, max-age=5, " + ours},
+		{name: "no-store in a value", cc: []string{`x="a, no-store", must-revalidate`}, wantCC: `x="a, no-store", must-revalidate, ` + ours},
+		{name: "public dropped", cc: []string{"public, max-age=600", "S-MAXAGE=600, no-transform"}, wantCC: "max-age=600, no-transform, " + ours},
+		{name: "public with no-store", cc: []string{"public", "no-store"}, wantCC: "no-store"},
+		{name: "vary has cookie", vary: []string{"Accept-Encoding, cookie"}, wantCC: ours, wantVary: []string{"Accept-Encoding, cookie"}},
+		{name: "vary star", vary: []string{"*"}, wantCC: ours, wantVary: []string{"*"}},
+		{name: "vary other", vary: []string{"Accept-Encoding"}, wantCC: ours, wantVary: []string{"Accept-Encoding", "Cookie"}},
+		// A read sends no cookie and keeps the handler's Cache-Control, but
+		// the body depends on the cookie.
+		{name: "read public", readOnly: true, cc: []string{"public, max-age=600"}, wantCC: "public, max-age=600", wantVary: []string{"Cookie"}},
+		{name: "read vary cookie", readOnly: true, vary: []string{"Cookie"}, wantVary: []string{"Cookie"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newMWEnv(t, nil)
+			c := e.login("alice")
+			rec := newRecorder()
+			e.m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				for _, v := range tc.cc {
+					w.Header().Add("Cache-Control", v)
+				}
+				for _, v := range tc.vary {
+					w.Header().Add("Vary", v)
+				}
+				s := e.m.FromContext(r.Context())
+				if tc.readOnly {
+					s.Get()
+				} else {
+					s.Set(mwValue{User: "bob"})
+				}
+				w.Write([]byte("ok"))
+			})).ServeHTTP(rec, mwRequest("/", c))
+			h := rec.Result().Header
+			if got := len(h["Set-Cookie"]); (got > 0) == tc.readOnly {
+				t.Errorf("%d Set-Cookie lines", got)
+			}
+			var wantCC []string
+			if tc.wantCC != "" {
+				wantCC = []string{tc.wantCC}
+			}
+			if got := h["Cache-Control"]; !slices.Equal(got, wantCC) {
+				t.Errorf("Cache-Control %q, want %q", got, wantCC)
+			}
+			wantVary := tc.wantVary
+			if wantVary == nil {
+				wantVary = []string{"Cookie"}
+			}
+			if got := h["Vary"]; !slices.Equal(got, wantVary) {
+				t.Errorf("Vary %q, want %q", got, wantVary)
+			}
+		})
+	}
+}
+
+// Vary: Cookie goes on every response whose handler read the session,
+// with or without a session, and only on those.
+func TestMiddlewareVaryWhenRead(t *testing.T) {
+	e := newMWEnv(t, nil)
+	c := e.login("alice")
+	for _, tc := range []struct {
+		target string
+		cookie *http.Cookie
+		vary   string
+	}{
+		{"/", c, "Cookie"},
+		{"/", nil, "Cookie"},
+		{"/untouched", c, ""},
+		{"/untouched", nil, ""},
+	} {
+		var cookies []*http.Cookie
+		if tc.cookie != nil {
+			cookies = append(cookies, tc.cookie)
+		}
+		h := e.do(tc.target, cookies...).Result().Header
+		if got := h.Get("Vary"); got != tc.vary || len(h["Vary"]) > 1 {
+			t.Errorf("%s with cookie %v: Vary %q, want %q", tc.target, tc.cookie != nil, h["Vary"], tc.vary)
+		}
+		if h.Get("Set-Cookie") != "" || h.Get("Cache-Control") != "" {
+			t.Errorf("%s: read wrote %v", tc.target, h)
+		}
+	}
+}
+
+// The Cookie header is read as net/http reads it: up to 3000 cookies, and
+// nothing at all beyond, so a hostile header costs no more here than in
+// r.Cookie. A session cookie among a few hundred others is found.
+func TestMiddlewareCookieHeaderBounded(t *testing.T) {
+	e := newMWEnv(t, nil)
+	c := e.login("alice")
+	var errSess error
+	var user string
+	h := e.m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := e.m.FromContext(r.Context())
+		v, _ := s.Get()
+		user, errSess = v.User, s.Err()
+	}))
+	pair := c.Name + "=" + c.Value
+	for _, tc := range []struct {
+		name   string
+		header string
+		want   string
+	}{
+		{"crowded", strings.Repeat("pref=1; ", 500) + pair, "alice"},
+		{"at the limit", strings.Repeat(";", 2999) + pair, "alice"},
+		{"over the limit", strings.Repeat(";", 3000) + pair, ""},
+		{"a megabyte", strings.Repeat("a=b;", 1<<18) + pair, ""},
+	} {
+		req := mwRequest("/")
+		req.Header.Set("Cookie", tc.header)
+		_, stdErr := req.Cookie(c.Name)
+		h.ServeHTTP(newRecorder(), req)
+		if user != tc.want {
+			t.Errorf("%s: user %q, want %q", tc.name, user, tc.want)
+		}
+		if (stdErr == nil) != (tc.want != "") {
+			t.Errorf("%s: net/http disagrees: r.Cookie error %v", tc.name, stdErr)
+		}
+		if tc.want == "" && !errors.Is(errSess, tokensession.ErrMalformed) {
+			t.Errorf("%s: Err = %v, want ErrMalformed", tc.name, errSess)
+		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -14,11 +15,24 @@ import (
 // session pays nothing for it. Changes are sealed into Set-Cookie when the
 // response headers are written, or earlier by [Session.Save].
 //
+// A write never replaces a cookie this instance could not read for want of
+// its key ([ErrUnknownKey]): during a key rollout another instance may hold
+// that key, and the cookie is the user's session there. Such a request has
+// no session and [Session.Err] says why; a Set or Update still changes the
+// value the handler sees, but it is not sealed: [Session.Save] returns an
+// error matching ErrUnknownKey, and without Save the response leaves the
+// cookie as it was and the error goes to [Config.ErrorHandler]. An explicit
+// [Session.Renew] (login) or [Session.Destroy] (logout) replaces the cookie.
+//
 // A Session is safe for concurrent use by the request's goroutines. It
 // must not be used after the handler returns.
 type Session[T any] struct {
 	m *Manager[T]
 	r *http.Request
+
+	// once opens the cookie, on first use; load errors are reported after
+	// it, outside mu.
+	once sync.Once
 
 	mu     sync.Mutex
 	loaded bool
@@ -32,34 +46,47 @@ type Session[T any] struct {
 	present uint32
 	// staleKey: the token opened was sealed by a key listed after the
 	// current sealing key, an older one.
-	staleKey  bool
-	dirty     bool // value changed, or renewed, or destroyed
-	renew     bool // the next seal starts a new session ID
-	committed bool
-	// gen counts changes; failedGen is the gen whose seal failed in Save,
-	// so that the commit neither retries nor reports it twice.
-	gen, failedGen uint64
-	// pending holds Set-Cookie lines sealed by Save for gen savedGen.
-	pending  []string
-	savedGen uint64
-	saved    bool
+	staleKey bool
+	// keep: the cookie was sealed by a key this instance does not have, so
+	// only Renew or Destroy may replace it.
+	keep  bool
+	renew bool // the next seal starts a new session ID
+	// status says what the response owes the session's latest change.
+	status status
+	// pending holds the Set-Cookie lines Save sealed (status saved).
+	pending []string
+	// committed is set, under mu, once the response headers are on their
+	// way; the response writer reads it without the lock.
+	committed atomic.Bool
+	// done: the handler has returned, so a change is reported at once.
+	done bool
 }
+
+// A status is where the session's latest change stands.
+type status uint8
+
+const (
+	clean   status = iota // no change since the last seal, or none at all
+	changed               // changed, not sealed yet: the commit seals it
+	saved                 // sealed by Save: the commit writes pending
+	failed                // could not be sealed or sent, already reported
+)
 
 // ctxKey is the context key of one manager's sessions, so two managers
 // (two cookies) can serve the same request.
 type ctxKey[T any] struct{ m *Manager[T] }
 
 // sessionContext carries the request's state. It is allocated together
-// with the response writer and the request copy, one allocation per
-// request; the Session is allocated on first use.
+// with the Session, the response writer and the request copy: one
+// allocation per request.
 type sessionContext[T any] struct {
 	context.Context
 	st *requestState[T]
 }
 
 func (c *sessionContext[T]) Value(key any) any {
-	if k, ok := key.(ctxKey[T]); ok && k.m == c.st.m {
-		return c.st.session()
+	if k, ok := key.(ctxKey[T]); ok && k.m == c.st.sess.m {
+		return &c.st.sess
 	}
 	return c.Context.Value(key)
 }
@@ -71,20 +98,22 @@ func (m *Manager[T]) FromContext(ctx context.Context) *Session[T] {
 	return s
 }
 
+// lock opens the cookie on first use, reports why it did not open, and
+// locks s.
 func (s *Session[T]) lock() {
 	if s == nil {
 		panic("tokensession: Session used outside Manager.Handler (FromContext returned nil)")
 	}
-	s.mu.Lock()
-	if !s.loaded {
-		if err := s.load(); err != nil && s.m.errorHandler != nil {
-			// The handler must not run under the lock; loaded is set, so
-			// the state is consistent while it is released.
-			s.mu.Unlock()
-			s.m.errorHandler(s.r, err)
-			s.mu.Lock()
-		}
+	var err error
+	s.once.Do(func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		err = s.load()
+	})
+	if err != nil {
+		s.m.report(s.r, err)
 	}
+	s.mu.Lock()
 }
 
 // Get returns the session's value and whether a session exists. With no
@@ -109,83 +138,107 @@ func (s *Session[T]) Info() (Info, bool) {
 // The session keeps its ID and creation time; call [Session.Renew] at login
 // and on privilege changes.
 func (s *Session[T]) Set(v T) {
-	s.lock()
-	s.value = v
-	s.exists = true
-	s.changedAndUnlock()
+	s.mutate(func() {
+		s.value = v
+		s.exists = true
+	})
 }
 
 // Update calls fn with a pointer to the session's value (the zero T if
 // there is no session), starting a session if there is none, and marks it
 // changed. fn runs under the session's lock: it must not call the Session.
 func (s *Session[T]) Update(fn func(v *T)) {
-	s.lock()
-	done := false
-	defer func() {
-		if !done { // fn panicked
-			s.mu.Unlock()
-		}
-	}()
-	fn(&s.value)
-	done = true
-	s.exists = true
-	s.changedAndUnlock()
+	s.mutate(func() {
+		fn(&s.value)
+		s.exists = true
+	})
 }
 
 // Renew gives the session a new ID and creation time, keeping its value.
 // Call it at login and on any privilege change, so that an ID an attacker
 // planted or saw before cannot follow the user in (session fixation).
 func (s *Session[T]) Renew() {
-	s.lock()
-	s.renew = true
-	s.changedAndUnlock()
+	s.mutate(func() {
+		s.renew, s.keep = true, false
+	})
 }
 
 // Destroy ends the session (logout): the response expires every cookie of
 // the session, chunks included. A later Set starts a new session with a
 // new ID.
 func (s *Session[T]) Destroy() {
-	s.lock()
-	var zero T
-	s.value = zero
-	s.exists = false
-	s.renew = true
-	s.changedAndUnlock()
+	s.mutate(func() {
+		var zero T
+		s.value = zero
+		s.exists = false
+		s.renew, s.keep = true, false
+	})
 }
 
-// changedAndUnlock records a change, unlocks, and reports a change made
-// after the response headers were written.
-func (s *Session[T]) changedAndUnlock() {
-	s.dirty = true
-	s.gen++
-	late := s.committed
-	s.mu.Unlock()
-	if late && s.m.errorHandler != nil {
-		s.m.errorHandler(s.r, ErrHeadersWritten)
+// mutate applies fn under the lock and marks the session changed. A change
+// made after the response headers were written is reported by Save if the
+// handler calls it, else when the handler returns, or at once if the
+// handler has already returned. If fn panics, nothing is marked.
+func (s *Session[T]) mutate(fn func()) {
+	s.lock()
+	late := func() bool {
+		defer s.mu.Unlock()
+		fn()
+		s.status = changed
+		if s.committed.Load() && s.done {
+			s.status = failed
+			return true
+		}
+		return false
+	}()
+	if late {
+		s.m.report(s.r, ErrHeadersWritten)
 	}
+}
+
+// Err returns why the request has no session: nil when it carried no
+// session cookie or the cookie opened, otherwise the reason the cookie did
+// not open, which matches one of [ErrMalformed], [ErrUnknownKey],
+// [ErrKeyRetired], [ErrNotAuthentic], [ErrExpired] or [ErrRevoked] with
+// [errors.Is] and never contains token bytes. A handler that gets
+// ErrUnknownKey meets a session sealed by a key this instance does not
+// have yet; it may answer 503 with Retry-After rather than act anonymously.
+func (s *Session[T]) Err() error {
+	s.lock()
+	defer s.mu.Unlock()
+	return s.loadErr
 }
 
 // Save seals the session's changes now, so that errors reach the caller
-// instead of only [Config.ErrorHandler]. The Set-Cookie lines go out with
-// the response headers. It returns nil when nothing changed, a
-// [*TooLargeError] when the session does not fit (the client then keeps
-// its previous cookie unless the value is changed again), and
-// [ErrHeadersWritten] when a change came after the headers were sent.
+// instead of [Config.ErrorHandler]: an error Save returns is not reported
+// again. The Set-Cookie lines go out with the response headers. It returns
+// nil when nothing changed; a [*TooLargeError] when the session does not
+// fit (the client then keeps its previous cookie unless the value is
+// changed again); an error matching [ErrUnknownKey] when the cookie was
+// sealed by a key this instance does not have and must not be replaced
+// (see [Session]); and [ErrHeadersWritten] when a change came after the
+// headers were sent.
 func (s *Session[T]) Save() error {
 	s.lock()
 	defer s.mu.Unlock()
-	if !s.dirty || (s.saved && s.savedGen == s.gen) {
+	switch {
+	case s.committed.Load():
+		// What changed before the headers went out was committed with
+		// them, any failure reported there.
+		if s.status == changed {
+			s.status = failed
+			return ErrHeadersWritten
+		}
 		return nil
-	}
-	if s.committed {
-		return ErrHeadersWritten
+	case s.status == clean || s.status == saved:
+		return nil
 	}
 	lines, err := s.sealLocked(s.m.now())
 	if err != nil {
-		s.failedGen = s.gen
+		s.status = failed
 		return err
 	}
-	s.pending, s.savedGen, s.saved = lines, s.gen, true
+	s.pending, s.status = lines, saved
 	return nil
 }
 
@@ -209,6 +262,7 @@ func (s *Session[T]) load() error {
 		var zero T
 		s.value = zero
 		s.loadErr = err
+		s.keep = errors.Is(err, ErrUnknownKey)
 		return err
 	}
 	s.exists = true
@@ -231,6 +285,9 @@ func (s *Session[T]) sealLocked(now time.Time) ([]string, error) {
 	if !s.exists {
 		return m.expireLines(s.present, 0), nil
 	}
+	if s.keep {
+		return nil, errKeepCookie
+	}
 	sid, created := s.info.ID, s.info.Created
 	if s.renew || sid == "" {
 		sid, created = newSessionID(), now
@@ -249,11 +306,11 @@ func (s *Session[T]) sealLocked(now time.Time) ([]string, error) {
 // the handler returns without writing.
 func (s *Session[T]) commit(h http.Header) {
 	s.mu.Lock()
-	if s.committed {
+	if s.committed.Load() {
 		s.mu.Unlock()
 		return
 	}
-	s.committed = true
+	s.committed.Store(true)
 	if !s.loaded {
 		s.mu.Unlock()
 		return
@@ -261,34 +318,57 @@ func (s *Session[T]) commit(h http.Header) {
 	var lines []string
 	var err error
 	now := s.m.now()
-	switch {
-	case s.saved && s.savedGen == s.gen:
+	switch s.status {
+	case saved:
 		lines = s.pending
-	case s.dirty && s.gen == s.failedGen:
-		// Save already returned this failure to the handler.
-	case s.dirty,
-		s.exists && s.needsRefresh(now),
-		!s.exists && isBadCookie(s.loadErr):
+	case changed:
 		lines, err = s.sealLocked(now)
+	case clean:
+		if s.exists && s.needsRefresh(now) || !s.exists && isBadCookie(s.loadErr) {
+			lines, err = s.sealLocked(now)
+		}
+	}
+	s.pending = nil
+	if err != nil {
+		s.status = failed
+	} else if s.status != failed {
+		s.status = clean
 	}
 	s.mu.Unlock()
+	// The handler read the session: the response may depend on the
+	// cookie, so caches must key it by the cookie.
+	addVaryCookie(h)
 	if len(lines) > 0 {
 		writeSetCookie(h, lines)
 	}
-	if err != nil && s.m.errorHandler != nil {
-		s.m.errorHandler(s.r, err)
+	if err != nil {
+		s.m.report(s.r, err)
 	}
 }
 
 // hijacked marks the session committed without writing: after a hijack the
-// handler owns the connection. A pending change is reported.
+// handler owns the connection. A change not yet written is late.
 func (s *Session[T]) hijacked() {
 	s.mu.Lock()
-	pending := s.dirty && !s.committed
-	s.committed = true
+	defer s.mu.Unlock()
+	if !s.committed.Load() && s.status == saved {
+		s.status = changed
+	}
+	s.committed.Store(true)
+}
+
+// finish runs when the handler returns: a late change that Save did not
+// return is reported now.
+func (s *Session[T]) finish() {
+	s.mu.Lock()
+	late := s.committed.Load() && s.status == changed
+	if late {
+		s.status = failed
+	}
+	s.done = true
 	s.mu.Unlock()
-	if pending && s.m.errorHandler != nil {
-		s.m.errorHandler(s.r, ErrHeadersWritten)
+	if late {
+		s.m.report(s.r, ErrHeadersWritten)
 	}
 }
 

@@ -9,6 +9,11 @@ import "strings"
 // Max bounds how many chunks a set may have.
 const Max = 16
 
+// MaxPairs is how many cookies net/http's Request.Cookie reads at most
+// (its default GODEBUG httpcookiemaxnum): a Cookie header with more reads as
+// no cookies at all, there and here alike.
+const MaxPairs = 3000
+
 // A Set is what Cookie header values hold of one session cookie.
 type Set struct {
 	Plain    string // the value of the cookie name itself
@@ -21,7 +26,19 @@ type Set struct {
 // header values into s. Values in double quotes lose them. Of repeated
 // names the first value counts: browsers send the most specific cookie
 // first. other, if not nil, is called with the name of every other cookie.
-func (s *Set) Scan(lines []string, name string, maxChunks int, other func(string)) {
+//
+// Scan reads nothing and returns false when the values hold more than
+// [MaxPairs] cookies, counted as net/http counts them (one more than the
+// semicolons in each value), so that a hostile header costs what it costs
+// net/http.
+func (s *Set) Scan(lines []string, name string, maxChunks int, other func(string)) bool {
+	n := 0
+	for _, line := range lines {
+		n += strings.Count(line, ";") + 1
+		if n > MaxPairs {
+			return false
+		}
+	}
 	for _, line := range lines {
 		for len(line) > 0 {
 			var part string
@@ -59,6 +76,7 @@ func (s *Set) Scan(lines []string, name string, maxChunks int, other func(string
 			}
 		}
 	}
+	return true
 }
 
 // Count returns how many chunks the set has if they are a complete,

@@ -2,6 +2,7 @@ package cookiechunk
 
 import (
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -77,5 +78,18 @@ func TestScanAndCount(t *testing.T) {
 				t.Errorf("other names = %q, want %q", others, tc.others)
 			}
 		})
+	}
+}
+
+func TestScanBounded(t *testing.T) {
+	at := strings.Repeat("x=1; ", MaxPairs-1) + "s=v"
+	var s Set
+	if !s.Scan([]string{at}, "s", 4, nil) || !s.HasPlain || s.Plain != "v" {
+		t.Errorf("cookie at position %d lost", MaxPairs)
+	}
+	// Counted over all lines, as net/http counts.
+	s = Set{}
+	if s.Scan([]string{at, "y=2"}, "s", 4, nil) || s.HasPlain {
+		t.Errorf("more than %d cookies read", MaxPairs)
 	}
 }

@@ -1,0 +1,341 @@
+package tokensession_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tokensession/tokensession"
+)
+
+// A cookie sealed by a key this instance lacks (a rollout in progress) is
+// never replaced by a write; the handler learns why it has no session, and
+// only Renew or Destroy replace the cookie.
+func TestSessionUnknownKeyWriteKeepsCookie(t *testing.T) {
+	other := newMWEnv(t, nil) // an instance that already has the new key
+	c := other.login("alice")
+	e := newMWEnv(t, nil)
+
+	var sessErr, saveErr error
+	serve := func(fn func(s *tokensession.Session[mwValue])) map[string]*http.Cookie {
+		t.Helper()
+		rec := newRecorder()
+		e.m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			s := e.m.FromContext(r.Context())
+			sessErr = s.Err()
+			fn(s)
+			w.Write([]byte("ok"))
+		})).ServeHTTP(rec, mwRequest("/", c))
+		return cookiesByName(rec)
+	}
+	unknown := func(errs []error) int {
+		n := 0
+		for _, err := range errs {
+			if errors.Is(err, tokensession.ErrUnknownKey) {
+				n++
+			}
+		}
+		return n
+	}
+
+	// Set without Save: nothing written, the refusal reported.
+	set := serve(func(s *tokensession.Session[mwValue]) { s.Set(mwValue{User: "anon"}) })
+	if len(set) != 0 {
+		t.Errorf("Set replaced the cookie: %v", set)
+	}
+	if !errors.Is(sessErr, tokensession.ErrUnknownKey) {
+		t.Errorf("Err = %v, want ErrUnknownKey", sessErr)
+	}
+	if strings.Contains(sessErr.Error(), c.Value[10:40]) {
+		t.Error("Err carries token bytes")
+	}
+	// The opening error and the refused write.
+	if errs := e.errs.take(); len(errs) != 2 || unknown(errs) != 2 {
+		t.Errorf("ErrorHandler got %v, want the opening error and the refused write", errs)
+	}
+
+	// Update with Save: Save returns it, the ErrorHandler does not get it.
+	upd := serve(func(s *tokensession.Session[mwValue]) {
+		s.Update(func(v *mwValue) { v.Cart = append(v.Cart, "book") })
+		saveErr = s.Save()
+	})
+	if len(upd) != 0 {
+		t.Errorf("Update replaced the cookie: %v", upd)
+	}
+	if !errors.Is(saveErr, tokensession.ErrUnknownKey) {
+		t.Errorf("Save = %v, want ErrUnknownKey", saveErr)
+	}
+	if errs := e.errs.take(); len(errs) != 1 || unknown(errs) != 1 {
+		t.Errorf("ErrorHandler got %v, want the opening error alone", errs)
+	}
+
+	// The instance with the key still reads the session whole.
+	if got := other.do("/", c).Body.String(); got != "alice" {
+		t.Errorf("session lost: %q", got)
+	}
+
+	// Login replaces the cookie.
+	renewed := serve(func(s *tokensession.Session[mwValue]) {
+		s.Set(mwValue{User: "bob"})
+		s.Renew()
+		saveErr = s.Save()
+	})
+	if saveErr != nil {
+		t.Errorf("Save after Renew: %v", saveErr)
+	}
+	if nc := renewed[e.m.CookieName()]; nc == nil || nc.MaxAge <= 0 {
+		t.Errorf("Renew did not replace the cookie: %v", renewed)
+	} else if v, _ := e.openCookie(nc); v.User != "bob" {
+		t.Errorf("renewed session %q", v.User)
+	}
+
+	// Logout expires it.
+	destroyed := serve(func(s *tokensession.Session[mwValue]) { s.Destroy() })
+	if dc := destroyed[e.m.CookieName()]; dc == nil || dc.MaxAge >= 0 {
+		t.Errorf("Destroy did not expire the cookie: %v", destroyed)
+	}
+	e.errs.take()
+}
+
+// Err says why the request has no session.
+func TestSessionErr(t *testing.T) {
+	e := newMWEnv(t, func(c *tokensession.Config[mwValue]) { c.MaxChunks = 2; c.MaxCookieSize = 512 })
+	good := e.login("alice")
+	chunked := e.do("/set?user=bob&item=" + strings.Repeat("x", 200))
+	chunk1 := cookiesByName(chunked)[e.m.CookieName()+".1"]
+	if chunk1 == nil {
+		t.Fatalf("no chunked session: %v", chunked.Result().Header["Set-Cookie"])
+	}
+	var got error
+	h := e.m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = e.m.FromContext(r.Context()).Err()
+	}))
+	for _, tc := range []struct {
+		name   string
+		cookie *http.Cookie
+		want   error
+	}{
+		{"no cookie", nil, nil},
+		{"good", good, nil},
+		{"garbage", &http.Cookie{Name: e.m.CookieName(), Value: "v4.local.garbage"}, tokensession.ErrMalformed},
+		{"chunk 0 dropped", chunk1, tokensession.ErrMalformed},
+	} {
+		req := mwRequest("/")
+		if tc.cookie != nil {
+			req.AddCookie(tc.cookie)
+		}
+		h.ServeHTTP(newRecorder(), req)
+		if !errors.Is(got, tc.want) || (got == nil) != (tc.want == nil) {
+			t.Errorf("%s: Err = %v, want %v", tc.name, got, tc.want)
+		}
+		if tc.cookie != nil && got != nil && strings.Contains(got.Error(), tc.cookie.Value[:12]) {
+			t.Errorf("%s: Err carries the cookie: %v", tc.name, got)
+		}
+	}
+	// An incomplete chunk set says what probably happened.
+	e.do("/", chunk1)
+	var hint bool
+	for _, err := range e.errs.take() {
+		hint = hint || strings.Contains(err.Error(), "may have dropped a cookie")
+	}
+	if !hint {
+		t.Error("incomplete chunk set reported without the dropped-cookie hint")
+	}
+	e.clock.Advance(31 * time.Minute)
+	h.ServeHTTP(newRecorder(), mwRequest("/", good))
+	if !errors.Is(got, tokensession.ErrExpired) {
+		t.Errorf("expired: Err = %v", got)
+	}
+}
+
+// logRecord is one record the default error handler logged.
+type logRecord struct {
+	level slog.Level
+	text  string // message and attributes
+}
+
+// captureHandler is a slog.Handler that keeps every record.
+type captureHandler struct {
+	mu      sync.Mutex
+	records []logRecord
+}
+
+func (h *captureHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h *captureHandler) WithAttrs([]slog.Attr) slog.Handler       { return h }
+func (h *captureHandler) WithGroup(string) slog.Handler            { return h }
+func (h *captureHandler) Handle(_ context.Context, r slog.Record) error {
+	text := r.Message
+	r.Attrs(func(a slog.Attr) bool {
+		text += " " + a.String()
+		return true
+	})
+	h.mu.Lock()
+	h.records = append(h.records, logRecord{r.Level, text})
+	h.mu.Unlock()
+	return nil
+}
+
+func (h *captureHandler) take() []logRecord {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := h.records
+	h.records = nil
+	return out
+}
+
+// With no ErrorHandler, every error that no Save returned is logged through
+// slog.Default exactly once: server-side failures at Error or Warn, what
+// any client can send at Debug, the dropped-chunk hint at Info once a
+// minute. No line carries token bytes. Not parallel: it replaces the
+// default logger.
+func TestSessionDefaultErrorHandlerLogs(t *testing.T) {
+	capture := &captureHandler{}
+	prev := slog.Default()
+	slog.SetDefault(slog.New(capture))
+	defer slog.SetDefault(prev)
+
+	clock := newMWClock()
+	ring, err := tokensession.NewKeyring(tokensession.KeyringEntry{Key: tokensession.GenerateKey()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := tokensession.New(tokensession.Config[mwValue]{Keyring: ring, Now: clock.Now, MaxChunks: 2, MaxCookieSize: 512})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := newMWEnv(t, nil)
+	foreign := other.login("alice")
+
+	var saveErr error
+	run := func(c *http.Cookie, fn func(w http.ResponseWriter, s *tokensession.Session[mwValue])) *http.Response {
+		req := mwRequest("/")
+		if c != nil {
+			req.AddCookie(c)
+		}
+		rec := newRecorder()
+		m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			fn(w, m.FromContext(r.Context()))
+		})).ServeHTTP(rec, req)
+		return rec.Result()
+	}
+	late := func(save bool) func(http.ResponseWriter, *tokensession.Session[mwValue]) {
+		return func(w http.ResponseWriter, s *tokensession.Session[mwValue]) {
+			s.Get()
+			w.Write([]byte("gone"))
+			s.Set(mwValue{User: "late"})
+			if save {
+				saveErr = s.Save()
+			}
+		}
+	}
+	huge := func(save bool) func(http.ResponseWriter, *tokensession.Session[mwValue]) {
+		return func(w http.ResponseWriter, s *tokensession.Session[mwValue]) {
+			s.Set(mwValue{User: strings.Repeat("y", 2000)})
+			if save {
+				saveErr = s.Save()
+			}
+		}
+	}
+	login := run(nil, func(w http.ResponseWriter, s *tokensession.Session[mwValue]) {
+		s.Set(mwValue{User: "carol", Cart: []string{strings.Repeat("x", 200)}})
+	})
+	var chunk1 *http.Cookie
+	for _, c := range login.Cookies() {
+		if c.Name == "__Host-session.1" {
+			chunk1 = c
+		}
+	}
+	if chunk1 == nil {
+		t.Fatalf("no chunk 1 in %v", login.Header["Set-Cookie"])
+	}
+	read := func(w http.ResponseWriter, s *tokensession.Session[mwValue]) { s.Get() }
+	tampered := &http.Cookie{Name: "__Host-session", Value: foreign.Value[:len(foreign.Value)-60] + strings.Repeat("A", 60)}
+
+	for _, tc := range []struct {
+		name   string
+		cookie *http.Cookie
+		fn     func(http.ResponseWriter, *tokensession.Session[mwValue])
+		want   []slog.Level // levels logged, in order
+		hasMsg string
+	}{
+		{"late change", nil, late(false), []slog.Level{slog.LevelError}, "after the response headers"},
+		{"late change saved", nil, late(true), nil, ""},
+		{"too large", nil, huge(false), []slog.Level{slog.LevelError}, "too large"},
+		{"too large saved", nil, huge(true), nil, ""},
+		{"forged cookie", tampered, read, []slog.Level{slog.LevelDebug}, "did not open"},
+		{"unknown key read", foreign, read, []slog.Level{slog.LevelDebug}, "did not open"},
+		{"unknown key write", foreign, func(w http.ResponseWriter, s *tokensession.Session[mwValue]) {
+			s.Set(mwValue{User: "anon"})
+		}, []slog.Level{slog.LevelDebug, slog.LevelWarn}, "does not have"},
+		{"dropped chunk", chunk1, read, []slog.Level{slog.LevelInfo}, "may have dropped a cookie"},
+		{"dropped chunk again", chunk1, read, []slog.Level{slog.LevelDebug}, "may have dropped a cookie"},
+	} {
+		saveErr = nil
+		resp := run(tc.cookie, tc.fn)
+		recs := capture.take()
+		var levels []slog.Level
+		for _, r := range recs {
+			levels = append(levels, r.level)
+			if strings.Contains(r.text, "v4.local.") || (tc.cookie != nil && strings.Contains(r.text, tc.cookie.Value[20:50])) {
+				t.Errorf("%s: log line carries token bytes: %s", tc.name, r.text)
+			}
+		}
+		if len(levels) != len(tc.want) || (len(levels) > 0 && !equalLevels(levels, tc.want)) {
+			t.Errorf("%s: logged %v, want levels %v", tc.name, recs, tc.want)
+			continue
+		}
+		if tc.hasMsg != "" && !strings.Contains(recs[len(recs)-1].text, tc.hasMsg) {
+			t.Errorf("%s: last line %q lacks %q", tc.name, recs[len(recs)-1].text, tc.hasMsg)
+		}
+		if strings.HasSuffix(tc.name, "saved") && saveErr == nil {
+			t.Errorf("%s: Save returned nil", tc.name)
+		}
+		if tc.name == "unknown key write" && len(resp.Header["Set-Cookie"]) != 0 {
+			t.Errorf("unknown-key cookie replaced: %q", resp.Header["Set-Cookie"])
+		}
+	}
+	// A minute later the hint shows at Info again.
+	clock.Advance(time.Minute)
+	run(chunk1, read)
+	if recs := capture.take(); len(recs) != 1 || recs[0].level != slog.LevelInfo {
+		t.Errorf("hint a minute later: %v", recs)
+	}
+}
+
+func equalLevels(a, b []slog.Level) bool {
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// An Update callback that panics leaves the session unlocked and unchanged
+// in the response.
+func TestSessionUpdatePanicUnlocks(t *testing.T) {
+	e := newMWEnv(t, nil)
+	c := e.login("alice")
+	var after string
+	rec := newRecorder()
+	e.m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := e.m.FromContext(r.Context())
+		func() {
+			defer func() { recover() }()
+			s.Update(func(v *mwValue) { panic("boom") })
+		}()
+		v, _ := s.Get() // deadlocks if the panic left the lock held
+		after = v.User
+	})).ServeHTTP(rec, mwRequest("/", c))
+	if after != "alice" {
+		t.Errorf("value after the panic %q", after)
+	}
+	if got := rec.Result().Header["Set-Cookie"]; len(got) != 0 {
+		t.Errorf("a panicked Update was sealed: %q", got)
+	}
+}
