@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -123,7 +124,7 @@ func ParseKeyringEnv(s string) (*Keyring, error) {
 	return NewKeyring(entries...)
 }
 
-// keyringFile is the JSON keyring file format.
+// keyringFile is the JSON keyring file format, as written.
 type keyringFile struct {
 	Keys []keyringFileEntry `json:"keys"`
 }
@@ -134,6 +135,19 @@ type keyringFileEntry struct {
 	NotAfter  *time.Time `json:"not_after,omitempty"`
 }
 
+// keyringFileIn is the JSON keyring file format as read: each entry and
+// each field stays raw until parsed on its own, so that an error can name
+// the entry and the field without quoting the value.
+type keyringFileIn struct {
+	Keys []json.RawMessage `json:"keys"`
+}
+
+type keyringFileEntryIn struct {
+	Key       json.RawMessage `json:"key"`
+	NotBefore json.RawMessage `json:"not_before"`
+	NotAfter  json.RawMessage `json:"not_after"`
+}
+
 // ParseKeyringJSON parses the JSON keyring file format:
 //
 //	{"keys": [
@@ -141,35 +155,78 @@ type keyringFileEntry struct {
 //	  {"key": "k4.local.OLD…", "not_after": "2026-12-02T10:00:00Z"}
 //	]}
 //
-// Times are RFC 3339. Unknown fields are errors, so a misspelt not_after
-// cannot silently keep a key alive.
+// Times are RFC 3339 strings; null or an absent field means no bound.
+// Unknown fields are errors, so a misspelt not_after cannot silently keep a
+// key alive. An error is a [*KeyError] that names the entry and the field
+// and says what form was expected, never quoting the input.
 func ParseKeyringJSON(data []byte) (*Keyring, error) {
-	var f keyringFile
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&f); err != nil {
+	var f keyringFileIn
+	if err := decodeStrict(data, &f); err != nil {
 		// The decoder's message may quote input; say only where it failed.
 		return nil, keyError(-1, "keyring file is not valid JSON of the form {\"keys\":[{\"key\":…}]}"+jsonErrorWhere(err))
 	}
-	// More would miss a stray '}' or ']': only the end of input will do.
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, keyError(-1, "keyring file has data after the JSON object")
-	}
 	entries := make([]KeyringEntry, len(f.Keys))
-	for i, fe := range f.Keys {
-		k, err := parseKey(fe.Key, i)
+	for i, raw := range f.Keys {
+		var fe keyringFileEntryIn
+		if err := decodeStrict(raw, &fe); err != nil {
+			if where := jsonErrorWhere(err); strings.HasPrefix(where, " (unknown field") {
+				return nil, keyError(i, where[2:len(where)-1]+": want key, not_before or not_after")
+			}
+			return nil, keyError(i, "want an object like {\"key\":\"k4.local.…\"}")
+		}
+		var s string
+		if !isJSONNull(fe.Key) && json.Unmarshal(fe.Key, &s) != nil {
+			return nil, keyError(i, "key: want a string like \"k4.local.…\"")
+		}
+		k, err := parseKey(s, i)
 		if err != nil {
 			return nil, err
 		}
 		entries[i].Key = k
-		if fe.NotBefore != nil {
-			entries[i].NotBefore = *fe.NotBefore
+		if entries[i].NotBefore, err = parseKeyringTime(fe.NotBefore, i, "not_before"); err != nil {
+			return nil, err
 		}
-		if fe.NotAfter != nil {
-			entries[i].NotAfter = *fe.NotAfter
+		if entries[i].NotAfter, err = parseKeyringTime(fe.NotAfter, i, "not_after"); err != nil {
+			return nil, err
 		}
 	}
 	return NewKeyring(entries...)
+}
+
+// decodeStrict decodes exactly one JSON value from data into v, refusing
+// unknown fields and anything after the value.
+func decodeStrict(data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	// More would miss a stray '}' or ']': only the end of input will do.
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return errTrailingData
+	}
+	return nil
+}
+
+var errTrailingData = errors.New("data after the JSON value")
+
+func isJSONNull(raw json.RawMessage) bool {
+	return raw == nil || string(raw) == "null"
+}
+
+// parseKeyringTime parses an entry's optional time field: null or absent
+// is the zero time. The error names the entry and the field, never the
+// value, which might be a key pasted into the wrong field.
+func parseKeyringTime(raw json.RawMessage, index int, field string) (time.Time, error) {
+	var t time.Time
+	if isJSONNull(raw) {
+		return t, nil
+	}
+	var s string
+	if json.Unmarshal(raw, &s) != nil || t.UnmarshalText([]byte(s)) != nil {
+		return time.Time{}, keyError(index, field+": want an RFC 3339 time like 2026-12-01T10:00:00Z")
+	}
+	return t, nil
 }
 
 // jsonErrorWhere describes the position of a JSON error without quoting the
@@ -178,15 +235,22 @@ func jsonErrorWhere(err error) string {
 	var se *json.SyntaxError
 	var te *json.UnmarshalTypeError
 	switch {
+	case errors.Is(err, errTrailingData):
+		return " (data after the JSON object)"
 	case errors.As(err, &se):
 		return fmt.Sprintf(" (syntax error at byte %d)", se.Offset)
 	case errors.As(err, &te):
-		return fmt.Sprintf(" (wrong type for field %q at byte %d)", te.Field, te.Offset)
+		if te.Field == "" {
+			return " (wrong type)"
+		}
+		return fmt.Sprintf(" (wrong type for field %q)", te.Field)
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		// A field name is structure, not a secret, unless it is long enough
-		// to be a pasted key.
-		if name := strings.TrimPrefix(err.Error(), "json: unknown field "); len(name) <= 24 {
-			return " (unknown field " + name + ")"
+		// A field name is structure, not a secret, unless it could be a
+		// piece of a pasted key: name it only when it is short and made
+		// of lower-case letters and underscores, as every real field is.
+		name, _ := strconv.Unquote(strings.TrimPrefix(err.Error(), "json: unknown field "))
+		if len(name) > 0 && len(name) <= 16 && strings.Trim(name, "abcdefghijklmnopqrstuvwxyz_") == "" {
+			return " (unknown field " + strconv.Quote(name) + ")"
 		}
 		return " (unknown field)"
 	case errors.Is(err, io.EOF):

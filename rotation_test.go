@@ -159,13 +159,13 @@ func TestKeyringErrors(t *testing.T) {
 		{"padding", file(entry(p1), entry(p2+"=")), 1},
 		{"missing key", file(entry(p1), `{"not_after":"2026-01-01T00:00:00Z"}`), 1},
 		{"duplicate", file(entry(p1), entry(p2), entry(p1)), 2},
-		{"unknown field", file(entry(p1, `"not_afer":"2026-01-01T00:00:00Z"`)), -1},
+		{"unknown field", file(entry(p1, `"not_afer":"2026-01-01T00:00:00Z"`)), 0},
 		{"unknown top-level field", `{"keys":[` + entry(p1) + `],"version":1}`, -1},
 		{"secret as field name", `{"keys":[` + entry(p1) + `],"` + p2 + `":1}`, -1},
-		{"bad time", file(entry(p1, `"not_before":"2026-13-01T00:00:00Z"`)), -1},
-		{"time without zone", file(entry(p1, `"not_before":"2026-01-01T00:00:00"`)), -1},
-		{"time as number", file(entry(p1, `"not_after":1767225600`)), -1},
-		{"key as number", `{"keys":[{"key":1}]}`, -1},
+		{"bad time", file(entry(p1, `"not_before":"2026-13-01T00:00:00Z"`)), 0},
+		{"time without zone", file(entry(p1, `"not_before":"2026-01-01T00:00:00"`)), 0},
+		{"time as number", file(entry(p1, `"not_after":1767225600`)), 0},
+		{"key as number", `{"keys":[{"key":1}]}`, 0},
 		{"keys as object", `{"keys":{"key":"` + p1 + `"}}`, -1},
 		{"truncated", good[:len(good)-5], -1},
 		{"trailing garbage", good + " x", -1},
@@ -197,6 +197,46 @@ func TestKeyringErrors(t *testing.T) {
 		t.Run("NewKeyring/"+tc.name, func(t *testing.T) {
 			ring, err := tokensession.NewKeyring(tc.entries...)
 			checkKeyringError(t, ring, err, tc.index, secrets)
+		})
+	}
+}
+
+// TestKeyringJSONErrorMessages checks that a bad entry is reported by
+// entry, field and expected form, without quoting the value.
+func TestKeyringJSONErrorMessages(t *testing.T) {
+	p1, p2 := testKey(t, 1).UnsafeExportPASERK(), testKey(t, 2).UnsafeExportPASERK()
+	const wantTime = ": want an RFC 3339 time like 2026-12-01T10:00:00Z"
+	for _, tc := range []struct {
+		name, entry1 string // entry1 is the second entry; the first is good
+		want         string
+		value        string // a value the message must not quote
+	}{
+		{"not_before with a space", `{"key":"` + p2 + `","not_before":"2026-12-01 10:00"}`, "keyring entry 1: not_before" + wantTime, "2026-12-01 10:00"},
+		{"not_before relative", `{"key":"` + p2 + `","not_before":"+30m"}`, "keyring entry 1: not_before" + wantTime, "+30m"},
+		{"not_before empty", `{"key":"` + p2 + `","not_before":""}`, "keyring entry 1: not_before" + wantTime, ""},
+		{"not_before number", `{"key":"` + p2 + `","not_before":1767225600}`, "keyring entry 1: not_before" + wantTime, "1767225600"},
+		{"not_after without zone", `{"key":"` + p2 + `","not_after":"2026-12-03T10:00:00"}`, "keyring entry 1: not_after" + wantTime, "2026-12-03T10:00:00"},
+		{"key pasted as not_after", `{"key":"` + p2 + `","not_after":"` + p1 + `"}`, "keyring entry 1: not_after" + wantTime, p1[9:15]},
+		{"key number", `{"key":12345}`, `keyring entry 1: key: want a string like "k4.local.…"`, "12345"},
+		{"unknown field", `{"key":"` + p2 + `","not_afer":"2026-12-01T10:00:00Z"}`, `keyring entry 1: unknown field "not_afer": want key, not_before or not_after`, "2026-12-01T10"},
+		{"secret as field name", `{"key":"` + p2 + `","` + p1 + `":1}`, `keyring entry 1: unknown field: want key, not_before or not_after`, p1[9:15]},
+		{"entry not an object", `"` + p1 + `"`, `keyring entry 1: want an object like {"key":"k4.local.…"}`, p1[9:15]},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := tokensession.ParseKeyringJSON([]byte(`{"keys":[{"key":"` + p1 + `"},` + tc.entry1 + `]}`))
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			if got := strings.TrimPrefix(err.Error(), "tokensession: "); got != tc.want {
+				t.Errorf("error\n got: %s\nwant: %s", got, tc.want)
+			}
+			if tc.value != "" && strings.Contains(err.Error(), tc.value) {
+				t.Errorf("error quotes the value %q: %s", tc.value, err)
+			}
+			var ke *tokensession.KeyError
+			if !errors.As(err, &ke) || ke.Index != 1 {
+				t.Errorf("not a *KeyError for entry 1: %#v", err)
+			}
 		})
 	}
 }

@@ -292,11 +292,11 @@ func (u *fuser) login(fl *fleet, st *fleetStats) bool {
 }
 
 // step does one random action: add an item (while the cart is well below
-// the 4-cookie limit), log in again, or read the page.
+// the 2-cookie limit), log in again, or read the page.
 func (u *fuser) step(fl *fleet, st *fleetStats) {
 	limit := 1500
 	if u.big {
-		limit = 7000
+		limit = 3500
 	}
 	switch r := u.rng.IntN(10); {
 	case r < 4 && u.cartJSONLen() < limit:

@@ -399,7 +399,7 @@ func (c *soakClient) addItem(big bool) bool {
 	limit := 1500
 	if big {
 		item += " " + strings.Repeat("z", 170)
-		limit = 7000
+		limit = 3500
 	}
 	if len(c.cart)*len(item) > limit {
 		c.read()

@@ -6,10 +6,13 @@
 //	curl -H "Authorization: Bearer v4.local.…" http://127.0.0.1:8081/me
 //
 // Environment: ADDR (default 127.0.0.1:8081), and the keys as for
-// examples/basic: SESSION_KEYS (k4.local keys separated by spaces, the first
-// one seals) or SESSION_KEYRING (a JSON keyring file, read at start; see
-// examples/basic for reloading it while serving). With neither it makes up
-// a key, and every token is void when it restarts.
+// examples/basic: SESSION_KEYS (k4.local keys separated by white space, the
+// first one seals); or SESSION_KEYRING (inline keyring JSON if it starts
+// with "{", otherwise the path of a keyring file or of a directory holding
+// session-keyring or session-keys); or, with neither, systemd's
+// CREDENTIALS_DIRECTORY. The keys are read at start (see examples/basic for
+// reloading them while serving). A variable set but empty is an error. With
+// no keys set it makes up a key, and every token is void when it restarts.
 //
 // The tokens use the purpose "api-bearer", so a token issued here does not
 // open as a cookie session even under the same keys, and a cookie does not
@@ -53,13 +56,13 @@ const (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Getenv, log.Default()); err != nil {
+	if err := run(ctx, os.LookupEnv, log.Default()); err != nil {
 		log.Fatal(err)
 	}
 }
 
-func run(ctx context.Context, getenv func(string) string, logger *log.Logger) error {
-	ring, err := loadKeys(getenv, logger)
+func run(ctx context.Context, lookupEnv func(string) (string, bool), logger *log.Logger) error {
+	ring, err := loadKeys(lookupEnv, logger)
 	if err != nil {
 		return err
 	}
@@ -67,7 +70,8 @@ func run(ctx context.Context, getenv func(string) string, logger *log.Logger) er
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", cmp.Or(getenv("ADDR"), "127.0.0.1:8081"))
+	addr, _ := lookupEnv("ADDR")
+	ln, err := net.Listen("tcp", cmp.Or(addr, "127.0.0.1:8081"))
 	if err != nil {
 		return err
 	}
@@ -92,23 +96,18 @@ func run(ctx context.Context, getenv func(string) string, logger *log.Logger) er
 	return srv.Shutdown(shutdown)
 }
 
-// loadKeys reads the keyring once; examples/basic also reloads a file.
-func loadKeys(getenv func(string) string, logger *log.Logger) (*tokensession.Keyring, error) {
-	env, path := strings.TrimSpace(getenv("SESSION_KEYS")), getenv("SESSION_KEYRING")
-	switch {
-	case env != "" && path != "":
-		return nil, errors.New("set SESSION_KEYS or SESSION_KEYRING, not both")
-	case env != "":
-		return tokensession.ParseKeyringEnv(env)
-	case path != "":
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return nil, err
-		}
-		return tokensession.ParseKeyringJSON(data)
+// loadKeys reads the keys the environment names, once; examples/basic also
+// reloads a file.
+func loadKeys(lookupEnv func(string) (string, bool), logger *log.Logger) (*tokensession.Keyring, error) {
+	keys, err := tokensession.EnvKeySource(lookupEnv)
+	if errors.Is(err, tokensession.ErrNoKeySource) {
+		logger.Printf("WARNING: %v: using a random key, so tokens will not survive a restart", err)
+		return tokensession.NewKeyring(tokensession.KeyringEntry{Key: tokensession.GenerateKey()})
 	}
-	logger.Print("WARNING: neither SESSION_KEYS nor SESSION_KEYRING is set: using a random key, so tokens will not survive a restart")
-	return tokensession.NewKeyring(tokensession.KeyringEntry{Key: tokensession.GenerateKey()})
+	if err != nil {
+		return nil, err
+	}
+	return keys.Load()
 }
 
 type app struct {
@@ -204,13 +203,23 @@ func (a *app) me(w http.ResponseWriter, r *http.Request) {
 
 // authenticate opens the request's bearer token, or answers 401. The client
 // learns only that its token is missing or invalid; the reason (malformed,
-// forged, expired, unknown key, …) goes to the log.
+// forged, expired, …) goes to the log. A token sealed by a key this
+// instance does not know is answered 503 with Retry-After instead.
 func (a *app) authenticate(w http.ResponseWriter, r *http.Request) (Session, tokensession.Info, bool) {
 	tainted, present := bearerToken(r)
 	if tainted != "" {
 		v, info, err := a.tokens.Open(tainted)
 		if err == nil {
 			return v, info, true
+		}
+		if errors.Is(err, tokensession.ErrUnknownKey) {
+			// Sealed by a key this instance does not have yet (a key
+			// rollout in progress): the token may well be valid, so the
+			// client should retry rather than drop it.
+			a.logger.Printf("bearer token deferred: %s %s: %v", r.Method, r.URL.Path, err)
+			w.Header().Set("Retry-After", "5")
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "try again shortly"})
+			return Session{}, tokensession.Info{}, false
 		}
 		a.logger.Printf("bearer token rejected: %s %s: %v", r.Method, r.URL.Path, err)
 	}

@@ -6,14 +6,20 @@
 // Environment:
 //
 //	ADDR              listen address (default 127.0.0.1:8080)
-//	SESSION_KEYS      k4.local keys separated by spaces, the first one seals
-//	SESSION_KEYRING   path of a JSON keyring file, re-read on SIGHUP and when
-//	                  it changes (checked every second)
+//	SESSION_KEYS      k4.local keys separated by white space, the first one
+//	                  seals
+//	SESSION_KEYRING   inline keyring JSON if it starts with "{"; otherwise
+//	                  the path of a keyring file, or of a directory holding
+//	                  session-keyring or session-keys. A file is re-read on
+//	                  SIGHUP and when it changes (checked every second)
+//	CREDENTIALS_DIRECTORY  systemd's credentials, used when neither of the
+//	                  above is set: session-keyring or session-keys in it
 //	SESSION_LEEWAY    clock-skew leeway, a Go duration (default 30s; -1s: none)
 //	INSECURE_COOKIES  "0" keeps Secure cookies even on a loopback address
 //	CLOCK_OFFSET      shift the session clock, a Go duration (for tests)
 //
-// With neither SESSION_KEYS nor SESSION_KEYRING it makes up a key, and every
+// Setting both SESSION_KEYS and SESSION_KEYRING, or either to an empty
+// value, is an error. With no keys set at all it makes up a key, and every
 // session is lost when it restarts.
 //
 // Logging in takes any user name: this example shows sessions, not
@@ -27,6 +33,7 @@ import (
 	"fmt"
 	"html/template"
 	"log"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -56,13 +63,14 @@ const (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Getenv, log.Default()); err != nil {
+	if err := run(ctx, os.LookupEnv, log.Default()); err != nil {
 		log.Fatal(err)
 	}
 }
 
 // run serves until ctx is done.
-func run(ctx context.Context, getenv func(string) string, logger *log.Logger) error {
+func run(ctx context.Context, lookupEnv func(string) (string, bool), logger *log.Logger) error {
+	getenv := func(k string) string { v, _ := lookupEnv(k); return v }
 	leeway, err := durationEnv(getenv, "SESSION_LEEWAY")
 	if err != nil {
 		return err
@@ -73,7 +81,7 @@ func run(ctx context.Context, getenv func(string) string, logger *log.Logger) er
 	}
 	now := func() time.Time { return time.Now().Add(offset) }
 
-	ring, keyFile, err := loadKeys(getenv, logger)
+	keys, ring, err := loadKeys(lookupEnv, logger)
 	if err != nil {
 		return err
 	}
@@ -100,13 +108,22 @@ func run(ctx context.Context, getenv func(string) string, logger *log.Logger) er
 	if err != nil {
 		return err
 	}
-	if keyFile != nil {
-		keyFile.set = a.sessions.SetKeyring
-		keyFile.now = now
+	if keys != (tokensession.KeySource{}) {
+		// Keep the keys current: reload on SIGHUP, and when the file
+		// changes. A reload that fails keeps the keys in use.
 		hup := make(chan os.Signal, 1)
 		signal.Notify(hup, syscall.SIGHUP)
 		defer signal.Stop(hup)
-		go keyFile.watch(ctx, time.Second, hup)
+		w := &tokensession.KeyringWatcher{
+			Source: keys,
+			Target: a.sessions,
+			Reload: hup,
+			Logger: slog.New(slog.NewTextHandler(logger.Writer(), nil)),
+		}
+		ctx, cancel := context.WithCancel(ctx)
+		watching := make(chan struct{})
+		go func() { defer close(watching); w.Run(ctx) }()
+		defer func() { cancel(); <-watching }()
 	}
 
 	srv := &http.Server{
@@ -128,6 +145,26 @@ func run(ctx context.Context, getenv func(string) string, logger *log.Logger) er
 	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	return srv.Shutdown(shutdown)
+}
+
+// loadKeys reads the keys the environment names. With none named it makes
+// up a key, and returns the zero KeySource.
+func loadKeys(lookupEnv func(string) (string, bool), logger *log.Logger) (tokensession.KeySource, *tokensession.Keyring, error) {
+	keys, err := tokensession.EnvKeySource(lookupEnv)
+	if errors.Is(err, tokensession.ErrNoKeySource) {
+		logger.Printf("WARNING: %v: using a random key, so sessions will not survive a restart", err)
+		ring, err := tokensession.NewKeyring(tokensession.KeyringEntry{Key: tokensession.GenerateKey()})
+		return tokensession.KeySource{}, ring, err
+	}
+	if err != nil {
+		return keys, nil, err
+	}
+	ring, err := keys.Load()
+	if err != nil {
+		return keys, nil, err
+	}
+	logger.Printf("keys from %v: %v", keys, ring)
+	return keys, ring, nil
 }
 
 func durationEnv(getenv func(string) string, name string) (time.Duration, error) {
@@ -164,9 +201,16 @@ func newApp(ring *tokensession.Keyring, opts options, logger *log.Logger) (*app,
 	a.sessions, err = tokensession.New(tokensession.Config[Session]{
 		Keyring:         ring,
 		UnsafeAllowHTTP: opts.insecure, // cookie "session", no Secure: see run
-		MaxChunks:       4,             // a full cart spans up to 4 cookies
-		Leeway:          opts.leeway,
-		Now:             opts.now,
+		// A full cart spans two cookies of at most 3584 bytes: a Cookie
+		// header of about 7.2 KB, under the 8 KB that clients and proxies
+		// accept (curl, nginx and Apache stop near 8190 bytes), with room
+		// for the site's other cookies. A client that drops a cookie
+		// beyond that budget would lose the whole session; a cart that
+		// does not fit is refused instead (see addToCart).
+		MaxChunks:     2,
+		MaxCookieSize: 3584,
+		Leeway:        opts.leeway,
+		Now:           opts.now,
 		// The library's errors name the cause, never a token, a key or the
 		// session's contents, so they are safe to log.
 		ErrorHandler: func(r *http.Request, err error) {
@@ -259,12 +303,16 @@ type pageData struct {
 
 func (a *app) home(w http.ResponseWriter, r *http.Request) {
 	s, _ := a.sessions.FromContext(r.Context()).Get()
+	a.render(w, http.StatusOK, pageData{User: s.User, Cart: s.Cart})
+}
+
+func (a *app) render(w http.ResponseWriter, code int, data pageData) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	// The page shows the session's contents: keep it out of every cache,
 	// and out of the back button after logout.
 	w.Header().Set("Cache-Control", "no-store")
-	err := page.Execute(w, pageData{User: s.User, Cart: s.Cart, Full: r.URL.Query().Get("full") == "1"})
-	if err != nil {
+	w.WriteHeader(code)
+	if err := page.Execute(w, data); err != nil {
 		a.logger.Printf("render: %v", err)
 	}
 }
@@ -292,12 +340,19 @@ func (a *app) addToCart(w http.ResponseWriter, r *http.Request) {
 	s.Set(next)
 	// Save seals now, so that a cart too large for MaxChunks cookies is an
 	// error here instead of a cookie that silently fails to be written.
-	if err := s.Save(); err != nil {
-		if errors.Is(err, tokensession.ErrTooLarge) {
-			s.Set(old) // the browser keeps the cart it had
-			http.Redirect(w, r, "/?full=1", http.StatusSeeOther)
-			return
-		}
+	switch err := s.Save(); {
+	case errors.Is(err, tokensession.ErrTooLarge):
+		s.Set(old) // the browser keeps the cart it had
+		a.render(w, http.StatusConflict, pageData{User: old.User, Cart: old.Cart, Full: true})
+		return
+	case errors.Is(err, tokensession.ErrUnknownKey):
+		// The cookie was sealed by a key this instance does not have yet
+		// (a key rollout in progress): leave it for an instance that can
+		// read it, and ask the client to try again shortly.
+		w.Header().Set("Retry-After", "5")
+		http.Error(w, "Please try again in a few seconds.", http.StatusServiceUnavailable)
+		return
+	case err != nil:
 		a.logger.Printf("cart: %v", err)
 		http.Error(w, "could not save the cart", http.StatusInternalServerError)
 		return

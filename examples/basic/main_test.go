@@ -11,6 +11,8 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -223,15 +225,18 @@ func TestFullCartKeepsItems(t *testing.T) {
 			t.Fatal("cart never became full")
 		}
 		item := fmt.Sprintf("%03d-%s", i, strings.Repeat("x", maxItemLen-4))
-		code, body, final := ts.post(t, "/cart", url.Values{"item": {item}})
-		if code != 200 {
-			t.Fatalf("add item %d: %d\n%s", i, code, body)
-		}
-		if final.RawQuery == "full=1" {
-			if !strings.Contains(body, "Your cart is full") {
+		code, body, _ := ts.post(t, "/cart", url.Values{"item": {item}})
+		if code == http.StatusConflict {
+			if !strings.Contains(body, "Your cart is full") || !strings.Contains(body, "Logged in as carol") {
 				t.Fatalf("no full message:\n%s", body)
 			}
+			if got := cartItems(body); len(got) != len(added) {
+				t.Fatalf("full page shows %d items, want %d", len(got), len(added))
+			}
 			break
+		}
+		if code != 200 {
+			t.Fatalf("add item %d: %d\n%s", i, code, body)
 		}
 		added = append(added, item)
 		if names := ts.cookieNames(t); len(names) > 1 {
@@ -247,8 +252,8 @@ func TestFullCartKeepsItems(t *testing.T) {
 	if !sawChunks {
 		t.Fatal("the cart never spanned several cookies")
 	}
-	if names := ts.cookieNames(t); len(names) != 4 {
-		t.Errorf("full cart in %d cookies, want 4: %v", len(names), names)
+	if names := ts.cookieNames(t); len(names) != 2 {
+		t.Errorf("full cart in %d cookies, want 2: %v", len(names), names)
 	}
 	code, body := ts.get(t, "/")
 	got := cartItems(body)
@@ -258,7 +263,80 @@ func TestFullCartKeepsItems(t *testing.T) {
 	if strings.Join(got, "\n") != strings.Join(added, "\n") {
 		t.Fatalf("cart after full: %d items, want the %d added before", len(got), len(added))
 	}
-	t.Logf("%d items of %d bytes fit in 4 cookies", len(added), maxItemLen)
+	t.Logf("%d items of %d bytes fit in 2 cookies", len(added), maxItemLen)
+}
+
+// cookieHeaderLimit is where curl stops adding cookies to a request; nginx
+// and Apache refuse a header line near the same size.
+const cookieHeaderLimit = 8190
+
+// cappedCookies is a transport that sends the Cookie header as curl does:
+// a cookie that would take the header past cookieHeaderLimit is dropped.
+type cappedCookies struct {
+	next    http.RoundTripper
+	longest int // the longest Cookie header sent
+}
+
+func (c *cappedCookies) RoundTrip(req *http.Request) (*http.Response, error) {
+	req = req.Clone(req.Context())
+	var kept []string
+	n := 0
+	for _, ck := range req.Cookies() {
+		pair := ck.Name + "=" + ck.Value
+		sep := 0
+		if n > 0 {
+			sep = len("; ")
+		}
+		if n+sep+len(pair) > cookieHeaderLimit {
+			continue
+		}
+		n += sep + len(pair)
+		kept = append(kept, pair)
+	}
+	req.Header.Del("Cookie")
+	if len(kept) > 0 {
+		req.Header.Set("Cookie", strings.Join(kept, "; "))
+	}
+	c.longest = max(c.longest, n)
+	return c.next.RoundTrip(req)
+}
+
+// TestFullCartFitsCookieHeader fills the cart through a client that caps
+// the Cookie header as curl and proxies do. Every item stays until the
+// cart is refused as full; no request loses the session.
+func TestFullCartFitsCookieHeader(t *testing.T) {
+	ts := newTestServer(t, nil)
+	capped := &cappedCookies{next: ts.client.Transport}
+	ts.client.Transport = capped
+	ts.post(t, "/login", url.Values{"username": {"dana"}})
+	for i := 0; ; i++ {
+		if i > 200 {
+			t.Fatal("cart never became full")
+		}
+		item := fmt.Sprintf("%03d-%s", i, strings.Repeat("y", maxItemLen-4))
+		code, body, _ := ts.post(t, "/cart", url.Values{"item": {item}})
+		if !strings.Contains(body, "Logged in as dana") {
+			t.Fatalf("logged out after %d items (longest Cookie header %d bytes): status %d", i, capped.longest, code)
+		}
+		want := i + 1
+		if code != 200 {
+			want = i
+		}
+		if got := cartItems(body); len(got) != want {
+			t.Fatalf("after item %d: %d items in the cart, want %d (status %d)", i, len(got), want, code)
+		}
+		if code == http.StatusConflict && strings.Contains(body, "Your cart is full") {
+			break
+		}
+		if code != 200 {
+			t.Fatalf("add item %d: %d\n%s", i, code, body)
+		}
+	}
+	// Room is left for the site's other cookies.
+	if capped.longest > cookieHeaderLimit-900 {
+		t.Errorf("a full cart needs a %d-byte Cookie header, leaving under 900 bytes of %d", capped.longest, cookieHeaderLimit)
+	}
+	t.Logf("longest Cookie header: %d bytes", capped.longest)
 }
 
 func TestBadInput(t *testing.T) {
@@ -362,7 +440,7 @@ func TestRun(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, func(k string) string { return env[k] }, log.New(pw, "", 0))
+		done <- run(ctx, lookup(env), log.New(pw, "", 0))
 		pw.Close()
 	}()
 	lines := bufio.NewScanner(pr)
@@ -393,9 +471,70 @@ func TestRun(t *testing.T) {
 
 	for _, bad := range []string{"SESSION_LEEWAY", "CLOCK_OFFSET"} {
 		env := map[string]string{"ADDR": "127.0.0.1:0", bad: "soon"}
-		err := run(context.Background(), func(k string) string { return env[k] }, log.New(io.Discard, "", 0))
+		err := run(context.Background(), lookup(env), log.New(io.Discard, "", 0))
 		if err == nil || !strings.Contains(err.Error(), bad) {
 			t.Fatalf("%s=soon: %v", bad, err)
 		}
+	}
+}
+
+func lookup(env map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+}
+
+// TestKeySetup checks how the keys' variables start the server: a value
+// set but empty stops it, and nothing from a variable reaches the log.
+func TestKeySetup(t *testing.T) {
+	k1, k2 := tokensession.GenerateKey(), tokensession.GenerateKey()
+	p1, p2 := k1.UnsafeExportPASERK(), k2.UnsafeExportPASERK()
+	inline := `{"keys":[{"key":"` + p1 + `"},{"key":"` + p2 + `"}]}`
+	keyring := filepath.Join(t.TempDir(), "keyring.json")
+	if err := os.WriteFile(keyring, []byte(inline), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name    string
+		env     map[string]string
+		wantErr string // "": the server starts
+		wantLog string
+	}{
+		{name: "none", env: nil, wantLog: "WARNING: tokensession: no keys"},
+		{name: "SESSION_KEYS", env: map[string]string{"SESSION_KEYS": p1 + "\n" + p2}, wantLog: "keys from SESSION_KEYS: tokensession.Keyring[" + k1.ID()},
+		{name: "SESSION_KEYS white space", env: map[string]string{"SESSION_KEYS": " \n "}, wantErr: "SESSION_KEYS is set but empty"},
+		{name: "SESSION_KEYRING empty", env: map[string]string{"SESSION_KEYRING": ""}, wantErr: "SESSION_KEYRING is set but empty"},
+		{name: "SESSION_KEYRING inline JSON", env: map[string]string{"SESSION_KEYRING": inline}, wantLog: "keys from SESSION_KEYRING: tokensession.Keyring[" + k1.ID()},
+		{name: "SESSION_KEYRING file", env: map[string]string{"SESSION_KEYRING": keyring}, wantLog: "keys from SESSION_KEYRING: tokensession.Keyring[" + k1.ID()},
+		{name: "SESSION_KEYRING bad inline JSON", env: map[string]string{"SESSION_KEYRING": `{"keys":[{"key":"` + p1 + `","not_before":"+30m"}]}`}, wantErr: "SESSION_KEYRING: keyring entry 0: not_before: want an RFC 3339 time"},
+		{name: "key as SESSION_KEYRING", env: map[string]string{"SESSION_KEYRING": p1}, wantErr: "SESSION_KEYRING: no such file or directory"},
+		{name: "both", env: map[string]string{"SESSION_KEYS": p1, "SESSION_KEYRING": keyring}, wantErr: "both SESSION_KEYS and SESSION_KEYRING are set"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := map[string]string{"ADDR": "127.0.0.1:0"}
+			for k, v := range tc.env {
+				env[k] = v
+			}
+			logs := &syncBuffer{}
+			// A cancelled context: the server stops as soon as it starts.
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel()
+			err := run(ctx, lookup(env), log.New(logs, "", 0))
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("error %v, want %q", err, tc.wantErr)
+				}
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(logs.String(), tc.wantLog) {
+				t.Errorf("log lacks %q:\n%s", tc.wantLog, logs)
+			}
+			for _, secret := range []string{p1[9:], p2[9:]} {
+				for _, out := range []string{fmt.Sprint(err), logs.String()} {
+					if strings.Contains(out, secret[:12]) {
+						t.Fatalf("key material shown: %s", out)
+					}
+				}
+			}
+		})
 	}
 }

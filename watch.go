@@ -1,0 +1,168 @@
+package tokensession
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// A KeyringWatcher keeps a manager's keyring current with its [KeySource]
+// while a program runs: it reloads the source when told to (wire SIGHUP to
+// Reload) and when the file changes. Create it as a struct literal and call
+// [KeyringWatcher.Run]; it does nothing until then.
+//
+// A reload that fails (a file that does not parse, is empty or half
+// written, has gone missing for a moment, or has no key able to seal now)
+// keeps the keys in use and is reported once per change of the file, not
+// at every check. A reload that succeeds swaps the whole keyring with one
+// call to SetKeyring: requests in flight keep the keyring they started
+// with.
+//
+// Changes are found by polling: at each check the watcher looks up the
+// file (for a directory, its session-keyring or session-keys file),
+// resolves its symlinks and compares the resolved path, the file's
+// identity (inode), size and modification time with the last reload's. So
+// it follows an atomic rename over the file, a Kubernetes Secret volume
+// swapping its ..data symlink, an editor that truncates then writes (the
+// half-written file fails, the finished one loads at a later check), and a
+// file removed and recreated. An in-place rewrite that keeps the size
+// within the file system's timestamp granularity can go unseen: replace
+// the file by renaming, or send Reload.
+//
+// A source read from an environment variable never changes: for it the
+// watcher does not poll, and a Reload only logs that the keys cannot
+// change without a restart.
+type KeyringWatcher struct {
+	// Source is where the keys come from, usually the source the program
+	// loaded its first keyring from.
+	Source KeySource
+
+	// Target receives every keyring that loads. A [*Manager] is one.
+	// Required: Run panics when it is nil.
+	Target interface{ SetKeyring(*Keyring) error }
+
+	// Reload forces a reload at every value received, changed file or
+	// not. Typically the channel given to signal.Notify for SIGHUP. Nil
+	// means no forced reloads.
+	Reload <-chan os.Signal
+
+	// Poll triggers a check for a change at every value received. Nil
+	// means every second, from a [time.Ticker] that Run starts and stops.
+	Poll <-chan time.Time
+
+	// Logger receives one record per reload: "keyring reloaded" at level
+	// Info with the key IDs and what each does at the system clock's
+	// time, or "keyring reload failed, keeping the current keys" at level
+	// Error with the cause. Records never contain key material or a path.
+	// Nil means [slog.Default].
+	Logger *slog.Logger
+
+	// afterEvent, when set by a test, runs after each trigger is handled.
+	afterEvent func()
+}
+
+// Run watches until ctx is done, then returns; it starts no goroutine. Call
+// it in a goroutine of its own. The first check after Run starts always
+// reloads, so a change made between loading the first keyring and starting
+// the watcher is not missed.
+func (w *KeyringWatcher) Run(ctx context.Context) {
+	if w.Target == nil {
+		panic("tokensession: KeyringWatcher.Target is nil")
+	}
+	poll := w.Poll
+	if poll == nil && w.Source.path != "" {
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		poll = t.C
+	}
+	var last stamp
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-w.Reload:
+			w.reload(&last)
+		case <-poll:
+			if w.Source.path != "" && !w.Source.stamp().same(last) {
+				w.reload(&last)
+			}
+		}
+		if w.afterEvent != nil {
+			w.afterEvent()
+		}
+	}
+}
+
+// reload loads the source and hands the keyring to the target, recording
+// in last the stamp of the file as it was before reading it: a change made
+// while reading is then seen by the next check.
+func (w *KeyringWatcher) reload(last *stamp) {
+	logger := w.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	src := w.Source.String()
+	if w.Source.path == "" {
+		logger.Warn("keyring not reloaded: keys from an environment variable change only with a restart", "source", src)
+		return
+	}
+	*last = w.Source.stamp()
+	ring, err := w.Source.Load()
+	if err == nil {
+		if err = w.Target.SetKeyring(ring); err != nil {
+			err = sourceError(src, err)
+		}
+	}
+	if err != nil {
+		logger.Error("keyring reload failed, keeping the current keys", "source", src, "err", err)
+		return
+	}
+	logger.Info("keyring reloaded", "source", src, "keys", describeKeyring(ring, time.Now()))
+}
+
+// describeKeyring lists the keyring's key IDs with what each does at now:
+// "k4.lid.… (sealing), k4.lid.… (opening)".
+func describeKeyring(r *Keyring, now time.Time) string {
+	var b strings.Builder
+	for i, e := range r.entries {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(e.Key.ID() + " (" + r.State(i, now).String() + ")")
+	}
+	return b.String()
+}
+
+// A stamp identifies a version of a source's file. The zero stamp matches
+// nothing, so the first check always reloads.
+type stamp struct {
+	seen   bool
+	path   string      // the file read; "" when there was none to read
+	target string      // path with its symlinks resolved
+	fi     os.FileInfo // nil when the file could not be found
+}
+
+// stamp returns the stamp of the file the source reads now.
+func (s KeySource) stamp() stamp {
+	_, path, err := s.file()
+	if err != nil {
+		return stamp{seen: true}
+	}
+	st := stamp{seen: true, path: path}
+	st.target, _ = filepath.EvalSymlinks(path)
+	st.fi, _ = os.Stat(path)
+	return st
+}
+
+func (a stamp) same(b stamp) bool {
+	switch {
+	case !a.seen || !b.seen || a.path != b.path || a.target != b.target:
+		return false
+	case a.fi == nil || b.fi == nil:
+		return a.fi == nil && b.fi == nil
+	}
+	return os.SameFile(a.fi, b.fi) && a.fi.Size() == b.fi.Size() && a.fi.ModTime().Equal(b.fi.ModTime())
+}
