@@ -241,7 +241,7 @@ func TestFrozenClock(t *testing.T) {
 	if !ok {
 		t.Fatal("no session after login")
 	}
-	if !login.IssuedAt.Equal(whole) || !login.Created.Equal(whole) || !login.Expires.Equal(whole.Add(30*time.Minute)) {
+	if !login.IssuedAt.Equal(whole) || !login.Created.Equal(t0) || !login.Expires.Equal(whole.Add(30*time.Minute)) {
 		t.Errorf("login at %v: iat %v created %v exp %v", t0, login.IssuedAt, login.Created, login.Expires)
 	}
 	if got := w.Result().Header.Get("Set-Cookie"); !strings.Contains(got, "; Max-Age=1800;") {
@@ -266,7 +266,7 @@ func TestFrozenClock(t *testing.T) {
 	old := jar
 	jar = update(jar, w)
 	fresh, ok := e.info(t, jar)
-	if !ok || fresh.ID != login.ID || !fresh.Created.Equal(whole) ||
+	if !ok || fresh.ID != login.ID || !fresh.Created.Equal(t0) ||
 		!fresh.IssuedAt.Equal(whole.Add(16*time.Minute)) || !fresh.Expires.Equal(whole.Add(46*time.Minute)) {
 		t.Errorf("refreshed: %+v (ok %v); login %+v", fresh, ok, login)
 	}
