@@ -72,7 +72,7 @@ func FuzzInspectInput(f *testing.F) {
 
 		var stdout, stderr bytes.Buffer
 		code := runEnv([]string{"inspect", "-keys", secret}, strings.NewReader(tainted), &stdout, &stderr,
-			func() time.Time { return t0 }, func(string) string { return "" })
+			func() time.Time { return t0 }, func(string) (string, bool) { return "", false })
 		if code != 0 && code != 1 {
 			t.Fatalf("exit %d: %s", code, stderr.String())
 		}

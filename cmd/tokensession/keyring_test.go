@@ -192,7 +192,7 @@ func TestKeyringConcurrentAdd(t *testing.T) {
 		wg.Go(func() {
 			var stdout, stderr bytes.Buffer
 			if code := runEnv([]string{"keyring", "add", "-file", file}, strings.NewReader(""), &stdout, &stderr,
-				func() time.Time { return t0 }, func(string) string { return "" }); code != 0 {
+				func() time.Time { return t0 }, func(string) (string, bool) { return "", false }); code != 0 {
 				t.Errorf("add %d: exit %d: %s", i, code, stderr.String())
 			}
 			ids[i] = strings.TrimSpace(stdout.String())
