@@ -29,7 +29,9 @@ type inspectInput struct {
 // header value (one or more lines, each with or without "Cookie:") holding
 // the cookie name or a complete, contiguous set of its chunks name.0,
 // name.1, … below maxChunks. A plain cookie wins over chunks, and the first
-// of duplicate cookies wins, as in the middleware.
+// of duplicate cookies wins, as in the middleware. A header with more
+// cookies than net/http reads is an error: the middleware sees no cookie
+// in it at all.
 func parseInspectInput(tainted, name string, maxChunks int) (inspectInput, error) {
 	if len(tainted) > maxInspectInput {
 		return inspectInput{}, fmt.Errorf("input larger than %d bytes", maxInspectInput)
@@ -58,11 +60,13 @@ func parseInspectInput(tainted, name string, maxChunks int) (inspectInput, error
 
 	var set cookiechunk.Set
 	var others []string
-	set.Scan([]string{header}, name, maxChunks, func(k string) {
+	if !set.Scan([]string{header}, name, maxChunks, func(k string) {
 		if len(others) < 6 {
 			others = append(others, quoteArg(k))
 		}
-	})
+	}) {
+		return inspectInput{}, fmt.Errorf("the Cookie header has more than %d cookies, more than net/http reads: the middleware would read no session from it", cookiechunk.MaxPairs)
+	}
 	if set.HasPlain {
 		if set.Plain == "" {
 			return inspectInput{}, fmt.Errorf("cookie %s is empty", quoteArg(name))

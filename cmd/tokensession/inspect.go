@@ -28,7 +28,8 @@ argument or stdin (with no argument or "-"), is a bare token (v4.local.…)
 or a Cookie header value, with or without the "Cookie:" prefix. In a
 header, the session cookie is found by name; chunk cookies NAME.0,
 NAME.1, … are joined only as a complete, contiguous set, as the
-middleware does.
+middleware does; a header with more than 3000 cookies, which net/http
+does not read, is an error.
 
 Prints the key ID from the token's footer, whether the keyring holds that
 key and its state, the decrypted claims (exp, iat, created, sid and the

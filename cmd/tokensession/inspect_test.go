@@ -14,6 +14,7 @@ import (
 	"aidanwoods.dev/go-paseto"
 
 	"github.com/tokensession/tokensession"
+	"github.com/tokensession/tokensession/internal/cookiechunk"
 )
 
 // newManager returns a manager over ring with the clock at *now.
@@ -266,6 +267,15 @@ func TestInspect(t *testing.T) {
 		{name: "chunks without 0", args: append(keys, name+".1="+chunks[1]+"; "+name+".2="+chunks[2]), wantCode: 1, wantErr: "(have .1 .2)"},
 		{name: "single chunk", args: append(keys, name+".0="+tok), wantCode: 1, wantErr: "(have .0)"},
 		{name: "chunk beyond -max-chunks", args: append(keys, "-max-chunks", "2", name+".0="+chunks[0]+"; "+name+".1="+chunks[1]+"; "+name+".2="+chunks[2]), wantCode: 1, wantErr: "inspect: invalid: malformed token"},
+		{name: "as many cookies as net/http reads", args: keys, stdin: strings.Repeat("a=1; ", cookiechunk.MaxPairs-1) + name + "=" + tok, wantOut: []string{"valid now"}},
+		{
+			name: "more cookies than net/http reads", args: keys, stdin: strings.Repeat("a=1; ", cookiechunk.MaxPairs) + name + "=" + tok,
+			wantCode: 1, wantErr: "inspect: the Cookie header has more than 3000 cookies, more than net/http reads: the middleware would read no session from it",
+		},
+		{
+			name: "more cookies than net/http reads, on two lines", args: keys, stdin: "Cookie: " + name + "=" + tok + "\nCookie: " + strings.Repeat("a=1; ", cookiechunk.MaxPairs-1) + "b=2",
+			wantCode: 1, wantErr: "more than 3000 cookies",
+		},
 		{name: "empty stdin", args: keys, stdin: " \n\t", wantCode: 1, wantErr: "inspect: empty input"},
 		{name: "oversized stdin", args: keys, stdin: strings.Repeat("a", maxInspectInput+1), wantCode: 1, wantErr: "stdin: input larger than"},
 		{name: "two lines, no header", args: keys, stdin: tok + "\n" + tok, wantCode: 1, wantErr: "several lines"},
