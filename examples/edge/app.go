@@ -237,19 +237,19 @@ func newHandler(lookup func(string) (string, bool), logger *log.Logger) http.Han
 // makes up a key: each isolate would have its own, and no session would
 // survive from one request to the next.
 func loadKeys(lookup func(string) (string, bool)) (*tokensession.Keyring, error) {
-	if v, ok := lookup("SESSION_KEYRING"); ok {
-		if v = strings.TrimSpace(v); v != "" && v[0] != '{' {
-			return nil, errors.New("SESSION_KEYRING: a Worker reads no files: set it to the keyring JSON itself, not a path")
-		}
-	}
 	src, err := tokensession.EnvKeySource(func(name string) (string, bool) {
 		if name != "SESSION_KEYS" && name != "SESSION_KEYRING" {
-			return "", false // CREDENTIALS_DIRECTORY: a directory, which a Worker has not
+			return "", false // CREDENTIALS_DIRECTORY: a Worker has no files
 		}
 		return lookup(name)
 	})
 	if err != nil {
 		return nil, err
+	}
+	if src.String() == "SESSION_KEYRING" {
+		if v, _ := lookup("SESSION_KEYRING"); !strings.HasPrefix(strings.TrimSpace(v), "{") {
+			return nil, errors.New("SESSION_KEYRING: a Worker reads no files: set it to the keyring JSON itself, not a path")
+		}
 	}
 	return src.Load()
 }

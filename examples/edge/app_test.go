@@ -344,6 +344,7 @@ func TestNewHandlerConfig(t *testing.T) {
 		{"keyring JSON after white space", map[string]string{"SESSION_KEYRING": "\n  " + doc}, 200, ""},
 		{"none", map[string]string{}, 500, "no keys: set SESSION_KEYS or SESSION_KEYRING"},
 		{"both", map[string]string{"SESSION_KEYS": key, "SESSION_KEYRING": doc}, 500, "both SESSION_KEYS and SESSION_KEYRING are set"},
+		{"both, keyring a path", map[string]string{"SESSION_KEYS": key, "SESSION_KEYRING": "/run/secrets/session-keyring"}, 500, "both SESSION_KEYS and SESSION_KEYRING are set"},
 		{"empty keys", map[string]string{"SESSION_KEYS": " "}, 500, "SESSION_KEYS is set but empty"},
 		{"empty keyring", map[string]string{"SESSION_KEYRING": ""}, 500, "SESSION_KEYRING is set but empty"},
 		{"bad key", map[string]string{"SESSION_KEYS": key + " " + key[:len(key)-2]}, 500, "SESSION_KEYS: keyring entry 1: wrong key length"},
