@@ -4,11 +4,14 @@ package tokensession
 
 import jsonv2 "encoding/json/v2"
 
-// JSONv2Codec is a [Codec] built on [encoding/json/v2], which decodes a
-// session value several times faster than [encoding/json] on a cache
-// hit. It exists only in programs built with GOEXPERIMENT=jsonv2 (Go 1.25
-// and later), and adds no dependency. Its output goes into the "data"
-// claim as plain JSON, as [JSONCodec]'s does.
+// JSONv2Codec is a [Codec] built on [encoding/json/v2]. It exists only in
+// programs built with GOEXPERIMENT=jsonv2 (Go 1.25 and later), and adds no
+// dependency. Its output goes into the "data" claim as plain JSON, as
+// [JSONCodec]'s does. On a cache hit, where decoding the value is most of
+// the work, a read of a 3 KiB value takes about half the CPU time it takes
+// with [JSONCodec] in a default build. The experiment also moves
+// encoding/json itself onto the v2 implementation, so in such a build
+// [JSONCodec] gains most of that too, keeping its v1 semantics.
 //
 // It uses the v2 defaults, which differ from encoding/json's:
 //

@@ -6,7 +6,8 @@
 # whole library built with and without GOEXPERIMENT=jsonv2.
 #
 # Usage: ./compare.sh
-#   ROUNDS=3        rounds (benchstat pools them: -ignore round)
+#   ROUNDS=3        rounds (benchstat pools them: -ignore round); COUNT is
+#                   accepted as another name for it
 #   BENCHTIME=200ms per case and round
 #   PROCS=1         GOMAXPROCS for the benchmarks (go test -cpu)
 #   BENCH=Compare   benchmark regexp, e.g. 'Compare/.*/size=3KiB'
@@ -26,7 +27,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-ROUNDS=${ROUNDS:-3}
+ROUNDS=${ROUNDS:-${COUNT:-3}}
 BENCHTIME=${BENCHTIME:-200ms}
 PROCS=${PROCS:-1}
 BENCH=${BENCH:-Compare}
