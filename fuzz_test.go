@@ -334,9 +334,11 @@ func FuzzOpenPlaintext(f *testing.F) {
 				}
 				continue
 			}
-			// What opens is what the format allows.
+			// What opens is what the format allows, and its expiry is cut
+			// to the manager's timeouts.
 			if !info1.Expires.After(now.Add(-tokensession.DefaultLeeway)) ||
-				info1.Expires.After(info1.IssuedAt.Add(tokensession.DefaultIdleTimeout+tokensession.DefaultLeeway)) ||
+				info1.Expires.After(info1.IssuedAt.Add(tokensession.DefaultIdleTimeout)) ||
+				info1.Expires.After(info1.Created.Add(tokensession.DefaultAbsoluteTimeout)) ||
 				info1.Created.Location() != time.UTC || info1.ID == "" || len(info1.ID) > 64 {
 				t.Fatalf("%T: opened a token with Info %+v at %v", codec, info1, now)
 			}

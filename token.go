@@ -44,7 +44,6 @@ var (
 	errClaims         = &reasonError{ErrMalformed, "claims are missing or have the wrong type"}
 	errTime           = &reasonError{ErrMalformed, "a time claim is not RFC 3339 UTC ending in Z"}
 	errSessionID      = &reasonError{ErrMalformed, "sid is not 1 to 64 base64url characters"}
-	errExpiryBound    = &reasonError{ErrMalformed, "exp is beyond the idle timeout after iat or the absolute lifetime after created"}
 	errData           = &reasonError{ErrMalformed, "session data does not decode into the session type"}
 	errFuture         = &reasonError{ErrMalformed, "token issued in the future"}
 	errIdleExpired    = &reasonError{ErrExpired, "past its idle expiry"}
@@ -129,6 +128,12 @@ func (m *Manager[T]) seal(v T, sid string, created, now time.Time) (string, Info
 // lifetime and revocation against the manager's clock with its leeway;
 // decode the value.
 //
+// A token expires at its "exp" claim or, if sooner, IdleTimeout after it
+// was sealed or AbsoluteTimeout after its session was created, with the
+// timeouts this manager has now: a token sealed under longer timeouts
+// opens until the current ones end it, and Info.Expires reports that
+// instant, so the middleware refreshes it in time.
+//
 // Every failure matches one of [ErrMalformed], [ErrUnknownKey],
 // [ErrKeyRetired], [ErrNotAuthentic], [ErrExpired] or [ErrRevoked], and
 // never quotes the input. Open never panics, whatever tainted holds.
@@ -183,6 +188,7 @@ func (m *Manager[T]) open(tainted string, now time.Time, v *T) (Info, *Keyring, 
 	if err != nil {
 		return Info{}, nil, err
 	}
+	info.Expires = m.capExpiry(info)
 	if err := m.checkTimes(info, now); err != nil {
 		return Info{}, nil, err
 	}
@@ -286,13 +292,35 @@ func isSessionID(sid string) bool {
 	return bad < 64
 }
 
+// capExpiry returns when the token of info expires under this manager's
+// timeouts: its exp claim, but no later than IdleTimeout after it was
+// sealed and AbsoluteTimeout after its session was created. A token sealed
+// under longer timeouts (before an operator lowered them, or by an
+// instance that still runs the old ones during a deploy) is not refused:
+// it lives as long as the current timeouts allow, and, since the
+// middleware refreshes a session by its Info.Expires, it is re-sealed
+// when that comes near.
+func (m *Manager[T]) capExpiry(info Info) time.Time {
+	exp := info.Expires
+	if idle := info.IssuedAt.Add(m.idle); idle.Before(exp) {
+		exp = idle
+	}
+	if limit := info.Created.Add(m.absolute); limit.Before(exp) {
+		exp = limit
+	}
+	return exp
+}
+
 // checkTimes checks a token's metadata against now, the manager's
 // timeouts and leeway, and RevokedBefore.
 func (m *Manager[T]) checkTimes(info Info, now time.Time) error {
+	limit := info.Created.Add(m.absolute)
 	switch {
-	case !now.Before(info.Expires.Add(m.leeway)):
+	// info.Expires is capped at limit: an expiry that reaches it is the
+	// absolute lifetime's.
+	case !now.Before(info.Expires.Add(m.leeway)) && info.Expires.Before(limit):
 		return errIdleExpired
-	case !now.Before(info.Created.Add(m.absolute).Add(m.leeway)):
+	case !now.Before(limit.Add(m.leeway)):
 		return errAbsoluteExpiry
 	// Instances' clocks differ by up to the leeway, so a session created on
 	// a fast instance may be re-sealed by a slower one with iat < created.
@@ -300,12 +328,6 @@ func (m *Manager[T]) checkTimes(info Info, now time.Time) error {
 	case info.IssuedAt.After(now.Add(m.leeway)) ||
 		info.Created.Truncate(time.Second).After(info.IssuedAt.Add(m.leeway)):
 		return errFuture
-	// Only a key holder can mint a token, but none this library seals
-	// expires later than its timeouts allow. (Checked after expiry, so
-	// that a token expired under the current timeouts says so.)
-	case info.Expires.After(info.IssuedAt.Add(m.idle+m.leeway)) ||
-		info.Expires.After(info.Created.Add(m.absolute).Add(m.leeway)):
-		return errExpiryBound
 	case info.Created.Before(m.revokedBefore):
 		return errRevokedBefore
 	}
