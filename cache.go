@@ -5,6 +5,8 @@ import (
 	"sync"
 
 	"aidanwoods.dev/go-paseto"
+
+	"github.com/tokensession/tokensession/internal/format"
 )
 
 // DefaultOpenCacheBytes is the default bound of [Config.OpenCacheBytes].
@@ -91,7 +93,7 @@ func (c *openCache) put(tainted, payload string, info Info, claims paseto.Token)
 		return
 	}
 	token := strings.Clone(tainted)
-	key := cacheKey(token[len(tokenHeader) : len(tokenHeader)+len(payload)])
+	key := cacheKey(token[len(format.Header) : len(format.Header)+len(payload)])
 	e := &cachedToken{token: token, info: info, claims: claims}
 	s := c.shard(key)
 	s.mu.Lock()

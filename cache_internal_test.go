@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tokensession/tokensession/internal/format"
 )
 
 // The cache stays within its byte bound however many tokens pass through,
@@ -54,13 +56,13 @@ func TestOpenCacheBounded(t *testing.T) {
 	if _, _, err := m.Open(tok); err != nil {
 		t.Fatal(err)
 	}
-	payload := tok[len(tokenHeader):strings.LastIndexByte(tok, '.')]
+	payload := tok[len(format.Header):strings.LastIndexByte(tok, '.')]
 	if _, hit := m.cache.get(tok, payload); !hit {
 		t.Fatal("opened token not cached")
 	}
-	forged := tok[:len(tokenHeader)] + "A" + tok[len(tokenHeader)+1:]
+	forged := tok[:len(format.Header)] + "A" + tok[len(format.Header)+1:]
 	if forged == tok {
-		forged = tok[:len(tokenHeader)] + "B" + tok[len(tokenHeader)+1:]
+		forged = tok[:len(format.Header)] + "B" + tok[len(format.Header)+1:]
 	}
 	if _, hit := m.cache.get(forged, payload); hit {
 		t.Error("a different token with the same tag hit the cache")
@@ -86,7 +88,7 @@ func TestSealFillsOpenCache(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	payload := tok[len(tokenHeader):strings.LastIndexByte(tok, '.')]
+	payload := tok[len(format.Header):strings.LastIndexByte(tok, '.')]
 	if _, hit := m.cache.get(tok, payload); !hit {
 		t.Fatal("sealed token not cached")
 	}
