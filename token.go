@@ -106,7 +106,7 @@ func (m *Manager[T]) seal(v T, sid string, created, now time.Time) (string, Info
 		// decryption. t holds each claim as the bytes that decrypting tok
 		// gives back, since go-paseto marshalled the payload from them.
 		payload := tok[len(format.Header) : len(tok)-1-len(key.encFooter)]
-		m.cache.put(tok, payload, info, t)
+		m.cache.add(tok, payload, info, t)
 	}
 	return tok, info, nil
 }
@@ -204,7 +204,7 @@ func (m *Manager[T]) decrypt(entry *KeyringEntry, tainted, payload string) (Info
 	}
 	info, claims, err := decryptToken(entry, tainted, m.implicit)
 	if err == nil {
-		m.cache.put(tainted, payload, info, claims)
+		m.cache.offer(tainted, payload, info, claims)
 	}
 	return info, claims, err
 }

@@ -326,7 +326,7 @@ func TestLoweredIdleTimeout(t *testing.T) {
 	for _, cacheBytes := range []int{0, -1} {
 		c.Set(fixedT0)
 		short := mustNew(t, tokensession.Config[account]{Keyring: ring, Now: c.Now, IdleTimeout: 15 * time.Minute, OpenCacheBytes: cacheBytes})
-		for range 2 { // a cache miss, then a hit
+		for range 3 { // with the cache: a miss, a miss that caches it, a hit
 			v, info, err := short.Open(tok)
 			if err != nil || v.User != "ada" || !info.Expires.Equal(end) || info.ID != sealed.ID {
 				t.Fatalf("cache %d: Open = %+v, %+v, %v; want Expires %v", cacheBytes, v, info, err, end)
