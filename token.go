@@ -9,6 +9,7 @@ import (
 	"aidanwoods.dev/go-paseto"
 
 	"github.com/tokensession/tokensession/internal/format"
+	"github.com/tokensession/tokensession/internal/keyaccess"
 )
 
 // The token format (version 1) is in internal/format; the README
@@ -221,6 +222,18 @@ func decryptToken(entry *KeyringEntry, tainted string, implicit []byte) (Info, p
 	}
 	info := Info{ID: c.SessionID, Created: c.Created, IssuedAt: c.IssuedAt, Expires: c.Expires, KeyID: entry.Key.k.id}
 	return info, c.Token, nil
+}
+
+func init() {
+	// The tokensession command decrypts with a Key through this, so that
+	// it never needs the secret itself.
+	keyaccess.Register(func(key any, tainted string, implicit []byte) (*paseto.Token, error) {
+		k, ok := key.(Key)
+		if !ok || !k.IsValid() {
+			return nil, errors.New("tokensession: internal error: not a valid Key")
+		}
+		return format.Decrypt(k.k.secret, tainted, implicit)
+	})
 }
 
 // formatError returns the error of this package for an error of package
