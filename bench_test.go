@@ -644,10 +644,11 @@ func benchPayload(n int) string {
 // in rounds inside one process so that a noisy machine slows every case
 // alike. Compare the cases of one run, never two runs:
 //
-//	go test -run='^$' -bench='Cases' -cpu=1 -benchtime=200ms -count=1 > cases.txt
-//	benchstat -ignore round -col /case -filter '.unit:cpu-ns/op' cases.txt
+//	go test -run='^$' -bench='Cases' -cpu=1 -benchtime=200ms -rounds=8 > cases.txt
+//	benchstat -ignore /round -col '/case@(off miss floor hit on)' -filter '.unit:cpu-ns/op' cases.txt
 //
-// cpu-ns/op is the process's CPU time per operation, from getrusage.
+// Each column is then compared with off, the cache off. cpu-ns/op is the
+// process's CPU time per operation, from getrusage.
 var benchRounds = flag.Int("rounds", 5, "rounds of the *Cases benchmarks")
 
 // benchPoolSize is how many distinct tokens the miss cases cycle through:
