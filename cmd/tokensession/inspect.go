@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -16,9 +15,9 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"aidanwoods.dev/go-paseto"
-
 	"github.com/tokensession/tokensession"
+	"github.com/tokensession/tokensession/internal/format"
+	"github.com/tokensession/tokensession/internal/keyaccess"
 )
 
 const usageInspect = `Usage: tokensession inspect [FLAGS] [TOKEN | COOKIE-HEADER | -]
@@ -83,10 +82,6 @@ Environment:
   TOKENSESSION_NOW    for testing only: an RFC 3339 time used instead of
                       the system clock
 `
-
-// implicitPrefix prefixes the purpose in the implicit assertion (format
-// version 1).
-const implicitPrefix = "tokensession/v1:"
 
 func runInspect(c *cli, args []string) error {
 	const name = "inspect"
@@ -249,30 +244,14 @@ func (c *cli) warnMode(label, path string) {
 	}
 }
 
-// errNotDecrypted reports a token that go-paseto would not decrypt.
-var errNotDecrypted = errors.New("not authentic: wrong key or purpose, or altered")
-
 // decryptClaims decrypts tainted with key and the purpose, ignoring
-// expiry, and returns its claims.
+// expiry, and returns its claims, unchecked, for display.
 func decryptClaims(key tokensession.Key, tainted, purpose string) (map[string]json.RawMessage, error) {
-	// The library does not hand out raw key bytes: the PASERK export is the
-	// only way to them. They stay inside this function.
-	raw, err := base64.RawURLEncoding.DecodeString(strings.TrimPrefix(key.UnsafeExportPASERK(), "k4.local."))
-	if err != nil {
-		return nil, errors.New("internal error: unexpected key export")
-	}
-	sk, err := paseto.V4SymmetricKeyFromBytes(raw)
-	clear(raw)
-	if err != nil {
-		return nil, errors.New("internal error: unexpected key export")
-	}
-	tok, err := paseto.NewParserWithoutExpiryCheck().ParseV4Local(sk, tainted, []byte(implicitPrefix+purpose))
-	if err != nil {
-		var se *json.SyntaxError
-		if errors.As(err, &se) {
-			return nil, errors.New("authentic, but the claims are not JSON")
-		}
-		return nil, errNotDecrypted
+	tok, err := keyaccess.Decrypt(key, tainted, format.Implicit(purpose))
+	if err == format.ErrClaims {
+		return nil, errors.New("authentic, but the claims are not a JSON object")
+	} else if err != nil {
+		return nil, err
 	}
 	var claims map[string]json.RawMessage
 	if err := json.Unmarshal(tok.ClaimsJSON(), &claims); err != nil {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/tokensession/tokensession"
 	"github.com/tokensession/tokensession/internal/cookiechunk"
+	"github.com/tokensession/tokensession/internal/format"
 )
 
 // newManager returns a manager over ring with the clock at *now.
@@ -250,7 +251,7 @@ func TestInspect(t *testing.T) {
 		{
 			name: "bad footer", args: append(keys, tok[:strings.LastIndexByte(tok, '.')+1]+"e30"),
 			wantCode: 1, wantErr: "malformed token",
-			wantOut: []string{"key ID:   none (footer's kid is not a k4.lid ID)\n"},
+			wantOut: []string{"key ID:   none (footer is not exactly {\"kid\":\"k4.lid.…\"})\n"},
 		},
 		{
 			name: "no footer", args: append(keys, tok[:strings.LastIndexByte(tok, '.')]),
@@ -494,7 +495,7 @@ func TestInspectForeignClaims(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := exec(t, t0, nil, tok.V4Encrypt(sk, []byte(implicitPrefix+tokensession.DefaultCookieName)), "inspect", "-keys", key.UnsafeExportPASERK())
+	r := exec(t, t0, nil, tok.V4Encrypt(sk, format.Implicit(tokensession.DefaultCookieName)), "inspect", "-keys", key.UnsafeExportPASERK())
 	checkResult(t, r, 1, "inspect: invalid: malformed token: claims are missing or have the wrong type")
 	for _, want := range []string{
 		"exp:      5 (not a string)\n",
@@ -530,7 +531,7 @@ func TestInspectForgedLines(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sealed := tok.V4Encrypt(sk, []byte(implicitPrefix+tokensession.DefaultCookieName))
+	sealed := tok.V4Encrypt(sk, format.Implicit(tokensession.DefaultCookieName))
 	r := exec(t, t0, nil, sealed, "inspect", "-keys", key.UnsafeExportPASERK())
 	checkResult(t, r, 1, "inspect: invalid:")
 	for _, line := range strings.Split(r.stdout, "\n") {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/tokensession/tokensession"
+	"github.com/tokensession/tokensession/internal/format"
 )
 
 const usageKeyring = `Usage: tokensession keyring SUBCOMMAND -file FILE [FLAGS]
@@ -304,15 +305,8 @@ func indexOf(entries []tokensession.KeyringEntry, id string) int {
 // safeID returns id for an error message if it has the shape of a k4.lid
 // ID, and a short quote otherwise.
 func safeID(id string) string {
-	const lidLen = len("k4.lid.") + 44
-	if len(id) == lidLen && strings.HasPrefix(id, "k4.lid.") {
-		ok := true
-		for i := len("k4.lid."); i < len(id); i++ {
-			ok = ok && isKeyChar(id[i]) && id[i] != '=' && id[i] != '+'
-		}
-		if ok {
-			return id
-		}
+	if format.IsKeyID(id) {
+		return id
 	}
 	return quoteArg(id) + " (not a k4.lid ID)"
 }
