@@ -2,8 +2,11 @@ package tokensession_test
 
 import (
 	"bytes"
+	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -13,6 +16,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"aidanwoods.dev/go-paseto"
 
 	"github.com/tokensession/tokensession"
 )
@@ -633,4 +638,203 @@ func benchPayload(n int) string {
 		raw[i] = byte(i*131 + 7)
 	}
 	return base64.RawURLEncoding.EncodeToString(raw)
+}
+
+// The case benchmarks below compare the cases a fleet meets, interleaved
+// in rounds inside one process so that a noisy machine slows every case
+// alike. Compare the cases of one run, never two runs:
+//
+//	go test -run='^$' -bench='Cases' -cpu=1 -benchtime=200ms -rounds=8 > cases.txt
+//	benchstat -ignore /round -col '/case@(off miss floor hit on)' -filter '.unit:cpu-ns/op' cases.txt
+//
+// Each column is then compared with off, the cache off. cpu-ns/op is the
+// process's CPU time per operation, from getrusage.
+var benchRounds = flag.Int("rounds", 5, "rounds of the *Cases benchmarks")
+
+// benchPoolSize is how many distinct tokens the miss cases cycle through:
+// far more than the default cache holds at any size, and more than it
+// remembers having seen, so that almost every open misses.
+const benchPoolSize = 8192
+
+// benchReportRusage reports cpu-ns/op, from getrusage, when the returned
+// function runs after the loop.
+func benchReportRusage(b *testing.B) func() {
+	t0, ok := benchRusageCPU()
+	return func() {
+		if t1, ok1 := benchRusageCPU(); ok && ok1 && b.N > 0 {
+			b.ReportMetric(float64(t1-t0)/float64(b.N), "cpu-ns/op")
+		}
+	}
+}
+
+// benchFloor is go-paseto used by hand for the same token as the library:
+// the same five claims, footer and implicit assertion, and the same reads
+// on open. It is the engine's floor for Seal and Open.
+type benchFloor struct {
+	key      paseto.V4SymmetricKey
+	footer   []byte
+	implicit []byte
+	parser   paseto.Parser
+	now      time.Time
+}
+
+func newBenchFloor(tb testing.TB, key tokensession.Key, now time.Time) *benchFloor {
+	sk, err := paseto.V4SymmetricKeyFromBytes(refKeyBytes(tb, key))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return &benchFloor{
+		key:      sk,
+		footer:   []byte(`{"kid":"` + key.ID() + `"}`),
+		implicit: []byte("tokensession/v1:" + tokensession.DefaultCookieName),
+		parser:   paseto.NewParserWithoutExpiryCheck(),
+		now:      now,
+	}
+}
+
+func (f *benchFloor) seal(v benchValue) (string, error) {
+	var sid [16]byte
+	if _, err := rand.Read(sid[:]); err != nil {
+		return "", err
+	}
+	t := paseto.NewToken()
+	if err := t.Set("data", v); err != nil {
+		return "", err
+	}
+	now := f.now.UTC()
+	t.SetString("created", now.Format(time.RFC3339Nano))
+	t.SetTime("exp", now.Add(30*time.Minute))
+	t.SetTime("iat", now)
+	t.SetString("sid", base64.RawURLEncoding.EncodeToString(sid[:]))
+	t.SetFooter(f.footer)
+	return t.V4Encrypt(f.key, f.implicit), nil
+}
+
+func (f *benchFloor) open(tok string) (benchValue, error) {
+	var v benchValue
+	t, err := f.parser.ParseV4Local(f.key, tok, f.implicit)
+	if err != nil {
+		return v, err
+	}
+	var times [3]time.Time
+	for i, name := range []string{"exp", "iat", "created"} {
+		s, err := t.GetString(name)
+		if err != nil {
+			return v, err
+		}
+		if times[i], err = time.Parse(time.RFC3339Nano, s); err != nil {
+			return v, err
+		}
+	}
+	if _, err := t.GetString("sid"); err != nil {
+		return v, err
+	}
+	if !f.now.Before(times[0]) {
+		return v, errors.New("expired")
+	}
+	err = t.Get("data", &v)
+	return v, err
+}
+
+// BenchmarkOpenCases opens tokens of each size four ways: hit, the same
+// token again and again through the default cache; miss, distinct tokens
+// through the default cache, which has not seen them lately (the first
+// request of a session on a cold instance, or a cache that sees more
+// sessions than it holds); off, the same distinct tokens with the cache
+// off; floor, the same distinct tokens with go-paseto by hand.
+func BenchmarkOpenCases(b *testing.B) {
+	key := tokensession.GenerateKey()
+	off := benchManager(b, benchT0, key)
+	miss := benchCachedManager(b, benchT0, key)
+	hit := benchCachedManager(b, benchT0, key)
+	floor := newBenchFloor(b, key, benchT0)
+
+	type sized struct {
+		name string
+		n    int
+		tok  string   // sealed by hit, so cached there
+		pool []string // sealed with the cache off
+	}
+	var sizes []sized
+	for _, sz := range benchSizes {
+		v, n := benchMakeValue(b, sz.size)
+		tok, _, err := hit.Seal(v)
+		if err != nil {
+			b.Fatal(err)
+		}
+		pool := make([]string, benchPoolSize)
+		for i := range pool {
+			if pool[i], _, err = off.Seal(v); err != nil {
+				b.Fatal(err)
+			}
+		}
+		sizes = append(sizes, sized{sz.name, n, tok, pool})
+	}
+	cases := []struct {
+		name string
+		open func(s *sized, i int) error
+	}{
+		{"hit", func(s *sized, i int) error { _, _, err := hit.Open(s.tok); return err }},
+		{"miss", func(s *sized, i int) error { _, _, err := miss.Open(s.pool[i%len(s.pool)]); return err }},
+		{"off", func(s *sized, i int) error { _, _, err := off.Open(s.pool[i%len(s.pool)]); return err }},
+		{"floor", func(s *sized, i int) error { _, err := floor.open(s.pool[i%len(s.pool)]); return err }},
+	}
+	// next continues each case's walk through the pool from run to run.
+	next := make(map[string]int)
+	for round := range *benchRounds {
+		for i := range sizes {
+			s := &sizes[i]
+			for _, c := range cases {
+				name := fmt.Sprintf("round=%d/case=%s/size=%s", round, c.name, s.name)
+				b.Run(name, func(b *testing.B) {
+					b.SetBytes(int64(s.n))
+					b.ReportAllocs()
+					defer benchReportRusage(b)()
+					j := next[c.name+s.name]
+					for b.Loop() {
+						if err := c.open(s, j); err != nil {
+							b.Fatal(err)
+						}
+						j++
+					}
+					next[c.name+s.name] = j
+				})
+			}
+		}
+	}
+}
+
+// BenchmarkSealCases seals a session value of each size three ways: on,
+// with the default cache, which remembers every token it seals; off, with
+// the cache off; floor, with go-paseto by hand.
+func BenchmarkSealCases(b *testing.B) {
+	key := tokensession.GenerateKey()
+	off := benchManager(b, benchT0, key)
+	on := benchCachedManager(b, benchT0, key)
+	floor := newBenchFloor(b, key, benchT0)
+	cases := []struct {
+		name string
+		seal func(v benchValue) error
+	}{
+		{"on", func(v benchValue) error { _, _, err := on.Seal(v); return err }},
+		{"off", func(v benchValue) error { _, _, err := off.Seal(v); return err }},
+		{"floor", func(v benchValue) error { _, err := floor.seal(v); return err }},
+	}
+	for round := range *benchRounds {
+		for _, sz := range benchSizes {
+			v, n := benchMakeValue(b, sz.size)
+			for _, c := range cases {
+				b.Run(fmt.Sprintf("round=%d/case=%s/size=%s", round, c.name, sz.name), func(b *testing.B) {
+					b.SetBytes(int64(n))
+					b.ReportAllocs()
+					defer benchReportRusage(b)()
+					for b.Loop() {
+						if err := c.seal(v); err != nil {
+							b.Fatal(err)
+						}
+					}
+				})
+			}
+		}
+	}
 }

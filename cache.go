@@ -5,16 +5,19 @@ import (
 	"sync"
 
 	"aidanwoods.dev/go-paseto"
+
+	"github.com/tokensession/tokensession/internal/format"
 )
 
 // DefaultOpenCacheBytes is the default bound of [Config.OpenCacheBytes].
 const DefaultOpenCacheBytes = 4 << 20
 
 // openCache remembers tokens the manager has authenticated and decrypted,
-// so that a session read on request after request is decrypted once per
-// instance. It is a memo around decryptToken: it holds what decryption
-// produced (the metadata and the claims, still raw JSON, which nothing
-// modifies after), never a decoded value that a handler could mutate.
+// so that a session read on request after request is decrypted once or
+// twice per instance. It is a memo around decryptToken: it holds what
+// decryption produced (the metadata and the claims, still raw JSON, which
+// nothing modifies after), never a decoded value that a handler could
+// mutate.
 //
 // A hit requires the whole token to be byte-for-byte equal to the one
 // decrypted. Everything that can change between requests is still checked
@@ -24,6 +27,15 @@ const DefaultOpenCacheBytes = 4 << 20
 // The key is the one the token's footer names, and a key ID is derived
 // from the key, so the token alone determines what decryption gives.
 //
+// What goes in: every token the manager seals, since the client sends it
+// back; and a token sealed elsewhere (by another instance, or before a
+// restart) the second time it is opened here, not the first. A small
+// table of tag fingerprints remembers the first sighting. So an instance
+// that sees each session once, a cold instance behind a load balancer or
+// a cache that sees more sessions than it holds, does not pay for copying
+// and inserting tokens that never come back, nor for evicting the ones
+// that might.
+//
 // It is bounded in bytes, sharded to keep lock contention low, and evicts
 // an arbitrary entry of the shard when full. It starts no goroutine.
 type openCache struct {
@@ -31,16 +43,24 @@ type openCache struct {
 	shardBytes int
 }
 
-const cacheShards = 16
+const (
+	cacheShards = 16
+	// cacheSeenSlots is the size of each shard's table of first
+	// sightings: 4096 fingerprints in all, 16 KiB.
+	cacheSeenSlots = 256
+)
 
 type cacheShard struct {
 	mu    sync.Mutex
 	m     map[string]*cachedToken
 	bytes int
+	// seen holds fingerprints of tokens opened once and not cached; a
+	// slot holds the latest token that hashed to it. 0 is empty.
+	seen [cacheSeenSlots]uint32
 }
 
 type cachedToken struct {
-	token  string // the whole token, a private copy
+	token  string // the whole token, owned by the cache
 	info   Info
 	claims paseto.Token // read-only
 }
@@ -82,16 +102,56 @@ func (c *openCache) get(tainted, payload string) (*cachedToken, bool) {
 	return e, true
 }
 
-// put remembers the result of decrypting tainted. The entry owns copies of
-// its strings, so it never pins a request's header memory; the claims are
+// add remembers the result of decrypting tok, a token this manager sealed.
+// tok is the manager's own string, so the entry shares it; the claims are
 // go-paseto's own copies.
-func (c *openCache) put(tainted, payload string, info Info, claims paseto.Token) {
-	cost := entryCost(tainted)
-	if cost > c.shardBytes {
+func (c *openCache) add(tok, payload string, info Info, claims paseto.Token) {
+	c.insert(tok, payload, info, claims)
+}
+
+// offer remembers the result of decrypting tainted, which came from a
+// request, if it was offered before: see the type's comment. The entry
+// owns a copy of tainted, so it never pins a request's header memory.
+func (c *openCache) offer(tainted, payload string, info Info, claims paseto.Token) {
+	key := cacheKey(payload)
+	slot, fp := seenSlot(key)
+	s := c.shard(key)
+	s.mu.Lock()
+	again := s.seen[slot] == fp
+	if again {
+		s.seen[slot] = 0
+	} else {
+		s.seen[slot] = fp
+	}
+	s.mu.Unlock()
+	if !again {
 		return
 	}
 	token := strings.Clone(tainted)
-	key := cacheKey(token[len(tokenHeader) : len(tokenHeader)+len(payload)])
+	c.insert(token, token[len(format.Header):len(format.Header)+len(payload)], info, claims)
+}
+
+// seenSlot returns where in its shard's table of first sightings the token
+// of cache key key goes, and its fingerprint there, never 0. The key
+// encodes the token's authentication tag: only a key holder chooses it.
+func seenSlot(key string) (int, uint32) {
+	// FNV-1a over the characters after the one that picks the shard.
+	h := uint64(14695981039346656037)
+	for i := 1; i < 12; i++ {
+		h ^= uint64(key[i])
+		h *= 1099511628211
+	}
+	return int(h % cacheSeenSlots), uint32(h>>32) | 1
+}
+
+// insert adds an entry for token, which the cache may keep, evicting
+// entries of the shard until it fits.
+func (c *openCache) insert(token, payload string, info Info, claims paseto.Token) {
+	cost := entryCost(token)
+	if cost > c.shardBytes {
+		return
+	}
+	key := cacheKey(payload)
 	e := &cachedToken{token: token, info: info, claims: claims}
 	s := c.shard(key)
 	s.mu.Lock()

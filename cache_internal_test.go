@@ -5,6 +5,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
+
+	"github.com/tokensession/tokensession/internal/format"
 )
 
 // The cache stays within its byte bound however many tokens pass through,
@@ -54,13 +57,13 @@ func TestOpenCacheBounded(t *testing.T) {
 	if _, _, err := m.Open(tok); err != nil {
 		t.Fatal(err)
 	}
-	payload := tok[len(tokenHeader):strings.LastIndexByte(tok, '.')]
+	payload := tok[len(format.Header):strings.LastIndexByte(tok, '.')]
 	if _, hit := m.cache.get(tok, payload); !hit {
 		t.Fatal("opened token not cached")
 	}
-	forged := tok[:len(tokenHeader)] + "A" + tok[len(tokenHeader)+1:]
+	forged := tok[:len(format.Header)] + "A" + tok[len(format.Header)+1:]
 	if forged == tok {
-		forged = tok[:len(tokenHeader)] + "B" + tok[len(tokenHeader)+1:]
+		forged = tok[:len(format.Header)] + "B" + tok[len(format.Header)+1:]
 	}
 	if _, hit := m.cache.get(forged, payload); hit {
 		t.Error("a different token with the same tag hit the cache")
@@ -86,7 +89,7 @@ func TestSealFillsOpenCache(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	payload := tok[len(tokenHeader):strings.LastIndexByte(tok, '.')]
+	payload := tok[len(format.Header):strings.LastIndexByte(tok, '.')]
 	if _, hit := m.cache.get(tok, payload); !hit {
 		t.Fatal("sealed token not cached")
 	}
@@ -102,5 +105,64 @@ func TestSealFillsOpenCache(t *testing.T) {
 	v2, info2, err := m2.Open(tok)
 	if err != nil || v2["user"] != "alice" || v2["note"] != "<&>" || info2 != info {
 		t.Fatalf("open without cache: %v %+v %v", v2, info2, err)
+	}
+}
+
+// A token sealed here is cached at once, sharing the sealed string; one
+// sealed elsewhere is cached, as its own copy, the second time it is
+// opened, not the first.
+func TestOpenCacheAdmission(t *testing.T) {
+	ring, err := NewKeyring(KeyringEntry{Key: GenerateKey()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	cfg := Config[string]{Keyring: ring, Now: func() time.Time { return now }}
+	m, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.OpenCacheBytes = -1
+	elsewhere, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	payloadOf := func(tok string) string { return tok[len(format.Header):strings.LastIndexByte(tok, '.')] }
+
+	own, _, err := m.Seal("sealed here")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, hit := m.cache.get(own, payloadOf(own))
+	if !hit {
+		t.Fatal("a sealed token is not cached")
+	}
+	if unsafe.StringData(e.token) != unsafe.StringData(own) {
+		t.Error("the cache copied a token it sealed")
+	}
+
+	for i := range 20 {
+		tok, _, err := elsewhere.Seal(strconv.Itoa(i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// A request's copy, as a Cookie header would hold it.
+		tainted := strings.Clone(tok)
+		if _, _, err := m.Open(tainted); err != nil {
+			t.Fatal(err)
+		}
+		if _, hit := m.cache.get(tok, payloadOf(tok)); hit {
+			t.Fatalf("token %d cached on its first open", i)
+		}
+		if _, _, err := m.Open(tainted); err != nil {
+			t.Fatal(err)
+		}
+		e, hit := m.cache.get(tok, payloadOf(tok))
+		if !hit {
+			t.Fatalf("token %d not cached on its second open", i)
+		}
+		if unsafe.StringData(e.token) == unsafe.StringData(tainted) {
+			t.Fatalf("token %d: the cache keeps the request's string", i)
+		}
 	}
 }

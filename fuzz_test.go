@@ -281,9 +281,10 @@ type plainSession struct {
 
 // FuzzOpenPlaintext seals any plaintext (the claims' JSON) as an authentic
 // token, the way another implementation holding the key could, and opens
-// it at any time: with the open cache twice (a miss, then a hit) and with
-// the cache off. All three must agree exactly, for the default codec and
-// for another JSON codec.
+// it at any time: with the open cache three times (a miss; a miss that
+// caches the token, now seen twice; a hit) and with the cache off. All
+// four must agree exactly, for the default codec and for another JSON
+// codec.
 func FuzzOpenPlaintext(f *testing.F) {
 	key := vectorKey(f)
 	rawKey := refKeyBytes(f, key)
@@ -311,13 +312,14 @@ func FuzzOpenPlaintext(f *testing.F) {
 			cached := mustNew(t, cfg(codec, 0))
 			v1, info1, err1 := cached.Open(tok)
 			v2, info2, err2 := cached.Open(tok)
+			vh, infoh, errh := cached.Open(tok)
 			v3, info3, err3 := mustNew(t, cfg(codec, -1)).Open(tok)
 			for i, r := range []struct {
 				v    *plainSession
 				info tokensession.Info
 				err  error
-			}{{v2, info2, err2}, {v3, info3, err3}} {
-				what := [...]string{"cache hit", "cache off"}[i]
+			}{{v2, info2, err2}, {vh, infoh, errh}, {v3, info3, err3}} {
+				what := [...]string{"second miss", "cache hit", "cache off"}[i]
 				if !sameError(err1, r.err) {
 					t.Fatalf("%T: %s: err = %v; cache miss: %v", codec, what, r.err, err1)
 				}
@@ -334,9 +336,11 @@ func FuzzOpenPlaintext(f *testing.F) {
 				}
 				continue
 			}
-			// What opens is what the format allows.
+			// What opens is what the format allows, and its expiry is cut
+			// to the manager's timeouts.
 			if !info1.Expires.After(now.Add(-tokensession.DefaultLeeway)) ||
-				info1.Expires.After(info1.IssuedAt.Add(tokensession.DefaultIdleTimeout+tokensession.DefaultLeeway)) ||
+				info1.Expires.After(info1.IssuedAt.Add(tokensession.DefaultIdleTimeout)) ||
+				info1.Expires.After(info1.Created.Add(tokensession.DefaultAbsoluteTimeout)) ||
 				info1.Created.Location() != time.UTC || info1.ID == "" || len(info1.ID) > 64 {
 				t.Fatalf("%T: opened a token with Info %+v at %v", codec, info1, now)
 			}

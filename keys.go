@@ -9,6 +9,8 @@ import (
 
 	"aidanwoods.dev/go-paseto"
 	"golang.org/x/crypto/blake2b"
+
+	"github.com/tokensession/tokensession/internal/format"
 )
 
 const (
@@ -110,7 +112,7 @@ func newKey(b [KeySize]byte) Key {
 		panic("tokensession: internal error: " + err.Error())
 	}
 	id := lid(b)
-	footer := []byte(`{"kid":"` + id + `"}`)
+	footer := format.Footer(id)
 	return Key{k: &keyMaterial{
 		secret:    &secret,
 		raw:       &b,
@@ -203,21 +205,4 @@ func (k Key) MarshalJSON() ([]byte, error) {
 // keyed by Key) never write the secret.
 func (k Key) MarshalText() ([]byte, error) {
 	return []byte(k.ID()), nil
-}
-
-// isKeyID reports whether s has the shape of a k4.lid string.
-func isKeyID(s string) bool {
-	if len(s) != lidLen || !strings.HasPrefix(s, paserkLIDPrefix) {
-		return false
-	}
-	for i := len(paserkLIDPrefix); i < len(s); i++ {
-		if !isB64URL(s[i]) {
-			return false
-		}
-	}
-	return true
-}
-
-func isB64URL(c byte) bool {
-	return 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_'
 }

@@ -2,27 +2,18 @@ package tokensession
 
 import (
 	"crypto/rand"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"strings"
 	"time"
 
 	"aidanwoods.dev/go-paseto"
+
+	"github.com/tokensession/tokensession/internal/format"
+	"github.com/tokensession/tokensession/internal/keyaccess"
 )
 
-// Token format version 1 (see the README for the full specification):
-//
-//	v4.local.<base64url(nonce || ciphertext || tag)>.<base64url(footer)>
-//
-// footer:             {"kid":"k4.lid.…"} exactly
-// implicit assertion: "tokensession/v1:" + purpose
-// claims:             {"created":…,"data":…,"exp":…,"iat":…,"sid":…}
-//
-// Times are RFC 3339 in UTC with a 'Z': "exp" and "iat" in whole seconds,
-// "created" with the fractional seconds time.RFC3339Nano writes, so that
-// RevokedBefore tells apart sessions created within one second.
-const tokenHeader = "v4.local."
+// The token format (version 1) is in internal/format; the README
+// specifies it in full.
 
 // A reasonError is a fixed, allocation-free error that adds a reason to one
 // of the sentinels.
@@ -37,14 +28,13 @@ func (e *reasonError) Unwrap() error { return e.sentinel }
 var (
 	errEmpty          = &reasonError{ErrMalformed, "empty token"}
 	errOversized      = &reasonError{ErrMalformed, "token exceeds the size limit"}
-	errHeader         = &reasonError{ErrMalformed, "not a v4.local token"}
-	errNoFooter       = &reasonError{ErrMalformed, "token has no footer"}
-	errPayload        = &reasonError{ErrMalformed, "payload is not canonical base64url of a v4.local payload"}
-	errFooterShape    = &reasonError{ErrMalformed, "footer is not exactly {\"kid\":\"k4.lid.…\"}"}
-	errClaims         = &reasonError{ErrMalformed, "claims are missing or have the wrong type"}
-	errTime           = &reasonError{ErrMalformed, "a time claim is not RFC 3339 UTC ending in Z"}
-	errSessionID      = &reasonError{ErrMalformed, "sid is not 1 to 64 base64url characters"}
-	errExpiryBound    = &reasonError{ErrMalformed, "exp is beyond the idle timeout after iat or the absolute lifetime after created"}
+	errHeader         = &reasonError{ErrMalformed, format.ErrHeader.Error()}
+	errNoFooter       = &reasonError{ErrMalformed, format.ErrNoFooter.Error()}
+	errPayload        = &reasonError{ErrMalformed, format.ErrPayload.Error()}
+	errFooterShape    = &reasonError{ErrMalformed, format.ErrFooter.Error()}
+	errClaims         = &reasonError{ErrMalformed, format.ErrClaims.Error()}
+	errTime           = &reasonError{ErrMalformed, format.ErrTime.Error()}
+	errSessionID      = &reasonError{ErrMalformed, format.ErrSessionID.Error()}
 	errData           = &reasonError{ErrMalformed, "session data does not decode into the session type"}
 	errFuture         = &reasonError{ErrMalformed, "token issued in the future"}
 	errIdleExpired    = &reasonError{ErrExpired, "past its idle expiry"}
@@ -116,8 +106,8 @@ func (m *Manager[T]) seal(v T, sid string, created, now time.Time) (string, Info
 		// The next request brings this token back: let it skip
 		// decryption. t holds each claim as the bytes that decrypting tok
 		// gives back, since go-paseto marshalled the payload from them.
-		payload := tok[len(tokenHeader) : len(tok)-1-len(key.encFooter)]
-		m.cache.put(tok, payload, info, t)
+		payload := tok[len(format.Header) : len(tok)-1-len(key.encFooter)]
+		m.cache.add(tok, payload, info, t)
 	}
 	return tok, info, nil
 }
@@ -128,6 +118,12 @@ func (m *Manager[T]) seal(v T, sid string, created, now time.Time) (string, Info
 // its ID; decrypt and authenticate with the purpose; check expiry, absolute
 // lifetime and revocation against the manager's clock with its leeway;
 // decode the value.
+//
+// A token expires at its "exp" claim or, if sooner, IdleTimeout after it
+// was sealed or AbsoluteTimeout after its session was created, with the
+// timeouts this manager has now: a token sealed under longer timeouts
+// opens until the current ones end it, and Info.Expires reports that
+// instant, so the middleware refreshes it in time.
 //
 // Every failure matches one of [ErrMalformed], [ErrUnknownKey],
 // [ErrKeyRetired], [ErrNotAuthentic], [ErrExpired] or [ErrRevoked], and
@@ -142,8 +138,6 @@ func (m *Manager[T]) Open(tainted string) (T, Info, error) {
 	return v, info, nil
 }
 
-var parser = paseto.NewParserWithoutExpiryCheck()
-
 // open opens tainted into *v, which must hold the zero value. It also
 // returns the keyring it used, so the caller can tell whether the sealing
 // key has changed.
@@ -153,14 +147,12 @@ func (m *Manager[T]) open(tainted string, now time.Time, v *T) (Info, *Keyring, 
 		return Info{}, nil, errEmpty
 	case len(tainted) > m.maxTokenSize:
 		return Info{}, nil, errOversized
-	case !strings.HasPrefix(tainted, tokenHeader):
-		return Info{}, nil, errHeader
 	}
-	payload, footer, ok := strings.Cut(tainted[len(tokenHeader):], ".")
-	if !ok {
-		return Info{}, nil, errNoFooter
+	payload, footer, err := format.Split(tainted)
+	if err != nil {
+		return Info{}, nil, formatError(err)
 	}
-	if !payloadShape(payload) {
+	if !format.PayloadShape(payload) {
 		return Info{}, nil, errPayload
 	}
 
@@ -171,10 +163,13 @@ func (m *Manager[T]) open(tainted string, now time.Time, v *T) (Info, *Keyring, 
 		// Decryption, which decodes the payload strictly, does not run:
 		// a mangled payload is still malformed first.
 		switch {
-		case !canonicalPayload(payload):
+		case !format.CanonicalPayload(payload):
 			return Info{}, nil, errPayload
 		case !ok:
-			return Info{}, nil, classifyFooter(footer)
+			if _, err := format.FooterKeyID(footer); err != nil {
+				return Info{}, nil, errFooterShape
+			}
+			return Info{}, nil, ErrUnknownKey
 		}
 		return Info{}, nil, ErrKeyRetired
 	}
@@ -183,6 +178,7 @@ func (m *Manager[T]) open(tainted string, now time.Time, v *T) (Info, *Keyring, 
 	if err != nil {
 		return Info{}, nil, err
 	}
+	info.Expires = m.capExpiry(info)
 	if err := m.checkTimes(info, now); err != nil {
 		return Info{}, nil, err
 	}
@@ -209,7 +205,7 @@ func (m *Manager[T]) decrypt(entry *KeyringEntry, tainted, payload string) (Info
 	}
 	info, claims, err := decryptToken(entry, tainted, m.implicit)
 	if err == nil {
-		m.cache.put(tainted, payload, info, claims)
+		m.cache.offer(tainted, payload, info, claims)
 	}
 	return info, claims, err
 }
@@ -220,79 +216,77 @@ func (m *Manager[T]) decrypt(entry *KeyringEntry, tainted, payload string) (Info
 // decodeData to decode "data" from. It depends on nothing but its
 // arguments, so its result may be remembered.
 func decryptToken(entry *KeyringEntry, tainted string, implicit []byte) (Info, paseto.Token, error) {
-	t, err := parser.ParseV4Local(*entry.Key.k.secret, tainted, implicit)
+	c, err := format.Open(entry.Key.k.secret, tainted, implicit)
 	if err != nil {
-		var ce base64.CorruptInputError
-		var se *json.SyntaxError
-		var te *json.UnmarshalTypeError
-		switch {
-		case errors.As(err, &ce):
-			// The payload is not canonical base64url: go-paseto decodes
-			// it strictly before authenticating it.
-			return Info{}, paseto.Token{}, errPayload
-		case errors.As(err, &se) || errors.As(err, &te):
-			// Authentic (only a key holder can get here) but not a JSON
-			// object of claims.
-			return Info{}, paseto.Token{}, errClaims
+		return Info{}, paseto.Token{}, formatError(err)
+	}
+	info := Info{ID: c.SessionID, Created: c.Created, IssuedAt: c.IssuedAt, Expires: c.Expires, KeyID: entry.Key.k.id}
+	return info, c.Token, nil
+}
+
+func init() {
+	// The tokensession command decrypts with a Key through this, so that
+	// it never needs the secret itself.
+	keyaccess.Register(func(key any, tainted string, implicit []byte) (*paseto.Token, error) {
+		k, ok := key.(Key)
+		if !ok || !k.IsValid() {
+			return nil, errors.New("tokensession: internal error: not a valid Key")
 		}
-		return Info{}, paseto.Token{}, ErrNotAuthentic
-	}
-	info := Info{KeyID: entry.Key.k.id}
-	if info.Expires, err = claimTime(t, "exp"); err != nil {
-		return Info{}, paseto.Token{}, err
-	}
-	if info.IssuedAt, err = claimTime(t, "iat"); err != nil {
-		return Info{}, paseto.Token{}, err
-	}
-	if info.Created, err = claimTime(t, "created"); err != nil {
-		return Info{}, paseto.Token{}, err
-	}
-	if info.ID, err = t.GetString("sid"); err != nil {
-		return Info{}, paseto.Token{}, errClaims
-	}
-	if !isSessionID(info.ID) {
-		return Info{}, paseto.Token{}, errSessionID
-	}
-	return info, *t, nil
+		return format.Decrypt(k.k.secret, tainted, implicit)
+	})
 }
 
-// claimTime reads the time claim name: RFC 3339 in UTC, written with 'Z',
-// with or without fractional seconds.
-func claimTime(t *paseto.Token, name string) (time.Time, error) {
-	s, err := t.GetString(name)
-	if err != nil {
-		return time.Time{}, errClaims
+// formatError returns the error of this package for an error of package
+// format.
+func formatError(err error) error {
+	switch err {
+	case format.ErrHeader:
+		return errHeader
+	case format.ErrNoFooter:
+		return errNoFooter
+	case format.ErrPayload:
+		return errPayload
+	case format.ErrFooter:
+		return errFooterShape
+	case format.ErrClaims:
+		return errClaims
+	case format.ErrTime:
+		return errTime
+	case format.ErrSessionID:
+		return errSessionID
 	}
-	if !strings.HasSuffix(s, "Z") {
-		return time.Time{}, errTime
-	}
-	tm, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		return time.Time{}, errTime
-	}
-	return tm, nil
+	return ErrNotAuthentic
 }
 
-// isSessionID reports whether sid could be a session ID: the library
-// makes 22 base64url characters; a few more are allowed, none other.
-func isSessionID(sid string) bool {
-	if sid == "" || len(sid) > 64 {
-		return false
+// capExpiry returns when the token of info expires under this manager's
+// timeouts: its exp claim, but no later than IdleTimeout after it was
+// sealed and AbsoluteTimeout after its session was created. A token sealed
+// under longer timeouts (before an operator lowered them, or by an
+// instance that still runs the old ones during a deploy) is not refused:
+// it lives as long as the current timeouts allow, and, since the
+// middleware refreshes a session by its Info.Expires, it is re-sealed
+// when that comes near.
+func (m *Manager[T]) capExpiry(info Info) time.Time {
+	exp := info.Expires
+	if idle := info.IssuedAt.Add(m.idle); idle.Before(exp) {
+		exp = idle
 	}
-	var bad byte
-	for i := 0; i < len(sid); i++ {
-		bad |= b64Values[sid[i]]
+	if limit := info.Created.Add(m.absolute); limit.Before(exp) {
+		exp = limit
 	}
-	return bad < 64
+	return exp
 }
 
 // checkTimes checks a token's metadata against now, the manager's
 // timeouts and leeway, and RevokedBefore.
 func (m *Manager[T]) checkTimes(info Info, now time.Time) error {
+	limit := info.Created.Add(m.absolute)
 	switch {
-	case !now.Before(info.Expires.Add(m.leeway)):
+	// info.Expires is capped at limit: an expiry that reaches it is the
+	// absolute lifetime's.
+	case !now.Before(info.Expires.Add(m.leeway)) && info.Expires.Before(limit):
 		return errIdleExpired
-	case !now.Before(info.Created.Add(m.absolute).Add(m.leeway)):
+	case !now.Before(limit.Add(m.leeway)):
 		return errAbsoluteExpiry
 	// Instances' clocks differ by up to the leeway, so a session created on
 	// a fast instance may be re-sealed by a slower one with iat < created.
@@ -300,82 +294,10 @@ func (m *Manager[T]) checkTimes(info Info, now time.Time) error {
 	case info.IssuedAt.After(now.Add(m.leeway)) ||
 		info.Created.Truncate(time.Second).After(info.IssuedAt.Add(m.leeway)):
 		return errFuture
-	// Only a key holder can mint a token, but none this library seals
-	// expires later than its timeouts allow. (Checked after expiry, so
-	// that a token expired under the current timeouts says so.)
-	case info.Expires.After(info.IssuedAt.Add(m.idle+m.leeway)) ||
-		info.Expires.After(info.Created.Add(m.absolute).Add(m.leeway)):
-		return errExpiryBound
 	case info.Created.Before(m.revokedBefore):
 		return errRevokedBefore
 	}
 	return nil
-}
-
-// payloadShape is the cheap part of canonicalPayload, run on every open:
-// a plausible length, and no CR or LF, which go-paseto's strict base64
-// decoder would refuse with an error of its own. The decoder checks the
-// rest.
-func payloadShape(s string) bool {
-	return len(s)%4 != 1 && len(s)*6/8 > 64 &&
-		strings.IndexByte(s, '\n') < 0 && strings.IndexByte(s, '\r') < 0
-}
-
-// canonicalPayload reports whether s is canonical unpadded base64url of a
-// v4.local payload (32-byte nonce, ciphertext, 32-byte tag), without
-// decoding it, as go-paseto's strict decoder would. Checking it lets a
-// mangled payload count as malformed rather than not authentic.
-func canonicalPayload(s string) bool {
-	if !payloadShape(s) {
-		return false
-	}
-	var bad byte
-	for i := 0; i < len(s); i++ {
-		bad |= b64Values[s[i]]
-	}
-	if bad >= 64 {
-		return false
-	}
-	// The unused low bits of the last character must be zero.
-	last := b64Values[s[len(s)-1]]
-	switch len(s) % 4 {
-	case 2:
-		return last&0x0f == 0
-	case 3:
-		return last&0x03 == 0
-	}
-	return true
-}
-
-// b64Values maps each base64url character to its value, every other byte
-// to 0xff.
-var b64Values = func() (t [256]byte) {
-	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-	for i := range t {
-		t[i] = 0xff
-	}
-	for i := 0; i < len(alphabet); i++ {
-		t[alphabet[i]] = byte(i)
-	}
-	return t
-}()
-
-// classifyFooter tells a footer of the right shape naming a key this ring
-// lacks (ErrUnknownKey) from any other footer (ErrMalformed).
-func classifyFooter(footer string) error {
-	const n = len(`{"kid":""}`) + lidLen
-	if len(footer) != b64.EncodedLen(n) {
-		return errFooterShape
-	}
-	var buf [n]byte
-	if k, err := b64.Decode(buf[:], []byte(footer)); err != nil || k != n {
-		return errFooterShape
-	}
-	f := string(buf[:])
-	if !strings.HasPrefix(f, `{"kid":"`) || !strings.HasSuffix(f, `"}`) || !isKeyID(f[len(`{"kid":"`):n-2]) {
-		return errFooterShape
-	}
-	return ErrUnknownKey
 }
 
 // expiry returns when a token sealed at now, of a session created at

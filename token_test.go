@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -302,6 +304,65 @@ func TestExpiryLeeway(t *testing.T) {
 				t.Errorf("at exp+leeway: err = %v, want ErrExpired", err)
 			}
 		})
+	}
+}
+
+// A token sealed under a longer idle timeout (before an operator lowered
+// it, or by an instance still running the old setting during a deploy)
+// opens under the shorter one until that ends it, reports that expiry,
+// and is refreshed by the middleware like any token near its end.
+func TestLoweredIdleTimeout(t *testing.T) {
+	ring := mustRing(t, tokensession.KeyringEntry{Key: testKey(t, 1)})
+	c := newTestClock(fixedT0)
+	long := mustNew(t, tokensession.Config[account]{Keyring: ring, Now: c.Now, IdleTimeout: 30 * time.Minute, OpenCacheBytes: -1})
+	tok, sealed, err := long.Seal(account{User: "ada"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := fixedT0.Add(30 * time.Minute); !sealed.Expires.Equal(want) {
+		t.Fatalf("sealed Expires = %v, want %v", sealed.Expires, want)
+	}
+	end := fixedT0.Add(15 * time.Minute)
+	for _, cacheBytes := range []int{0, -1} {
+		c.Set(fixedT0)
+		short := mustNew(t, tokensession.Config[account]{Keyring: ring, Now: c.Now, IdleTimeout: 15 * time.Minute, OpenCacheBytes: cacheBytes})
+		for range 3 { // with the cache: a miss, a miss that caches it, a hit
+			v, info, err := short.Open(tok)
+			if err != nil || v.User != "ada" || !info.Expires.Equal(end) || info.ID != sealed.ID {
+				t.Fatalf("cache %d: Open = %+v, %+v, %v; want Expires %v", cacheBytes, v, info, err, end)
+			}
+		}
+		c.Set(end.Add(tokensession.DefaultLeeway - time.Nanosecond))
+		if _, _, err := short.Open(tok); err != nil {
+			t.Errorf("cache %d: 1 ns before iat+15m+leeway: %v", cacheBytes, err)
+		}
+		c.Set(end.Add(tokensession.DefaultLeeway))
+		if _, _, err := short.Open(tok); !errors.Is(err, tokensession.ErrExpired) || !isSentinel(err) {
+			t.Errorf("cache %d: at iat+15m+leeway: err = %v, want ErrExpired", cacheBytes, err)
+		}
+	}
+
+	// Ten minutes in, five remain of the shorter timeout, inside its
+	// 7.5-minute refresh window: a read re-seals the session.
+	now := fixedT0.Add(10 * time.Minute)
+	c.Set(now)
+	short := mustNew(t, tokensession.Config[account]{Keyring: ring, Now: c.Now, IdleTimeout: 15 * time.Minute})
+	h := short.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if v, ok := short.FromContext(r.Context()).Get(); !ok || v.User != "ada" {
+			t.Errorf("handler: session %+v, %v", v, ok)
+		}
+	}))
+	rec := httptest.NewRecorder()
+	r := httptest.NewRequest("GET", "https://example.com/", nil)
+	r.AddCookie(&http.Cookie{Name: short.CookieName(), Value: tok})
+	h.ServeHTTP(rec, r)
+	cs := rec.Result().Cookies()
+	if len(cs) != 1 || cs[0].Name != short.CookieName() {
+		t.Fatalf("read near the capped expiry: cookies %v, want one refreshed", cs)
+	}
+	v, info, err := short.Open(cs[0].Value)
+	if err != nil || v.User != "ada" || info.ID != sealed.ID || !info.Expires.Equal(now.Add(15*time.Minute)) {
+		t.Errorf("refreshed token: %+v, %+v, %v; want session %q expiring %v", v, info, err, sealed.ID, now.Add(15*time.Minute))
 	}
 }
 

@@ -589,11 +589,6 @@ func TestFormatBadClaims(t *testing.T) {
 		{"iat in the future", obj(sid, data, created, `"iat":"2026-03-01T12:05:00Z"`, exp), tokensession.ErrMalformed, ""},
 		// exp far away does not outlive the absolute lifetime (24 h from created).
 		{"past absolute lifetime", obj(sid, data, `"created":"2026-02-28T11:59:00Z"`, iat, `"exp":"2027-01-01T00:00:00Z"`), tokensession.ErrExpired, ""},
-		// exp no later than iat + idle timeout and created + absolute
-		// lifetime, plus leeway: one beyond would never be refreshed.
-		{"exp beyond idle timeout", obj(sid, data, created, iat, `"exp":"2026-03-01T12:20:31Z"`), tokensession.ErrMalformed, "exp is beyond"},
-		{"exp far away", obj(sid, data, created, iat, `"exp":"2999-01-01T00:00:00Z"`), tokensession.ErrMalformed, "exp is beyond"},
-		{"exp beyond absolute lifetime", obj(sid, data, `"created":"2026-02-28T12:10:00Z"`, iat, exp), tokensession.ErrMalformed, "exp is beyond"},
 		// sid: 1 to 64 characters of base64url, as the library makes them.
 		{"sid newline", obj(`"sid":"c2Vzc2lvbi1p\nZC0xMjM0NQ"`, data, created, iat, exp), tokensession.ErrMalformed, "sid is not"},
 		{"sid NUL", obj(`"sid":"c2Vzc2lvbi1p\u0000ZC0xMjM0NQ"`, data, created, iat, exp), tokensession.ErrMalformed, "sid is not"},
@@ -645,6 +640,35 @@ func TestFormatBadClaims(t *testing.T) {
 			if err != nil || v.User != "x" {
 				t.Errorf("%s: well-formed claims %s: %+v, %v", name, claims, v, err)
 			}
+		}
+
+		// An exp beyond iat + idle timeout or created + absolute lifetime
+		// is cut to the earlier of the two, as the opener's timeouts now
+		// are: the token opens, reports that expiry (so the middleware
+		// refreshes it) and expires there, leeway aside.
+		for _, tc := range []struct {
+			name, claims string
+			want         time.Time
+			reason       string // of the expiry
+		}{
+			{"exp beyond idle timeout", obj(sid, data, created, iat, `"exp":"2026-03-01T12:20:31Z"`), time.Date(2026, 3, 1, 12, 20, 0, 0, time.UTC), "idle expiry"},
+			{"exp far away", obj(sid, data, created, iat, `"exp":"2999-01-01T00:00:00Z"`), time.Date(2026, 3, 1, 12, 20, 0, 0, time.UTC), "idle expiry"},
+			{"exp beyond absolute lifetime", obj(sid, data, `"created":"2026-02-28T12:10:00Z"`, iat, exp), time.Date(2026, 3, 1, 12, 10, 0, 0, time.UTC), "absolute lifetime"},
+		} {
+			tok := refSeal(refKeyBytes(t, key), []byte(tc.claims), footer, implicit)
+			v, info, err := m.Open(tok)
+			if err != nil || v.User != "x" || !info.Expires.Equal(tc.want) {
+				t.Errorf("%s: %s: Open = %+v, Expires %v, %v; want Expires %v", name, tc.name, v, info.Expires, err, tc.want)
+			}
+			now = tc.want.Add(tokensession.DefaultLeeway - time.Nanosecond)
+			if _, _, err := m.Open(tok); err != nil {
+				t.Errorf("%s: %s: just before the capped expiry plus leeway: %v", name, tc.name, err)
+			}
+			now = tc.want.Add(tokensession.DefaultLeeway)
+			if _, _, err := m.Open(tok); !errors.Is(err, tokensession.ErrExpired) || !isSentinel(err) || !strings.Contains(err.Error(), tc.reason) {
+				t.Errorf("%s: %s: at the capped expiry plus leeway: err = %v, want ErrExpired, %s", name, tc.name, err, tc.reason)
+			}
+			now = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 		}
 	}
 }

@@ -43,7 +43,7 @@ if [ -n "$unformatted" ]; then
 	echo "gofmt needed on:"; echo "$unformatted"; exit 1
 fi
 go vet .
-go test -count=1 -timeout 5m -v -run '^(TestEdgeAndOrigin|TestEdgeClock|TestEdgeStagedRotation)$' .
+go test -count=1 -timeout 5m -v -run '^(TestEdgeAndOrigin|TestEdgeClock|TestEdgeStagedRotation|TestEdgeRolloutSlip)$' .
 
 echo "== edge benchmarks compile and run once"
 go test -count=1 -run '^$' -bench . -benchtime 1x .

@@ -8,6 +8,8 @@
 package benchmarks
 
 import (
+	"crypto/rand"
+	"encoding/base64"
 	"encoding/gob"
 	"encoding/json"
 	"errors"
@@ -111,31 +113,61 @@ type Impl struct {
 	// Login returns the Cookie header a browser would send after v was
 	// saved.
 	Login func(v Value) (string, error)
+	// Unseen means every measured request must bring a cookie the
+	// implementation has never seen, each from its own Login: Login mints
+	// it on another manager with the same keys, so that the cache of
+	// opened tokens misses on every request.
+	Unseen bool
+	// CacheBytes is the bound of the implementation's cache of opened
+	// tokens, or 0 if it has none. The benchmark fills the cache before
+	// measuring an Unseen implementation, so that every miss also evicts.
+	CacheBytes int
 }
 
-// Impls returns the implementations, gorilla first: benchstat compares
-// against the first column. "tokensession" has the package defaults; a
-// fourth, "tokensession-nocache", has its cache of opened tokens
-// (Config.OpenCacheBytes) turned off, so that every request pays for
-// decryption as a session's first request on an instance does.
+// cacheBytes is the bound the cached cases set explicitly: the package's
+// default at the time of writing, so that these cases keep measuring a
+// cache of this size whatever the default becomes.
+const cacheBytes = 4 << 20
+
+// extraImpls are implementations that exist only in some builds (see
+// impl_jsonv2.go); Impls appends them.
+var extraImpls []func() (Impl, error)
+
+// Impls returns the implementations, gorilla first and the hand-rolled
+// go-paseto floor second: compare.sh takes ratios against both.
+//
+//   - gorilla: gorilla/sessions' CookieStore.
+//   - paseto: go-paseto used by hand with tokensession's claims, footer and
+//     implicit assertion, and nothing else: the floor of the engine.
+//   - tokensession: the middleware with its cache of opened tokens on,
+//     every request bringing the same cookie: a cache hit.
+//   - tokensession-miss: the same cache, every request bringing a cookie
+//     it has never seen: a cache miss, which also evicts an entry.
+//   - tokensession-nocache: the cache off.
+//   - tokensession-nocache-unseen: the cache off, every request bringing a
+//     cookie it has never seen, as for tokensession-miss: the control that
+//     shows what preparing those cookies costs the measurement (nothing,
+//     if it matches tokensession-nocache).
+//
+// Builds with GOEXPERIMENT=jsonv2 add tokensession-jsonv2: the cache hit
+// with [tokensession.JSONv2Codec] for the value.
 func Impls() ([]Impl, error) {
-	g, err := Gorilla()
-	if err != nil {
-		return nil, err
+	ctors := []func() (Impl, error){
+		Gorilla,
+		Paseto,
+		func() (Impl, error) { return Tokensession("tokensession", cacheHit, nil) },
+		func() (Impl, error) { return Tokensession("tokensession-miss", cacheMiss, nil) },
+		func() (Impl, error) { return Tokensession("tokensession-nocache", cacheOff, nil) },
+		func() (Impl, error) { return Tokensession("tokensession-nocache-unseen", cacheOffUnseen, nil) },
 	}
-	p, err := Paseto()
-	if err != nil {
-		return nil, err
+	var impls []Impl
+	for _, f := range append(ctors, extraImpls...) {
+		im, err := f()
+		if err != nil {
+			return nil, err
+		}
+		impls = append(impls, im)
 	}
-	t, err := Tokensession(true)
-	if err != nil {
-		return nil, err
-	}
-	nc, err := Tokensession(false)
-	if err != nil {
-		return nil, err
-	}
-	impls := []Impl{g, p, t, nc}
 	return impls, nil
 }
 
@@ -200,38 +232,80 @@ func Gorilla() (Impl, error) {
 	return im, nil
 }
 
-// Paseto is go-paseto used directly, as an application would without
-// tokensession: claims "data" and "exp", no footer, no implicit assertion,
-// the parser's default expiry check.
+// Paseto is go-paseto used by hand, as an application would without
+// tokensession, carrying the same token: claims "data", "exp", "iat",
+// "created" and "sid", the footer {"kid":"k4.lid.…"}, the implicit
+// assertion "tokensession/v1:__Host-session", a 30-minute idle expiry and
+// 24-hour lifetime checked on every read, and the same cookie name and
+// attributes. It does only what that needs, through go-paseto's public API:
+// one key, no footer lookup, no chunking (its 3 KiB cookie is over the
+// browsers' 4096-byte limit), no cache. It is the floor of the engine.
 func Paseto() (Impl, error) {
+	const (
+		name     = "__Host-session"
+		idle     = 30 * time.Minute
+		lifetime = 24 * time.Hour
+	)
+	implicit := []byte("tokensession/v1:" + name)
 	key := paseto.NewV4SymmetricKey()
-	parser := paseto.NewParser()
-	get := func(r *http.Request) (Value, error) {
-		c, err := r.Cookie(cookieName)
+	footer := []byte(`{"kid":"` + tokensession.GenerateKey().ID() + `"}`)
+	parser := paseto.NewParserWithoutExpiryCheck()
+	type claims struct {
+		sid          string
+		created, exp time.Time
+	}
+	get := func(r *http.Request) (Value, claims, error) {
+		var c claims
+		ck, err := r.Cookie(name)
 		if err != nil {
-			return Value{}, err
+			return Value{}, c, err
 		}
-		t, err := parser.ParseV4Local(key, c.Value, nil)
+		t, err := parser.ParseV4Local(key, ck.Value, implicit)
 		if err != nil {
-			return Value{}, err
+			return Value{}, c, err
+		}
+		if c.exp, err = t.GetTime("exp"); err != nil {
+			return Value{}, c, err
+		}
+		if _, err = t.GetTime("iat"); err != nil {
+			return Value{}, c, err
+		}
+		if c.created, err = t.GetTime("created"); err != nil {
+			return Value{}, c, err
+		}
+		if c.sid, err = t.GetString("sid"); err != nil {
+			return Value{}, c, err
+		}
+		now := time.Now()
+		if !now.Before(c.exp) || !now.Before(c.created.Add(lifetime)) {
+			return Value{}, c, errNoSession
 		}
 		var v Value
 		if err := t.Get("data", &v); err != nil {
-			return Value{}, err
+			return Value{}, c, err
 		}
-		return v, nil
+		return v, c, nil
 	}
-	save := func(w http.ResponseWriter, v Value) error {
+	save := func(w http.ResponseWriter, v Value, c claims) error {
+		now := time.Now().UTC().Truncate(time.Second)
+		exp := now.Add(idle)
+		if end := c.created.Add(lifetime); end.Before(exp) {
+			exp = end
+		}
 		t := paseto.NewToken()
 		if err := t.Set("data", v); err != nil {
 			return err
 		}
-		t.SetExpiration(time.Now().Add(30 * time.Minute))
+		t.SetTime("created", c.created)
+		t.SetTime("exp", exp)
+		t.SetTime("iat", now)
+		t.SetString("sid", c.sid)
+		t.SetFooter(footer)
 		http.SetCookie(w, &http.Cookie{
-			Name:     cookieName,
-			Value:    t.V4Encrypt(key, nil),
+			Name:     name,
+			Value:    t.V4Encrypt(key, implicit),
 			Path:     "/",
-			MaxAge:   30 * 60,
+			MaxAge:   int(exp.Sub(now) / time.Second),
 			Secure:   true,
 			HttpOnly: true,
 			SameSite: http.SameSiteLaxMode,
@@ -240,7 +314,7 @@ func Paseto() (Impl, error) {
 	}
 	im := Impl{Name: "paseto"}
 	im.Read = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		v, err := get(r)
+		v, _, err := get(r)
 		if err != nil {
 			http.Error(w, "no session", http.StatusUnauthorized)
 			return
@@ -248,44 +322,61 @@ func Paseto() (Impl, error) {
 		writeRead(w, v)
 	})
 	im.Modify = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		v, err := get(r)
+		v, c, err := get(r)
 		if err != nil {
 			http.Error(w, "no session", http.StatusUnauthorized)
 			return
 		}
 		v.Prefs.PageSize++
-		if err := save(w, v); err != nil {
+		if err := save(w, v, c); err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
 		}
 		writeOK(w)
 	})
 	im.Login = func(v Value) (string, error) {
-		return login(func(w http.ResponseWriter, r *http.Request) error { return save(w, v) })
+		sid := make([]byte, 16)
+		rand.Read(sid)
+		c := claims{
+			sid:     base64.RawURLEncoding.EncodeToString(sid),
+			created: time.Now().UTC().Truncate(time.Second),
+		}
+		return login(func(w http.ResponseWriter, r *http.Request) error { return save(w, v, c) })
 	}
 	return im, nil
 }
 
+type cacheMode int
+
+const (
+	cacheOff       cacheMode = iota
+	cacheHit                 // the cache on, the same cookie on every request
+	cacheMiss                // the cache on, a cookie never seen on every request
+	cacheOffUnseen           // the cache off, a cookie never seen on every request
+)
+
 // Tokensession is tokensession's middleware with its defaults (the
 // __Host-session cookie, 30-minute idle timeout, real clock) except
-// MaxChunks 4, which lets the 3 KiB value span two cookies, and, unless
-// cache, the cache of opened tokens, which is turned off.
-func Tokensession(cache bool) (Impl, error) {
+// MaxChunks 4, which lets the 3 KiB value span two cookies, the cache of
+// opened tokens, which is set to 4 MiB or turned off, and codec, if not
+// nil.
+func Tokensession(name string, mode cacheMode, codec tokensession.Codec) (Impl, error) {
 	ring, err := tokensession.NewKeyring(tokensession.KeyringEntry{Key: tokensession.GenerateKey()})
 	if err != nil {
 		return Impl{}, err
 	}
-	cfg := tokensession.Config[Value]{Keyring: ring, MaxChunks: 4}
-	name := "tokensession"
-	if !cache {
+	cfg := tokensession.Config[Value]{Keyring: ring, MaxChunks: 4, Codec: codec}
+	im := Impl{Name: name}
+	if mode == cacheOff || mode == cacheOffUnseen {
 		cfg.OpenCacheBytes = -1
-		name += "-nocache"
+	} else {
+		cfg.OpenCacheBytes = cacheBytes
+		im.CacheBytes = cacheBytes
 	}
 	m, err := tokensession.New(cfg)
 	if err != nil {
 		return Impl{}, err
 	}
-	im := Impl{Name: name}
 	im.Read = m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		v, ok := m.FromContext(r.Context()).Get()
 		if !ok {
@@ -307,9 +398,19 @@ func Tokensession(cache bool) (Impl, error) {
 		}
 		writeOK(w)
 	}))
+	// A manager's Seal fills its own cache; for misses, cookies come from
+	// a second manager with the same keys and no cache.
+	sealer := m
+	if mode == cacheMiss || mode == cacheOffUnseen {
+		im.Unseen = true
+		cfg.OpenCacheBytes = -1
+		if sealer, err = tokensession.New(cfg); err != nil {
+			return Impl{}, err
+		}
+	}
 	im.Login = func(v Value) (string, error) {
-		h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			m.FromContext(r.Context()).Set(v)
+		h := sealer.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			sealer.FromContext(r.Context()).Set(v)
 		}))
 		return login(func(w http.ResponseWriter, r *http.Request) error {
 			h.ServeHTTP(w, r)

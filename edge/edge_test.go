@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -19,7 +20,7 @@ import (
 
 // cookieLineRE is the exact shape of the shop's Set-Cookie lines on a
 // loopback address: name, value, then the attributes in this order.
-var cookieLineRE = regexp.MustCompile(`^(session(?:\.[0-3])?)=([A-Za-z0-9_.-]*); Path=/; Max-Age=(\d+); HttpOnly; SameSite=Lax$`)
+var cookieLineRE = regexp.MustCompile(`^(session(?:\.[01])?)=([A-Za-z0-9_.-]*); Path=/; Max-Age=(\d+); HttpOnly; SameSite=Lax$`)
 
 // checkCookies asserts that lines set exactly the cookies in want (name to
 // Max-Age: 1800 for a new token, 0 for a deletion), in that order, with
@@ -77,7 +78,7 @@ func footerKID(t *testing.T, tok string) string {
 func TestEdgeAndOrigin(t *testing.T) {
 	needWorkerd(t)
 	dir := t.TempDir()
-	basicBin := build(t, dir, "./examples/basic")
+	basicBin := buildBasic(t, dir)
 	apiBin := build(t, dir, "./examples/api")
 	k1 := tokensession.GenerateKey()
 	keys := "SESSION_KEYS=" + k1.UnsafeExportPASERK()
@@ -106,13 +107,17 @@ func TestEdgeAndOrigin(t *testing.T) {
 			t.Fatalf("add at the edge: %d %q", r.status, r.body)
 		}
 		checkCookies(t, "cart at the edge", r.setCookie, "session 1800")
+		// The bridge carries the middleware's caching headers.
+		if v, cc := r.header.Values("Vary"), r.header.Get("Cache-Control"); !slices.Contains(v, "Cookie") || !strings.Contains(cc, "private") {
+			t.Errorf("cart at the edge: Vary %q, Cache-Control %q; want Cookie and private", v, cc)
+		}
 		if p := parsePage(t, alice.do(t, origin, "GET", "/", nil)); p.user != "alice" || !slices.Equal(p.cart, []string{"apple"}) {
 			t.Errorf("origin page after the edge added apple: %+v", p)
 		}
 	})
 
+	item := strings.Repeat("pear ", 39) // 195 bytes
 	t.Run("session over two chunks", func(t *testing.T) {
-		item := strings.Repeat("pear ", 39) // 195 bytes
 		var r reply
 		for n := 0; n < 30 && alice.cookies["session.1"] == ""; n++ {
 			r = alice.do(t, edge, "POST", "/cart", url.Values{"item": {item}})
@@ -134,6 +139,33 @@ func TestEdgeAndOrigin(t *testing.T) {
 		checkCookies(t, "two chunks rewritten", r.setCookie, "session.0 1800", "session.1 1800")
 		if p := parsePage(t, alice.do(t, origin, "GET", "/", nil)); p.cart[len(p.cart)-1] != "plum" {
 			t.Errorf("origin's last item %q, want plum", p.cart[len(p.cart)-1])
+		}
+	})
+
+	t.Run("full cart refused at the edge", func(t *testing.T) {
+		// Fill the two chunks (MaxChunks 2 of at most 3584 bytes) until
+		// the edge refuses an item.
+		var before page
+		var r reply
+		for n := 0; n < 40 && r.status != http.StatusConflict; n++ {
+			before = parsePage(t, alice.do(t, edge, "GET", "/", nil))
+			if r = alice.do(t, edge, "POST", "/cart", url.Values{"item": {item}}); r.status != http.StatusSeeOther && r.status != http.StatusConflict {
+				t.Fatalf("add at the edge: %d %q", r.status, r.body)
+			}
+		}
+		full := parsePageCode(t, r, http.StatusConflict)
+		if !full.full || full.user != "alice" || !slices.Equal(full.cart, before.cart) {
+			t.Errorf("409 page: %+v; want the note and the cart of %d items", full, len(before.cart))
+		}
+		// The handler sets the cart it had back, which seals it again:
+		// two chunks, neither holding the refused item.
+		checkCookies(t, "full cart at the edge", r.setCookie, "session.0 1800", "session.1 1800")
+		if p := parsePage(t, alice.do(t, origin, "GET", "/", nil)); p.user != "alice" || !slices.Equal(p.cart, before.cart) || p.full {
+			t.Errorf("origin after the edge refused an item: %q with %d items (note %v), want alice with %d", p.user, len(p.cart), p.full, len(before.cart))
+		}
+		// The origin refuses the same item with the same page.
+		if o := alice.clone().do(t, origin, "POST", "/cart", url.Values{"item": {item}}); o.status != http.StatusConflict || o.body != r.body {
+			t.Errorf("the origin's answer to the same item: %d, same page as the edge's: %v", o.status, o.body == r.body)
 		}
 	})
 
@@ -218,7 +250,7 @@ func TestEdgeAndOrigin(t *testing.T) {
 // the origin seals with its clock shifted into the past.
 func TestEdgeClock(t *testing.T) {
 	needWorkerd(t)
-	basicBin := build(t, t.TempDir(), "./examples/basic")
+	basicBin := buildBasic(t, t.TempDir())
 	k1 := tokensession.GenerateKey()
 	keys := "SESSION_KEYS=" + k1.UnsafeExportPASERK()
 	ring, err := tokensession.ParseKeyringEnv(k1.UnsafeExportPASERK())
@@ -286,7 +318,7 @@ func TestEdgeClock(t *testing.T) {
 func TestEdgeStagedRotation(t *testing.T) {
 	needWorkerd(t)
 	dir := t.TempDir()
-	basicBin := build(t, dir, "./examples/basic")
+	basicBin := buildBasic(t, dir)
 	k1, k2 := tokensession.GenerateKey(), tokensession.GenerateKey()
 	keys := "SESSION_KEYS=" + k1.UnsafeExportPASERK()
 	// k2 seals from 20 s from now. The second origin runs 25 s ahead, so
@@ -331,7 +363,7 @@ func TestEdgeStagedRotation(t *testing.T) {
 
 	// 1. The edge gains the staged key; the origin still knows only k1.
 	edge.stop()
-	edge = startEdge(t, "edge k2 staged", "SESSION_KEYRING_JSON="+staged)
+	edge = startEdge(t, "edge k2 staged", "SESSION_KEYRING="+staged)
 	login(origin, k1.ID())
 	readAll(edge)
 
@@ -348,5 +380,71 @@ func TestEdgeStagedRotation(t *testing.T) {
 	u.do(t, edge, "POST", "/cart", url.Values{"item": {"edge item"}})
 	if p := parsePage(t, u.do(t, origin, "GET", "/", nil)); !slices.Contains(p.cart, "edge item") {
 		t.Errorf("origin after an edge change under the staged key: %+v", p)
+	}
+}
+
+// TestEdgeRolloutSlip: a new key reaches the origin, which seals with it
+// at once, before it reaches the edge. Until the edge has it, the edge
+// shows the anonymous page but leaves the cookie alone, and answers a cart
+// write with 503 and Retry-After instead of replacing the session; once
+// the edge restarts with the new keyring, the login and the cart are
+// intact.
+func TestEdgeRolloutSlip(t *testing.T) {
+	needWorkerd(t)
+	basicBin := buildBasic(t, t.TempDir())
+	k1, k2 := tokensession.GenerateKey(), tokensession.GenerateKey()
+	// k2 seals at once: no not_before, the mistake this test is about.
+	rolled := keyringJSON(t, tokensession.KeyringEntry{Key: k2}, tokensession.KeyringEntry{Key: k1})
+	origin := startBasic(t, "origin k2", basicBin, "SESSION_KEYRING="+rolled)
+	edge := startEdge(t, "edge k1", "SESSION_KEYS="+k1.UnsafeExportPASERK())
+
+	alice := newBrowser()
+	alice.do(t, origin, "POST", "/login", url.Values{"username": {"alice"}})
+	alice.do(t, origin, "POST", "/cart", url.Values{"item": {"apple"}})
+	if kid := footerKID(t, alice.token()); kid != k2.ID() {
+		t.Fatalf("the origin sealed with %s, want the new key %s", kid, k2.ID())
+	}
+	sealed := alice.token()
+
+	r := alice.do(t, edge, "GET", "/", nil)
+	if p := parsePage(t, r); p.user != "" || len(p.cart) != 0 {
+		t.Errorf("edge without the key shows %+v, want the anonymous page", p)
+	}
+	checkCookies(t, "read at the edge without the key", r.setCookie) // the cookie is left alone
+
+	r = alice.do(t, edge, "POST", "/cart", url.Values{"item": {"pear"}})
+	if r.status != http.StatusServiceUnavailable {
+		t.Errorf("cart write at the edge without the key: %d %q, want 503", r.status, r.body)
+	}
+	if n, err := strconv.Atoi(r.header.Get("Retry-After")); err != nil || n <= 0 {
+		t.Errorf("503 with Retry-After %q, want a number of seconds", r.header.Get("Retry-After"))
+	}
+	checkCookies(t, "cart write at the edge without the key", r.setCookie)
+	if alice.token() != sealed {
+		t.Fatal("the edge changed the cookie")
+	}
+	if p := parsePage(t, alice.do(t, origin, "GET", "/", nil)); p.user != "alice" || !slices.Equal(p.cart, []string{"apple"}) {
+		t.Errorf("origin during the slip: %+v", p)
+	}
+	logs := edge.logs()
+	if !strings.Contains(logs, "unknown key") || strings.Contains(logs, "v4.local.") {
+		t.Errorf("edge log should report the unknown key, without the token:\n%s", logs)
+	}
+
+	// The key reaches the edge.
+	edge.stop()
+	edge = startEdge(t, "edge k2", "SESSION_KEYRING="+rolled)
+	r = alice.do(t, edge, "GET", "/", nil)
+	if p := parsePage(t, r); p.user != "alice" || !slices.Equal(p.cart, []string{"apple"}) {
+		t.Errorf("edge with the key: %+v, want alice's login and cart", p)
+	}
+	checkCookies(t, "read at the edge with the key", r.setCookie)
+	r = alice.do(t, edge, "POST", "/cart", url.Values{"item": {"pear"}})
+	if r.status != http.StatusSeeOther {
+		t.Fatalf("cart write at the edge with the key: %d %q", r.status, r.body)
+	}
+	checkCookies(t, "cart write at the edge with the key", r.setCookie, "session 1800")
+	if p := parsePage(t, alice.do(t, origin, "GET", "/", nil)); p.user != "alice" || !slices.Equal(p.cart, []string{"apple", "pear"}) {
+		t.Errorf("origin after the rollout: %+v", p)
 	}
 }

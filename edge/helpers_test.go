@@ -61,13 +61,15 @@ func needWorkerd(t testing.TB) {
 	t.Skip(msg)
 }
 
-// build compiles the root module's package pkg into dir.
-func build(t testing.TB, dir, pkg string) string {
+// build compiles the root module's package pkg into dir, with the given
+// go build flags.
+func build(t testing.TB, dir, pkg string, flags ...string) string {
 	t.Helper()
 	bin := filepath.Join(dir, filepath.Base(pkg))
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, pkg)
+	args := append(append([]string{"build"}, flags...), "-o", bin, pkg)
+	cmd := exec.CommandContext(ctx, "go", args...)
 	cmd.Dir = repoRoot(t)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build %s: %v\n%s", pkg, err, out)
@@ -203,6 +205,14 @@ func startEdge(t testing.TB, name string, env ...string) *process {
 	return start(t, name, freeAddr(t), env, "bash", filepath.Join(repoRoot(t), "examples", "edge", "serve.sh"))
 }
 
+// buildBasic compiles examples/basic into dir with its test hooks
+// (CLOCK_OFFSET, SESSION_LEEWAY, INSECURE_COOKIES), which only a build
+// with the tag testhooks reads.
+func buildBasic(t testing.TB, dir string) string {
+	t.Helper()
+	return build(t, dir, "./examples/basic", "-tags=testhooks")
+}
+
 // startBasic runs a built examples/basic on loopback (plain-http cookies
 // named "session", as on any loopback address).
 func startBasic(t testing.TB, name, bin string, env ...string) *process {
@@ -238,6 +248,7 @@ func (b *browser) header() string {
 // reply is one response, its body read.
 type reply struct {
 	status    int
+	header    http.Header
 	body      string
 	setCookie []string
 }
@@ -272,7 +283,7 @@ func (b *browser) do(t testing.TB, p *process, method, path string, form url.Val
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := reply{status: resp.StatusCode, body: string(data), setCookie: resp.Header.Values("Set-Cookie")}
+	r := reply{status: resp.StatusCode, header: resp.Header, body: string(data), setCookie: resp.Header.Values("Set-Cookie")}
 	for _, line := range r.setCookie {
 		c, err := http.ParseSetCookie(line)
 		if err != nil {
@@ -314,14 +325,22 @@ type page struct {
 	user  string // "" on the anonymous page
 	cart  []string
 	count string
+	full  bool // the "cart is full" note
 }
 
+// parsePage reads a page answered with 200.
 func parsePage(t testing.TB, r reply) page {
 	t.Helper()
-	if r.status != http.StatusOK {
-		t.Fatalf("page: %d %q", r.status, r.body)
+	return parsePageCode(t, r, http.StatusOK)
+}
+
+// parsePageCode reads a page answered with the status code.
+func parsePageCode(t testing.TB, r reply, code int) page {
+	t.Helper()
+	if r.status != code {
+		t.Fatalf("page: %d %q, want %d", r.status, r.body, code)
 	}
-	var p page
+	p := page{full: strings.Contains(r.body, `<p id="full" class="note">`)}
 	if m := whoRE.FindStringSubmatch(r.body); m != nil {
 		p.user = m[1]
 	} else if !strings.Contains(r.body, `<p id="anonymous">You are not logged in</p>`) {
@@ -339,7 +358,7 @@ func parsePage(t testing.TB, r reply) page {
 // opener opens tokens as the shop does, to read iat and the key ID.
 func opener(t testing.TB, ring *tokensession.Keyring) *tokensession.Manager[Session] {
 	t.Helper()
-	m, err := tokensession.New(tokensession.Config[Session]{Keyring: ring, UnsafeAllowHTTP: true, MaxChunks: 4})
+	m, err := tokensession.New(tokensession.Config[Session]{Keyring: ring, UnsafeAllowHTTP: true, MaxChunks: 2, MaxCookieSize: 3584})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,14 +2,19 @@
 // tokensession CLI, all on loopback:
 //
 //   - TestFleet (fleet_test.go): three instances sharing a keyring file,
-//     one with its clock 3s ahead, 200 simulated users; a staged key
-//     rotation rolled out with the CLI and SIGHUP, a restart, retire and
-//     prune. No user may be logged out or lose an item, and every cookie
-//     must end up sealed by the new key.
+//     one with its clock 3s ahead, 200 simulated users; the README's key
+//     rotation run command for command with the CLI (add, list,
+//     reschedule, promote, retire, prune) and rolled out with SIGHUP,
+//     with a restart mid-rollout. No user may be logged out or lose an
+//     item, no response may be a 5xx, and every cookie must end up
+//     sealed by the new key.
+//   - TestRolloutSlip (slip_test.go): a new key seals on one instance
+//     before the other two have it. Their users may meet a temporary
+//     anonymous page or a 503 with Retry-After (counted), never a
+//     replaced cookie; once the key reaches every instance, no user has
+//     lost a login or an item.
 //   - TestHostile (hostile_test.go): about 2000 hostile requests over raw
 //     TCP against one instance; never a 5xx, memory bounded.
-//   - TestResealAcrossClockSkew, TestStagedKeyNotDowngraded (skew_test.go):
-//     minimal in-process reproductions of what the fleet test found.
 //   - TestSoak (soak_test.go, only with SOAK=1): a race-built instance under
 //     64 clients for SOAK_DURATION; zero errors, heap and goroutines back to
 //     their idle level.

@@ -73,9 +73,22 @@ func build(t testing.TB, dir, pkg string, extra ...string) string {
 // cli runs the tokensession command and returns its stdout.
 func cli(t testing.TB, bin string, args ...string) string {
 	t.Helper()
+	return cliAt(t, bin, time.Time{}, args...)
+}
+
+// cliAt runs the tokensession command with its clock set to now (through
+// TOKENSESSION_NOW; the zero time: the system clock) and returns its
+// stdout. The drills use it to stand for a command run later, instead of
+// waiting.
+func cliAt(t testing.TB, bin string, now time.Time, args ...string) string {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Env = slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "TOKENSESSION_NOW=") })
+	if !now.IsZero() {
+		cmd.Env = append(cmd.Env, "TOKENSESSION_NOW="+now.UTC().Format(time.RFC3339))
+	}
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
@@ -133,7 +146,12 @@ type instance struct {
 	waitErr error
 
 	inflight atomic.Int64 // client requests in progress
-	retired  atomic.Bool  // no new requests may start
+	// lacksKey is set while another instance seals with a key this one
+	// has not loaded: it is set before that starts and cleared only once
+	// this instance has logged the reload that brings the key, so a
+	// request that starts while it is clear meets an instance with the key.
+	lacksKey atomic.Bool
+	retired  atomic.Bool // no new requests may start
 	requests atomic.Int64
 
 	mu      sync.Mutex

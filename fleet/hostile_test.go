@@ -31,9 +31,9 @@ type hostileCase struct {
 	// Host, Connection and the final blank line) and an optional body.
 	req func(i int) (head string, body io.Reader)
 	// want: what an answer may be besides a 4xx or a 3xx: "anon" (a
-	// logged-out 200 page), "victim" (the victim's own page, for requests
-	// carrying the victim's valid token), "501" (net/http's answer to an
-	// unknown transfer coding), or "" (no 200 expected).
+	// logged-out 200 page), "victim" or "big-victim" (that victim's own
+	// page, for requests carrying its valid token), "501" (net/http's
+	// answer to an unknown transfer coding), or "" (no 200 expected).
 	want string
 }
 
@@ -188,7 +188,9 @@ func TestHostile(t *testing.T) {
 			}
 			return get(b.String()), nil
 		}, "anon"},
-		{"valid chunks + session.N…500 junk", 50, nil, "anon"}, // req set below
+		// Names from session.MaxChunks up are other cookies, not chunks:
+		// the valid chunks below them still make the session.
+		{"valid chunks + session.N…500 junk", 50, nil, "big-victim"}, // req set below
 		{"chunk index 4 (out of range)", 20, fixed(get(cookie("session.4=" + validTok))), "anon"},
 		{"chunk index 16, 99999999999999999999, -1, +1, 01, 00, 0x1", 20, fixed(get(cookie("session.16=" + validTok + "; session.99999999999999999999=a; session.-1=b; session.+1=c; session.01=d; session.00=e; session.0x1=f"))), "anon"},
 		{"lone chunk 0", 20, fixed(get(cookie("session.0=" + validTok))), "anon"},
@@ -370,6 +372,8 @@ func TestHostile(t *testing.T) {
 						errs.add("logged-in", "%s #%d: logged in as %q", j.c.name, j.i, p.User)
 					case j.c.want == "victim" && (!p.LoggedIn || p.User != "victim" || len(p.Cart) != 2):
 						errs.add("victim", "%s #%d: page shows %+v, want the victim's", j.c.name, j.i, p)
+					case j.c.want == "big-victim" && (!p.LoggedIn || p.User != "big-victim" || len(p.Cart) != 25):
+						errs.add("victim", "%s #%d: page shows %d items for %q, want big-victim's 25", j.c.name, j.i, len(p.Cart), p.User)
 					case j.c.want == "":
 						errs.add("unexpected-200", "%s #%d: 200 %+v", j.c.name, j.i, p)
 					}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tokensession/tokensession"
+	"github.com/tokensession/tokensession/internal/cookiechunk"
 )
 
 // fuzzKey is a fixed key, so that the seed corpus can hold tokens it opens
@@ -47,6 +48,8 @@ func FuzzInspectInput(f *testing.F) {
 	f.Add("Cookie: __Host-session=" + tok)
 	f.Add("__Host-session.0=" + tok[:half] + "; __Host-session.1=" + tok[half:])
 	f.Add("__Host-session.1=" + tok[half:] + "\ncookie: __Host-session.0=\"" + tok[:half] + "\"")
+	// One cookie more than net/http reads: no session.
+	f.Add(strings.Repeat("a=1; ", cookiechunk.MaxPairs) + "__Host-session=" + tok)
 
 	secret := key.UnsafeExportPASERK()
 	const name = tokensession.DefaultCookieName
@@ -72,7 +75,7 @@ func FuzzInspectInput(f *testing.F) {
 
 		var stdout, stderr bytes.Buffer
 		code := runEnv([]string{"inspect", "-keys", secret}, strings.NewReader(tainted), &stdout, &stderr,
-			func() time.Time { return t0 }, func(string) string { return "" })
+			func() time.Time { return t0 }, func(string) (string, bool) { return "", false })
 		if code != 0 && code != 1 {
 			t.Fatalf("exit %d: %s", code, stderr.String())
 		}

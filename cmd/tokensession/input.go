@@ -1,14 +1,12 @@
 package main
 
 import (
-	"bytes"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/tokensession/tokensession/internal/cookiechunk"
+	"github.com/tokensession/tokensession/internal/format"
 )
 
 // This file finds the token in inspect's untrusted input; FuzzInspectInput
@@ -29,7 +27,9 @@ type inspectInput struct {
 // header value (one or more lines, each with or without "Cookie:") holding
 // the cookie name or a complete, contiguous set of its chunks name.0,
 // name.1, … below maxChunks. A plain cookie wins over chunks, and the first
-// of duplicate cookies wins, as in the middleware.
+// of duplicate cookies wins, as in the middleware. A header with more
+// cookies than net/http reads is an error: the middleware sees no cookie
+// in it at all.
 func parseInspectInput(tainted, name string, maxChunks int) (inspectInput, error) {
 	if len(tainted) > maxInspectInput {
 		return inspectInput{}, fmt.Errorf("input larger than %d bytes", maxInspectInput)
@@ -58,11 +58,13 @@ func parseInspectInput(tainted, name string, maxChunks int) (inspectInput, error
 
 	var set cookiechunk.Set
 	var others []string
-	set.Scan([]string{header}, name, maxChunks, func(k string) {
+	if !set.Scan([]string{header}, name, maxChunks, func(k string) {
 		if len(others) < 6 {
 			others = append(others, quoteArg(k))
 		}
-	})
+	}) {
+		return inspectInput{}, fmt.Errorf("the Cookie header has more than %d cookies, more than net/http reads: the middleware would read no session from it", cookiechunk.MaxPairs)
+	}
 	if set.HasPlain {
 		if set.Plain == "" {
 			return inspectInput{}, fmt.Errorf("cookie %s is empty", quoteArg(name))
@@ -96,34 +98,13 @@ func parseInspectInput(tainted, name string, maxChunks int) (inspectInput, error
 }
 
 // footerKeyID returns the key ID in tainted's footer, read without
-// decrypting anything. The footer is authenticated only once the token is
-// decrypted, so until then the ID is a claim, not a fact.
+// decrypting anything, as the library reads it. The footer is
+// authenticated only once the token is decrypted, so until then the ID is
+// a claim, not a fact.
 func footerKeyID(tainted string) (string, error) {
-	body, ok := strings.CutPrefix(tainted, "v4.local.")
-	if !ok {
-		return "", errors.New("not a v4.local token")
-	}
-	_, footer, ok := strings.Cut(body, ".")
-	if !ok || footer == "" {
-		return "", errors.New("no footer")
-	}
-	if len(footer) > 256 {
-		return "", errors.New("footer too long")
-	}
-	raw, err := base64.RawURLEncoding.Strict().DecodeString(footer)
+	_, footer, err := format.Split(tainted)
 	if err != nil {
-		return "", errors.New("footer is not base64url")
+		return "", err
 	}
-	var f struct {
-		Kid string `json:"kid"`
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&f); err != nil || dec.More() {
-		return "", errors.New(`footer is not {"kid":"k4.lid.…"}`)
-	}
-	if safeID(f.Kid) != f.Kid {
-		return "", errors.New("footer's kid is not a k4.lid ID")
-	}
-	return f.Kid, nil
+	return format.FooterKeyID(footer)
 }

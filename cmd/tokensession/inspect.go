@@ -2,21 +2,22 @@ package main
 
 import (
 	"bytes"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	iofs "io/fs"
+	"os"
 	"slices"
 	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
 
-	"aidanwoods.dev/go-paseto"
-
 	"github.com/tokensession/tokensession"
+	"github.com/tokensession/tokensession/internal/format"
+	"github.com/tokensession/tokensession/internal/keyaccess"
 )
 
 const usageInspect = `Usage: tokensession inspect [FLAGS] [TOKEN | COOKIE-HEADER | -]
@@ -26,7 +27,8 @@ argument or stdin (with no argument or "-"), is a bare token (v4.local.…)
 or a Cookie header value, with or without the "Cookie:" prefix. In a
 header, the session cookie is found by name; chunk cookies NAME.0,
 NAME.1, … are joined only as a complete, contiguous set, as the
-middleware does.
+middleware does; a header with more than 3000 cookies, which net/http
+does not read, is an error.
 
 Prints the key ID from the token's footer, whether the keyring holds that
 key and its state, the decrypted claims (exp, iat, created, sid and the
@@ -36,14 +38,35 @@ below. The application's revocation hooks are not applied. Never prints
 key material or the token itself. Exit status 1 when the token is not
 valid now.
 
-Keys (a flag wins over the environment; two flags or two variables are
-an error):
-  -keyring FILE       a JSON keyring file
-  -keys KEYS          k4.local keys separated by white space (visible in
-                      the process list: prefer the environment)
-  SESSION_KEYRING     environment: the path of a JSON keyring file, or the
-                      JSON itself
-  SESSION_KEYS        environment: k4.local keys separated by white space
+Keys (a flag wins over the environment; both flags are an error):
+  -keyring PATH       a keyring file, or a directory of credentials
+                      holding one (see CREDENTIALS_DIRECTORY below)
+  -keys KEYS          k4.local keys separated by white space, as in
+                      SESSION_KEYS (visible in the process list: prefer
+                      the environment)
+
+Without a flag, the environment names the keys by the rule the library's
+EnvKeySource follows, so inspect reads what the application reads. The
+variables, in order of precedence:
+  SESSION_KEYS        k4.local keys separated by white space, the first
+                      one sealing
+  SESSION_KEYRING     inline keyring JSON when its first non-space
+                      character is "{"; otherwise the path of a keyring
+                      file, or of a directory holding one (as for
+                      CREDENTIALS_DIRECTORY)
+  CREDENTIALS_DIRECTORY
+                      (set by systemd for LoadCredential=), consulted
+                      only when neither variable above is set: a
+                      directory holding a file named session-keyring or
+                      session-keys
+Setting both SESSION_KEYS and SESSION_KEYRING is an error, and so is a
+variable that is set but empty or white space. A file, found by path or
+in a directory, holds keyring JSON when its first non-space byte is "{",
+and keys as in SESSION_KEYS otherwise. A directory must hold exactly one
+of session-keyring and session-keys: Docker and Kubernetes mount secrets
+as such files (a Secret with the key session-keyring, or
+/run/secrets/session-keyring). No message shows a variable's value or a
+path that could be a key.
 
 Flags:
   -cookie-name NAME   session cookie name (default "__Host-session")
@@ -59,10 +82,6 @@ Environment:
   TOKENSESSION_NOW    for testing only: an RFC 3339 time used instead of
                       the system clock
 `
-
-// implicitPrefix prefixes the purpose in the implicit assertion (format
-// version 1).
-const implicitPrefix = "tokensession/v1:"
 
 func runInspect(c *cli, args []string) error {
 	const name = "inspect"
@@ -97,7 +116,9 @@ func runInspect(c *cli, args []string) error {
 		*purpose = *cookieName
 	}
 
-	ring, err := c.inspectKeyring(*keyringFile, *keys)
+	flagSet := make(map[string]bool)
+	fs.Visit(func(f *flag.Flag) { flagSet[f.Name] = true })
+	ring, err := c.inspectKeyring(*keyringFile, *keys, flagSet)
 	if err != nil {
 		return err
 	}
@@ -158,74 +179,79 @@ func newVerifier(cfg tokensession.Config[json.RawMessage]) (*tokensession.Manage
 	return tokensession.New(cfg)
 }
 
-// inspectKeyring returns the keyring named by the flags or, without them,
-// by the environment.
-func (c *cli) inspectKeyring(file, keys string) (*tokensession.Keyring, error) {
+// inspectKeyring returns the keyring named by the flags, given as
+// flagSet says, or without them by the environment, read by the
+// library's rule (tokensession.EnvKeySource), so that inspect reads the
+// keys the application reads.
+func (c *cli) inspectKeyring(file, keys string, flagSet map[string]bool) (*tokensession.Keyring, error) {
 	switch {
-	case file != "" && keys != "":
+	case flagSet["keyring"] && flagSet["keys"]:
 		return nil, usageErrorf("inspect: give -keyring or -keys, not both")
-	case file != "":
-		return c.readKeyringFile(file, false)
-	case keys != "":
+	case flagSet["keyring"] && file == "":
+		return nil, usageErrorf("inspect: -keyring is empty: give the path of a keyring file or directory")
+	case flagSet["keys"] && strings.TrimSpace(keys) == "":
+		return nil, usageErrorf("inspect: -keys is empty: give k4.local keys separated by white space")
+	case flagSet["keyring"]:
+		// The library names the file "keyring file", never by its path;
+		// the path the user typed is shown only if it cannot be a key.
+		label := showPath(file)
+		c.warnMode(label, file)
+		ring, err := tokensession.FileKeySource(file).Load()
+		if err != nil {
+			return nil, errorf("inspect: -keyring %s: %s", label, libMessage(err))
+		}
+		return ring, nil
+	case flagSet["keys"]:
+		// The SESSION_KEYS form.
 		ring, err := tokensession.ParseKeyringEnv(keys)
 		if err != nil {
 			return nil, errorf("inspect: -keys: %s", libMessage(err))
 		}
 		return ring, nil
 	}
-	envRing, envKeys := c.getenv("SESSION_KEYRING"), c.getenv("SESSION_KEYS")
+	src, err := tokensession.EnvKeySource(c.lookupEnv)
 	switch {
-	case envRing != "" && envKeys != "":
-		return nil, usageErrorf("inspect: both SESSION_KEYRING and SESSION_KEYS are set; choose with -keyring or -keys")
-	case envRing != "":
-		if strings.HasPrefix(strings.TrimSpace(envRing), "{") {
-			ring, err := tokensession.ParseKeyringJSON([]byte(envRing))
-			if err != nil {
-				return nil, errorf("inspect: SESSION_KEYRING: %s", libMessage(err))
-			}
-			return ring, nil
-		}
-		// Not a path for sure: the value may be a key pasted into the
-		// wrong variable, so no message repeats it.
-		ring, err := c.readKeyringFileAs(envRing, "SESSION_KEYRING", false)
-		if err != nil {
-			return nil, errorf("inspect: %v (SESSION_KEYRING holds the path of a keyring file, or the JSON itself starting with '{'; its value is not shown)", err)
-		}
-		return ring, nil
-	case envKeys != "":
-		ring, err := tokensession.ParseKeyringEnv(envKeys)
-		if err != nil {
-			return nil, errorf("inspect: SESSION_KEYS: %s", libMessage(err))
-		}
-		return ring, nil
+	case err == tokensession.ErrNoKeySource:
+		// Nothing set at all. (errors.Is would also match a credentials
+		// directory without keys, which the library's message explains.)
+		return nil, usageErrorf("inspect: no keys: give -keyring or -keys, or set SESSION_KEYS, SESSION_KEYRING or CREDENTIALS_DIRECTORY (run 'tokensession inspect -h')")
+	case err != nil:
+		return nil, usageErrorf("inspect: %s (or name the keys with -keyring or -keys)", libMessage(err))
 	}
-	return nil, usageErrorf("inspect: no keys: give -keyring FILE or -keys, or set SESSION_KEYRING or SESSION_KEYS")
+	ring, err := src.Load()
+	if err != nil {
+		if src.String() == "SESSION_KEYRING" && errors.Is(err, iofs.ErrNotExist) {
+			// Only a path can be missing: the value may be a key pasted
+			// into the wrong variable, so nothing repeats it.
+			return nil, errorf("inspect: %s (SESSION_KEYRING holds keyring JSON starting with '{', or the path of a keyring file or directory; its value is not shown)", libMessage(err))
+		}
+		return nil, errorf("inspect: %s", libMessage(err))
+	}
+	if src.String() == "SESSION_KEYRING" {
+		path, _ := c.lookupEnv("SESSION_KEYRING")
+		c.warnMode("SESSION_KEYRING", path)
+	}
+	return ring, nil
 }
 
-// errNotDecrypted reports a token that go-paseto would not decrypt.
-var errNotDecrypted = errors.New("not authentic: wrong key or purpose, or altered")
+// warnMode warns, as the keyring commands do, when path is a keyring file
+// that its group or others can read. It says nothing of anything else:
+// inline JSON, a directory of credentials (its mounter's business), or a
+// path that cannot be read (the load says why).
+func (c *cli) warnMode(label, path string) {
+	if st, err := os.Stat(path); err == nil && st.Mode().IsRegular() {
+		c.checkMode(label, st.Mode())
+	}
+}
 
 // decryptClaims decrypts tainted with key and the purpose, ignoring
-// expiry, and returns its claims.
+// expiry, and returns its claims, unchecked, for display.
 func decryptClaims(key tokensession.Key, tainted, purpose string) (map[string]json.RawMessage, error) {
-	// The library does not hand out raw key bytes: the PASERK export is the
-	// only way to them. They stay inside this function.
-	raw, err := base64.RawURLEncoding.DecodeString(strings.TrimPrefix(key.UnsafeExportPASERK(), "k4.local."))
-	if err != nil {
-		return nil, errors.New("internal error: unexpected key export")
-	}
-	sk, err := paseto.V4SymmetricKeyFromBytes(raw)
-	clear(raw)
-	if err != nil {
-		return nil, errors.New("internal error: unexpected key export")
-	}
-	tok, err := paseto.NewParserWithoutExpiryCheck().ParseV4Local(sk, tainted, []byte(implicitPrefix+purpose))
-	if err != nil {
-		var se *json.SyntaxError
-		if errors.As(err, &se) {
-			return nil, errors.New("authentic, but the claims are not JSON")
-		}
-		return nil, errNotDecrypted
+	tok, err := keyaccess.Decrypt(key, tainted, format.Implicit(purpose))
+	if err == format.ErrClaims {
+		return nil, errors.New("authentic, but the claims are not a JSON object")
+	} else if err != nil {
+		return nil, err
 	}
 	var claims map[string]json.RawMessage
 	if err := json.Unmarshal(tok.ClaimsJSON(), &claims); err != nil {

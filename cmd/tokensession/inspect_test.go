@@ -3,7 +3,9 @@ package main
 import (
 	"encoding/base64"
 	"encoding/json"
+	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -12,6 +14,8 @@ import (
 	"aidanwoods.dev/go-paseto"
 
 	"github.com/tokensession/tokensession"
+	"github.com/tokensession/tokensession/internal/cookiechunk"
+	"github.com/tokensession/tokensession/internal/format"
 )
 
 // newManager returns a manager over ring with the clock at *now.
@@ -247,7 +251,7 @@ func TestInspect(t *testing.T) {
 		{
 			name: "bad footer", args: append(keys, tok[:strings.LastIndexByte(tok, '.')+1]+"e30"),
 			wantCode: 1, wantErr: "malformed token",
-			wantOut: []string{"key ID:   none (footer's kid is not a k4.lid ID)\n"},
+			wantOut: []string{"key ID:   none (footer is not exactly {\"kid\":\"k4.lid.…\"})\n"},
 		},
 		{
 			name: "no footer", args: append(keys, tok[:strings.LastIndexByte(tok, '.')]),
@@ -264,19 +268,28 @@ func TestInspect(t *testing.T) {
 		{name: "chunks without 0", args: append(keys, name+".1="+chunks[1]+"; "+name+".2="+chunks[2]), wantCode: 1, wantErr: "(have .1 .2)"},
 		{name: "single chunk", args: append(keys, name+".0="+tok), wantCode: 1, wantErr: "(have .0)"},
 		{name: "chunk beyond -max-chunks", args: append(keys, "-max-chunks", "2", name+".0="+chunks[0]+"; "+name+".1="+chunks[1]+"; "+name+".2="+chunks[2]), wantCode: 1, wantErr: "inspect: invalid: malformed token"},
+		{name: "as many cookies as net/http reads", args: keys, stdin: strings.Repeat("a=1; ", cookiechunk.MaxPairs-1) + name + "=" + tok, wantOut: []string{"valid now"}},
+		{
+			name: "more cookies than net/http reads", args: keys, stdin: strings.Repeat("a=1; ", cookiechunk.MaxPairs) + name + "=" + tok,
+			wantCode: 1, wantErr: "inspect: the Cookie header has more than 3000 cookies, more than net/http reads: the middleware would read no session from it",
+		},
+		{
+			name: "more cookies than net/http reads, on two lines", args: keys, stdin: "Cookie: " + name + "=" + tok + "\nCookie: " + strings.Repeat("a=1; ", cookiechunk.MaxPairs-1) + "b=2",
+			wantCode: 1, wantErr: "more than 3000 cookies",
+		},
 		{name: "empty stdin", args: keys, stdin: " \n\t", wantCode: 1, wantErr: "inspect: empty input"},
 		{name: "oversized stdin", args: keys, stdin: strings.Repeat("a", maxInspectInput+1), wantCode: 1, wantErr: "stdin: input larger than"},
 		{name: "two lines, no header", args: keys, stdin: tok + "\n" + tok, wantCode: 1, wantErr: "several lines"},
-		{name: "missing keyring file", args: []string{"-keyring", filepath.Join(dir, "nope.json"), tok}, wantCode: 1, wantErr: "nope.json: no such keyring file"},
+		{name: "missing keyring file", args: []string{"-keyring", filepath.Join(dir, "nope.json"), tok}, wantCode: 1, wantErr: "inspect: -keyring " + filepath.Join(dir, "nope.json") + ": keyring file: no such file or directory"},
 		{name: "bad keys flag", args: []string{"-keys", "k4.local.bad", tok}, wantCode: 1, wantErr: "inspect: -keys: keyring entry 0: wrong key length"},
 		{name: "bad SESSION_KEYS", env: map[string]string{"SESSION_KEYS": "k3.local.x"}, args: []string{tok}, wantCode: 1, wantErr: "inspect: SESSION_KEYS: keyring entry 0: wrong PASERK version"},
 		{name: "bad SESSION_KEYRING JSON", env: map[string]string{"SESSION_KEYRING": `{"keys":`}, args: []string{tok}, wantCode: 1, wantErr: "inspect: SESSION_KEYRING: invalid key: keyring file is not valid JSON"},
-		{name: "missing SESSION_KEYRING file", env: map[string]string{"SESSION_KEYRING": filepath.Join(dir, "gone.json")}, args: []string{tok}, wantCode: 1, wantErr: "inspect: SESSION_KEYRING: no such keyring file (SESSION_KEYRING holds the path of a keyring file, or the JSON itself starting with '{'; its value is not shown)"},
+		{name: "missing SESSION_KEYRING file", env: map[string]string{"SESSION_KEYRING": filepath.Join(dir, "gone.json")}, args: []string{tok}, wantCode: 1, wantErr: "inspect: SESSION_KEYRING: no such file or directory (SESSION_KEYRING holds keyring JSON starting with '{', or the path of a keyring file or directory; its value is not shown)"},
 
 		// Usage errors.
 		{name: "no keys", args: []string{tok}, wantCode: 2, wantErr: "inspect: no keys"},
 		{name: "both key flags", args: []string{"-keyring", file, "-keys", secrets, tok}, wantCode: 2, wantErr: "give -keyring or -keys, not both"},
-		{name: "both key variables", env: map[string]string{"SESSION_KEYS": secrets, "SESSION_KEYRING": file}, args: []string{tok}, wantCode: 2, wantErr: "both SESSION_KEYRING and SESSION_KEYS are set"},
+		{name: "both key variables", env: map[string]string{"SESSION_KEYS": secrets, "SESSION_KEYRING": file}, args: []string{tok}, wantCode: 2, wantErr: "inspect: both SESSION_KEYS and SESSION_KEYRING are set: set one (or name the keys with -keyring or -keys)"},
 		{name: "two arguments", args: append(keys, "Cookie:", name+"="+tok), wantCode: 2, wantErr: "inspect: takes one token or Cookie header"},
 		{name: "unknown flag", args: append(keys, "-verbose", tok), wantCode: 2, wantErr: "inspect: flag provided but not defined: -verbose"},
 		{name: "bad duration", args: append(keys, "-idle", "soon", tok), wantCode: 2, wantErr: `inspect: invalid value "soon" for flag -idle`},
@@ -303,6 +316,114 @@ func TestInspect(t *testing.T) {
 			}
 			noSecrets(t, r.stdout+r.stderr, allKeys...)
 		})
+	}
+}
+
+// TestInspectKeySources reads inspect's keys from every source form the
+// library's EnvKeySource and FileKeySource read, and checks that the
+// environment follows their rule: precedence, a variable set but empty,
+// two variables set, a directory of credentials.
+func TestInspectKeySources(t *testing.T) {
+	key, other := tokensession.GenerateKey(), tokensession.GenerateKey()
+	ring, _ := tokensession.NewKeyring(tokensession.KeyringEntry{Key: key})
+	clock := t0
+	tok, _, err := newManager(t, ring, &clock, tokensession.Config[json.RawMessage]{}).Seal(json.RawMessage(`1`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := tmpDir(t)
+	write := func(path, data string) string {
+		t.Helper()
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	ringJSON := mustJSON(t, ring)
+	keysFile := write(filepath.Join(dir, "keys.txt"), "\n"+key.UnsafeExportPASERK()+"\n")
+	otherFile := write(filepath.Join(dir, "other.txt"), other.UnsafeExportPASERK())
+	credRing := filepath.Dir(write(filepath.Join(dir, "cred-ring", "session-keyring"), ringJSON))
+	credKeys := filepath.Dir(write(filepath.Join(dir, "cred-keys", "session-keys"), key.UnsafeExportPASERK()))
+	credOther := filepath.Dir(write(filepath.Join(dir, "cred-other", "session-keys"), other.UnsafeExportPASERK()))
+	credBoth := filepath.Dir(write(filepath.Join(dir, "cred-both", "session-keys"), key.UnsafeExportPASERK()))
+	write(filepath.Join(credBoth, "session-keyring"), ringJSON)
+	credNone := filepath.Join(dir, "cred-none")
+	if err := os.Mkdir(credNone, 0o700); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, tc := range []struct {
+		name     string
+		env      map[string]string
+		args     []string // before the token
+		wantCode int
+		wantErr  string
+	}{
+		{name: "-keyring file of keys", args: []string{"-keyring", keysFile}},
+		{name: "-keyring directory with session-keyring", args: []string{"-keyring", credRing}},
+		{name: "-keyring directory with session-keys", args: []string{"-keyring", credKeys}},
+		{name: "SESSION_KEYRING file of keys", env: map[string]string{"SESSION_KEYRING": keysFile}},
+		{name: "SESSION_KEYRING directory", env: map[string]string{"SESSION_KEYRING": credRing}},
+		{name: "SESSION_KEYRING JSON after white space", env: map[string]string{"SESSION_KEYRING": "\n  " + ringJSON}},
+		{name: "CREDENTIALS_DIRECTORY session-keyring", env: map[string]string{"CREDENTIALS_DIRECTORY": credRing}},
+		{name: "CREDENTIALS_DIRECTORY session-keys", env: map[string]string{"CREDENTIALS_DIRECTORY": credKeys}},
+		{name: "SESSION_KEYS before CREDENTIALS_DIRECTORY", env: map[string]string{"SESSION_KEYS": key.UnsafeExportPASERK(), "CREDENTIALS_DIRECTORY": credOther}},
+		{name: "SESSION_KEYRING before CREDENTIALS_DIRECTORY", env: map[string]string{"SESSION_KEYRING": keysFile, "CREDENTIALS_DIRECTORY": credOther}},
+		{name: "flag before the environment", env: map[string]string{"SESSION_KEYRING": otherFile}, args: []string{"-keyring", credKeys}},
+
+		{name: "SESSION_KEYS white space", env: map[string]string{"SESSION_KEYS": " \n\t"}, wantCode: 2, wantErr: "inspect: SESSION_KEYS is set but empty (or name the keys with -keyring or -keys)"},
+		{name: "SESSION_KEYRING empty", env: map[string]string{"SESSION_KEYRING": ""}, wantCode: 2, wantErr: "inspect: SESSION_KEYRING is set but empty"},
+		{name: "SESSION_KEYRING empty, CREDENTIALS_DIRECTORY set", env: map[string]string{"SESSION_KEYRING": "", "CREDENTIALS_DIRECTORY": credKeys}, wantCode: 2, wantErr: "inspect: SESSION_KEYRING is set but empty"},
+		{name: "both set, one empty", env: map[string]string{"SESSION_KEYS": "", "SESSION_KEYRING": keysFile}, wantCode: 2, wantErr: "inspect: both SESSION_KEYS and SESSION_KEYRING are set: set one"},
+		{name: "CREDENTIALS_DIRECTORY empty", env: map[string]string{"CREDENTIALS_DIRECTORY": " "}, wantCode: 2, wantErr: "inspect: CREDENTIALS_DIRECTORY is set but empty"},
+		{name: "CREDENTIALS_DIRECTORY without keys", env: map[string]string{"CREDENTIALS_DIRECTORY": credNone}, wantCode: 2, wantErr: "inspect: CREDENTIALS_DIRECTORY: holds neither session-keyring nor session-keys"},
+		{name: "CREDENTIALS_DIRECTORY with both files", env: map[string]string{"CREDENTIALS_DIRECTORY": credBoth}, wantCode: 1, wantErr: "inspect: CREDENTIALS_DIRECTORY: directory holds both session-keyring and session-keys: keep one"},
+		{name: "-keyring directory without keys", args: []string{"-keyring", credNone}, wantCode: 1, wantErr: "inspect: -keyring " + credNone + ": keyring file: directory holds neither session-keyring nor session-keys"},
+		{name: "-keyring empty", env: map[string]string{"SESSION_KEYRING": keysFile}, args: []string{"-keyring", ""}, wantCode: 2, wantErr: "inspect: -keyring is empty"},
+		{name: "-keys white space", env: map[string]string{"SESSION_KEYRING": keysFile}, args: []string{"-keys", " "}, wantCode: 2, wantErr: "inspect: -keys is empty"},
+		{name: "no source", env: map[string]string{"OTHER": "x"}, wantCode: 2, wantErr: "inspect: no keys: give -keyring or -keys, or set SESSION_KEYS, SESSION_KEYRING or CREDENTIALS_DIRECTORY"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := exec(t, t0, tc.env, "", append(append([]string{"inspect"}, tc.args...), tok)...)
+			checkResult(t, r, tc.wantCode, tc.wantErr)
+			if tc.wantCode == 0 && !strings.HasSuffix(r.stdout, "\nvalid now\n") {
+				t.Errorf("stdout:\n%s", r.stdout)
+			}
+			noSecrets(t, r.stdout+r.stderr, key, other)
+		})
+	}
+}
+
+// TestInspectWarnsOnMode checks that inspect, like the keyring commands,
+// warns when the keyring file it reads is readable by others, naming the
+// file as the user gave it.
+func TestInspectWarnsOnMode(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("no Unix permission bits")
+	}
+	key := tokensession.GenerateKey()
+	ring, _ := tokensession.NewKeyring(tokensession.KeyringEntry{Key: key})
+	clock := t0
+	tok, _, err := newManager(t, ring, &clock, tokensession.Config[json.RawMessage]{}).Seal(json.RawMessage(`1`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := writeRing(t, tmpDir(t), tokensession.KeyringEntry{Key: key})
+	if err := os.Chmod(file, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := exec(t, t0, nil, tok, "inspect", "-keyring", file)
+	checkResult(t, r, 0, "")
+	if !strings.Contains(r.stderr, "warning: "+file+" is readable by every user") {
+		t.Errorf("-keyring: stderr %q has no warning naming the file", r.stderr)
+	}
+	r = exec(t, t0, map[string]string{"SESSION_KEYRING": file}, tok, "inspect")
+	checkResult(t, r, 0, "")
+	if !strings.Contains(r.stderr, "warning: SESSION_KEYRING is readable by every user") || strings.Contains(r.stderr, file) {
+		t.Errorf("SESSION_KEYRING: stderr %q does not warn, or names the path", r.stderr)
 	}
 }
 
@@ -374,7 +495,7 @@ func TestInspectForeignClaims(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := exec(t, t0, nil, tok.V4Encrypt(sk, []byte(implicitPrefix+tokensession.DefaultCookieName)), "inspect", "-keys", key.UnsafeExportPASERK())
+	r := exec(t, t0, nil, tok.V4Encrypt(sk, format.Implicit(tokensession.DefaultCookieName)), "inspect", "-keys", key.UnsafeExportPASERK())
 	checkResult(t, r, 1, "inspect: invalid: malformed token: claims are missing or have the wrong type")
 	for _, want := range []string{
 		"exp:      5 (not a string)\n",
@@ -410,7 +531,7 @@ func TestInspectForgedLines(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sealed := tok.V4Encrypt(sk, []byte(implicitPrefix+tokensession.DefaultCookieName))
+	sealed := tok.V4Encrypt(sk, format.Implicit(tokensession.DefaultCookieName))
 	r := exec(t, t0, nil, sealed, "inspect", "-keys", key.UnsafeExportPASERK())
 	checkResult(t, r, 1, "inspect: invalid:")
 	for _, line := range strings.Split(r.stdout, "\n") {

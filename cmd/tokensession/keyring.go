@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/tokensession/tokensession"
+	"github.com/tokensession/tokensession/internal/format"
 )
 
 const usageKeyring = `Usage: tokensession keyring SUBCOMMAND -file FILE [FLAGS]
@@ -91,15 +92,18 @@ per secret store) that must all hold the same new key: add the key to one
 file, then import it from there into each of the others. FILE is created
 with mode 0600 if it does not exist.
 
-SOURCE is a path, or "-" for stdin, and holds either a JSON keyring (the
-key is chosen with -id, which may be left out when it holds one key) or
-one k4.local key, as keygen prints it. The key is never taken from an
-argument: arguments show in the process list and the shell history.
+SOURCE is a file, or "-" for stdin. Read by the rule of the library's key
+sources, it holds keyring JSON when its first non-space byte is "{", and
+otherwise k4.local keys separated by white space, as in SESSION_KEYS (one
+key as keygen prints it is the common case). The key is chosen with -id,
+which may be left out when SOURCE holds one key. The key is never taken
+from an argument: arguments show in the process list and the shell
+history.
 
-From a keyring, the key keeps its not_before and not_after, so every file
-stages it for the same instant. A bare key is staged like 'keyring add'
-stages a new one (default +1h, now in a new FILE): give every file the
-same RFC 3339 -not-before. -not-before overrides the time either way.
+From keyring JSON, the key keeps its not_before and not_after, so every
+file stages it for the same instant. A bare key is staged like 'keyring
+add' stages a new one (default +1h, now in a new FILE): give every file
+the same RFC 3339 -not-before. -not-before overrides the time either way.
 
 A key that FILE already holds with the same times is left as it is (exit
 status 0); with other times, use promote, reschedule or retire.
@@ -107,7 +111,7 @@ status 0); with other times, use promote, reschedule or retire.
 Flags:
   -file FILE          keyring file to change (required)
   -from SOURCE        where the key is: a path, or "-" for stdin (required)
-  -id KEYID           the key's k4.lid ID, when SOURCE is a keyring
+  -id KEYID           the key's k4.lid ID, when SOURCE holds several
   -not-before TIME    when the key starts sealing in FILE: RFC 3339, "now"
                       or +DURATION
 
@@ -301,15 +305,8 @@ func indexOf(entries []tokensession.KeyringEntry, id string) int {
 // safeID returns id for an error message if it has the shape of a k4.lid
 // ID, and a short quote otherwise.
 func safeID(id string) string {
-	const lidLen = len("k4.lid.") + 44
-	if len(id) == lidLen && strings.HasPrefix(id, "k4.lid.") {
-		ok := true
-		for i := len("k4.lid."); i < len(id); i++ {
-			ok = ok && isKeyChar(id[i]) && id[i] != '=' && id[i] != '+'
-		}
-		if ok {
-			return id
-		}
+	if format.IsKeyID(id) {
+		return id
 	}
 	return quoteArg(id) + " (not a k4.lid ID)"
 }

@@ -56,8 +56,9 @@ func runKeyringImport(c *cli, args []string) error {
 	return c.putKey(name, file, e, *notBefore, fromRing)
 }
 
-// readKeySource reads the key that import copies: from a keyring (the
-// entry id, or its only entry) with its times, or one bare k4.local key.
+// readKeySource reads the key that import copies, the entry id or the
+// only one: from keyring JSON with its times (fromRing), or from k4.local
+// keys separated by white space.
 func (c *cli) readKeySource(from, id string) (e tokensession.KeyringEntry, fromRing bool, err error) {
 	label := showPath(from)
 	var data []byte
@@ -91,41 +92,34 @@ func (c *cli) readKeySource(from, id string) (e tokensession.KeyringEntry, fromR
 		}
 	}
 
-	data = bytes.TrimSpace(data)
-	if bytes.HasPrefix(data, []byte("{")) {
-		ring, err := tokensession.ParseKeyringJSON(data)
-		if err != nil {
-			return e, false, errorf("-from %s: %s", label, libMessage(err))
-		}
-		entries := ring.Entries()
-		switch {
-		case id != "":
-			i := indexOf(entries, id)
-			if i < 0 {
-				return e, false, errorf("-from %s: no key with the ID given to -id (run 'tokensession keyring list -file SOURCE' for the IDs)", label)
-			}
-			return entries[i], true, nil
-		case len(entries) == 1:
-			return entries[0], true, nil
-		}
-		return e, false, usageErrorf("keyring import: -from %s holds %d keys: choose one with -id (run 'tokensession keyring list -file SOURCE' for the IDs)", label, len(entries))
-	}
-	fields := strings.Fields(string(data))
-	switch len(fields) {
-	case 0:
-		return e, false, errorf("-from %s: empty: want a keyring file or one k4.local key", label)
-	case 1:
+	// The rule of the library's key sources: keyring JSON when the first
+	// non-space byte is '{', keys separated by white space (the
+	// SESSION_KEYS form) otherwise. Only JSON carries times.
+	fromRing = bytes.HasPrefix(bytes.TrimSpace(data), []byte("{"))
+	var ring *tokensession.Keyring
+	switch {
+	case len(bytes.TrimSpace(data)) == 0:
+		return e, false, errorf("-from %s: empty: want a keyring file or k4.local keys", label)
+	case fromRing:
+		ring, err = tokensession.ParseKeyringJSON(data)
 	default:
-		return e, false, errorf("-from %s: holds %d words: want a keyring file or one k4.local key", label, len(fields))
+		ring, err = tokensession.ParseKeyringEnv(string(data))
 	}
-	k, err := tokensession.ParseKey(fields[0])
 	if err != nil {
 		return e, false, errorf("-from %s: %s", label, libMessage(err))
 	}
-	if id != "" && k.ID() != id {
-		return e, false, errorf("-from %s: the key's ID is not the one given to -id", label)
+	entries := ring.Entries()
+	switch {
+	case id != "":
+		i := indexOf(entries, id)
+		if i < 0 {
+			return e, false, errorf("-from %s: no key with the ID given to -id (run 'tokensession id -' on the keys, or 'tokensession keyring list -file SOURCE', for the IDs)", label)
+		}
+		return entries[i], fromRing, nil
+	case len(entries) == 1:
+		return entries[0], fromRing, nil
 	}
-	return tokensession.KeyringEntry{Key: k}, false, nil
+	return e, false, usageErrorf("keyring import: -from %s holds %d keys: choose one with -id (run 'tokensession id -' on the keys, or 'tokensession keyring list -file SOURCE', for the IDs)", label, len(entries))
 }
 
 // putKey lists e first in the keyring file, staged as notBefore says

@@ -192,7 +192,7 @@ func TestKeyringConcurrentAdd(t *testing.T) {
 		wg.Go(func() {
 			var stdout, stderr bytes.Buffer
 			if code := runEnv([]string{"keyring", "add", "-file", file}, strings.NewReader(""), &stdout, &stderr,
-				func() time.Time { return t0 }, func(string) string { return "" }); code != 0 {
+				func() time.Time { return t0 }, func(string) (string, bool) { return "", false }); code != 0 {
 				t.Errorf("add %d: exit %d: %s", i, code, stderr.String())
 			}
 			ids[i] = strings.TrimSpace(stdout.String())
@@ -323,6 +323,16 @@ func TestKeyringImport(t *testing.T) {
 	}
 	noSecrets(t, r.stdout+r.stderr, k, old, other)
 
+	// Keys in the SESSION_KEYS form, one chosen by -id: a bare key, staged
+	// as 'keyring add' stages one.
+	k2 := tokensession.GenerateKey()
+	r = exec(t, t0, nil, " "+k.UnsafeExportPASERK()+"\n"+k2.UnsafeExportPASERK()+"\n", "keyring", "import", "-file", fresh, "-from", "-", "-id", k2.ID())
+	checkResult(t, r, 0, "")
+	if e := readRing(t, fresh).Entries(); len(e) != 2 || !e[0].Key.Equal(k2) || !e[0].NotBefore.Equal(t0.Add(time.Hour)) || !e[1].Key.Equal(k) {
+		t.Errorf("fresh file after importing from keys: %v", e)
+	}
+	noSecrets(t, r.stdout+r.stderr, k, k2, old, other)
+
 	for _, tc := range []struct {
 		name     string
 		stdin    string
@@ -333,10 +343,10 @@ func TestKeyringImport(t *testing.T) {
 		{"no from", "", []string{"-file", instance}, 2, "keyring import: -from is required"},
 		{"several keys, no id", "", []string{"-file", fresh, "-from", master}, 2, "holds 3 keys: choose one with -id"},
 		{"unknown id", "", []string{"-file", fresh, "-from", master, "-id", other.ID()}, 1, "no key with the ID given to -id"},
-		{"id of another key", k.UnsafeExportPASERK(), []string{"-file", instance, "-from", "-", "-id", other.ID()}, 1, "the key's ID is not the one given to -id"},
-		{"two bare keys", k.UnsafeExportPASERK() + " " + old.UnsafeExportPASERK(), []string{"-file", instance, "-from", "-"}, 1, "holds 2 words"},
+		{"id of another key", k.UnsafeExportPASERK(), []string{"-file", instance, "-from", "-", "-id", other.ID()}, 1, "-from stdin: no key with the ID given to -id"},
+		{"two bare keys", k.UnsafeExportPASERK() + " " + old.UnsafeExportPASERK(), []string{"-file", instance, "-from", "-"}, 2, "keyring import: -from stdin holds 2 keys: choose one with -id"},
 		{"empty", " \n", []string{"-file", instance, "-from", "-"}, 1, "-from stdin: empty"},
-		{"bad key", "k4.local.AAAA", []string{"-file", instance, "-from", "-"}, 1, "-from stdin: invalid key: wrong key length"},
+		{"bad key", "k4.local.AAAA", []string{"-file", instance, "-from", "-"}, 1, "-from stdin: keyring entry 0: wrong key length"},
 		{"itself", "", []string{"-file", master, "-from", master}, 2, "-from and -file are the same file"},
 		{"missing source", "", []string{"-file", instance, "-from", filepath.Join(dir, "nope")}, 1, "no such file"},
 		{"other times", "", []string{"-file", instance, "-from", master, "-id", newID, "-not-before", "+5h"}, 1, "already holds " + newID + " (entry 0), with other times"},

@@ -54,8 +54,18 @@ No command prints a secret but keygen: keys are shown by their k4.lid ID,
 and nothing typed where a key does not belong is repeated in a message.
 
 Environment:
-  SESSION_KEYRING, SESSION_KEYS
-                    keys for inspect when no flag names them
+  SESSION_KEYS, SESSION_KEYRING, CREDENTIALS_DIRECTORY
+                    keys for inspect when no flag names them, read as the
+                    library's EnvKeySource reads them: SESSION_KEYS holds
+                    k4.local keys separated by white space; SESSION_KEYRING
+                    holds inline keyring JSON when its first non-space
+                    character is "{", and otherwise the path of a keyring
+                    file or of a directory holding one; CREDENTIALS_DIRECTORY
+                    (systemd's LoadCredential=), consulted only when
+                    neither is set, is a directory holding a file named
+                    session-keyring or session-keys. Both SESSION_KEYS and
+                    SESSION_KEYRING set, or one set but empty, is an error.
+                    See 'tokensession inspect -h'.
   TOKENSESSION_NOW  for testing only: an RFC 3339 time used instead of
                     the system clock
 
@@ -106,7 +116,9 @@ type cli struct {
 	stdout io.Writer
 	stderr io.Writer
 	now    func() time.Time
-	getenv func(string) string
+	// lookupEnv reads the environment, as os.LookupEnv does: a variable
+	// set but empty is not an unset one.
+	lookupEnv func(string) (string, bool)
 }
 
 // A cliError ends the command with an exit code and a one-line message.
@@ -143,12 +155,12 @@ func main() {
 
 // run executes the command line args and returns the exit status.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer, now func() time.Time) int {
-	return runEnv(args, stdin, stdout, stderr, now, os.Getenv)
+	return runEnv(args, stdin, stdout, stderr, now, os.LookupEnv)
 }
 
 // runEnv is run with the environment injected, for tests.
-func runEnv(args []string, stdin io.Reader, stdout, stderr io.Writer, now func() time.Time, getenv func(string) string) int {
-	c := &cli{stdin: stdin, stdout: stdout, stderr: stderr, now: now, getenv: getenv}
+func runEnv(args []string, stdin io.Reader, stdout, stderr io.Writer, now func() time.Time, lookupEnv func(string) (string, bool)) int {
+	c := &cli{stdin: stdin, stdout: stdout, stderr: stderr, now: now, lookupEnv: lookupEnv}
 	err := c.dispatch(args)
 	switch {
 	case err == nil, errors.Is(err, errHelp):
@@ -167,7 +179,7 @@ func runEnv(args []string, stdin io.Reader, stdout, stderr io.Writer, now func()
 }
 
 func (c *cli) dispatch(args []string) error {
-	if v := c.getenv(envNow); v != "" {
+	if v, _ := c.lookupEnv(envNow); v != "" {
 		t, err := time.Parse(time.RFC3339, v)
 		if err != nil {
 			return usageErrorf("%s: not an RFC 3339 time (for example 2026-12-01T10:00:00Z)", envNow)

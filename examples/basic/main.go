@@ -14,9 +14,6 @@
 //	                  SIGHUP and when it changes (checked every second)
 //	CREDENTIALS_DIRECTORY  systemd's credentials, used when neither of the
 //	                  above is set: session-keyring or session-keys in it
-//	SESSION_LEEWAY    clock-skew leeway, a Go duration (default 30s; -1s: none)
-//	INSECURE_COOKIES  "0" keeps Secure cookies even on a loopback address
-//	CLOCK_OFFSET      shift the session clock, a Go duration (for tests)
 //
 // Setting both SESSION_KEYS and SESSION_KEYRING, or either to an empty
 // value, is an error. With no keys set at all it makes up a key, and every
@@ -70,23 +67,13 @@ func main() {
 
 // run serves until ctx is done.
 func run(ctx context.Context, lookupEnv func(string) (string, bool), logger *log.Logger) error {
-	getenv := func(k string) string { v, _ := lookupEnv(k); return v }
-	leeway, err := durationEnv(getenv, "SESSION_LEEWAY")
-	if err != nil {
-		return err
-	}
-	offset, err := durationEnv(getenv, "CLOCK_OFFSET")
-	if err != nil {
-		return err
-	}
-	now := func() time.Time { return time.Now().Add(offset) }
-
 	keys, ring, err := loadKeys(lookupEnv, logger)
 	if err != nil {
 		return err
 	}
 
-	ln, err := net.Listen("tcp", cmp.Or(getenv("ADDR"), "127.0.0.1:8080"))
+	addr, _ := lookupEnv("ADDR")
+	ln, err := net.Listen("tcp", cmp.Or(addr, "127.0.0.1:8080"))
 	if err != nil {
 		return err
 	}
@@ -99,12 +86,17 @@ func run(ctx context.Context, lookupEnv func(string) (string, bool), logger *log
 	// carries Secure, so the browser never sends it over http, and no
 	// subdomain can set or overwrite it. CrossOriginProtection needs no
 	// change, as long as the proxy passes the Host header through.
-	insecure := getenv("INSECURE_COOKIES") != "0" && isLoopback(ln.Addr())
-	if !insecure {
+	opts := options{insecure: isLoopback(ln.Addr())}
+	if testHooks != nil {
+		if err := testHooks(lookupEnv, &opts); err != nil {
+			return err
+		}
+	}
+	if !opts.insecure {
 		logger.Print("cookies are Secure (__Host-session): serve this behind https")
 	}
 
-	a, err := newApp(ring, options{insecure: insecure, leeway: leeway, now: now}, logger)
+	a, err := newApp(ring, opts, logger)
 	if err != nil {
 		return err
 	}
@@ -167,28 +159,21 @@ func loadKeys(lookupEnv func(string) (string, bool), logger *log.Logger) (tokens
 	return keys, ring, nil
 }
 
-func durationEnv(getenv func(string) string, name string) (time.Duration, error) {
-	s := getenv(name)
-	if s == "" {
-		return 0, nil
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil {
-		return 0, fmt.Errorf("%s: %w", name, err)
-	}
-	return d, nil
-}
-
 func isLoopback(addr net.Addr) bool {
 	tcp, ok := addr.(*net.TCPAddr)
 	return ok && tcp.IP.IsLoopback()
 }
 
+// options are what differs between a deployment and a test.
 type options struct {
-	insecure bool
-	leeway   time.Duration
-	now      func() time.Time
+	insecure bool             // plain-http cookies: on a loopback address
+	leeway   time.Duration    // Config.Leeway; 0: the default
+	now      func() time.Time // Config.Now; nil: time.Now
 }
+
+// testHooks, when set, adjusts the options from the environment. Only
+// test builds set it (testhooks.go, -tags testhooks).
+var testHooks func(lookupEnv func(string) (string, bool), o *options) error
 
 type app struct {
 	sessions *tokensession.Manager[Session]

@@ -46,16 +46,22 @@ type app struct {
 }
 
 // newApp configures the manager exactly as examples/basic does: the cookie
-// name (and so the purpose, which defaults to it), the chunk count and the
-// timeouts must agree for the two to share sessions.
+// name (and so the purpose, which defaults to it), the chunk count and
+// size and the timeouts must agree for the two to share sessions (a test
+// compares the two Config literals).
 func newApp(ring *tokensession.Keyring, opts options, logger *log.Logger) (*app, error) {
 	a := &app{logger: logger}
 	var err error
 	a.sessions, err = tokensession.New(tokensession.Config[Session]{
 		Keyring:         ring,
 		UnsafeAllowHTTP: opts.insecure,
-		MaxChunks:       4, // a full cart spans up to 4 cookies
-		Now:             opts.now,
+		// A full cart spans two cookies of at most 3584 bytes, as at the
+		// origin: a Cookie header of about 7.2 KB, under the 8 KB that
+		// clients and proxies accept. A cart that does not fit is refused
+		// (see addToCart).
+		MaxChunks:     2,
+		MaxCookieSize: 3584,
+		Now:           opts.now,
 		// The library's errors name the cause, never a token, a key or the
 		// session's contents, so they are safe to log.
 		ErrorHandler: func(r *http.Request, err error) {
@@ -101,12 +107,16 @@ type pageData struct {
 
 func (a *app) home(w http.ResponseWriter, r *http.Request) {
 	s, _ := a.sessions.FromContext(r.Context()).Get()
+	a.render(w, http.StatusOK, pageData{User: s.User, Cart: s.Cart})
+}
+
+func (a *app) render(w http.ResponseWriter, code int, data pageData) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	// The page shows the session's contents: keep it out of every cache,
 	// and out of the back button after logout.
 	w.Header().Set("Cache-Control", "no-store")
-	err := renderPage(w, pageData{User: s.User, Cart: s.Cart, Full: r.URL.Query().Get("full") == "1"})
-	if err != nil {
+	w.WriteHeader(code)
+	if err := renderPage(w, data); err != nil {
 		a.logger.Printf("render: %v", err)
 	}
 }
@@ -134,12 +144,19 @@ func (a *app) addToCart(w http.ResponseWriter, r *http.Request) {
 	s.Set(next)
 	// Save seals now, so that a cart too large for MaxChunks cookies is an
 	// error here instead of a cookie that silently fails to be written.
-	if err := s.Save(); err != nil {
-		if errors.Is(err, tokensession.ErrTooLarge) {
-			s.Set(old) // the browser keeps the cart it had
-			http.Redirect(w, r, "/?full=1", http.StatusSeeOther)
-			return
-		}
+	switch err := s.Save(); {
+	case errors.Is(err, tokensession.ErrTooLarge):
+		s.Set(old) // the browser keeps the cart it had
+		a.render(w, http.StatusConflict, pageData{User: old.User, Cart: old.Cart, Full: true})
+		return
+	case errors.Is(err, tokensession.ErrUnknownKey):
+		// The cookie was sealed by a key this Worker does not have yet (a
+		// key rollout in progress): leave it for an instance that can read
+		// it, and ask the client to try again shortly.
+		w.Header().Set("Retry-After", "5")
+		http.Error(w, "Please try again in a few seconds.", http.StatusServiceUnavailable)
+		return
+	case err != nil:
 		a.logger.Printf("cart: %v", err)
 		http.Error(w, "could not save the cart", http.StatusInternalServerError)
 		return
@@ -187,14 +204,16 @@ func formField(w http.ResponseWriter, r *http.Request, field, what string, max i
 // measureRoutes is set only in the measurement build (baseline.go).
 var measureRoutes func(a *app, shop http.Handler) http.Handler
 
-// newHandler builds the shop from the bindings. A bad configuration
-// answers every request with 500 and logs why: the message names the
-// binding and the problem, never key material.
-func newHandler(getenv func(string) string, logger *log.Logger) http.Handler {
-	ring, err := loadKeys(getenv)
+// newHandler builds the shop from the bindings; lookup reads one as
+// os.LookupEnv reads a variable. A bad configuration answers every request
+// with 500 and logs why: the message names the binding and the problem,
+// never key material.
+func newHandler(lookup func(string) (string, bool), logger *log.Logger) http.Handler {
+	ring, err := loadKeys(lookup)
 	var a *app
 	if err == nil {
-		a, err = newApp(ring, options{insecure: getenv("INSECURE_COOKIES") == "1"}, logger)
+		insecure, _ := lookup("INSECURE_COOKIES")
+		a, err = newApp(ring, options{insecure: insecure == "1"}, logger)
 	}
 	if err != nil {
 		logger.Printf("edge: not configured: %v", err)
@@ -209,26 +228,28 @@ func newHandler(getenv func(string) string, logger *log.Logger) http.Handler {
 	return h
 }
 
-// loadKeys parses the keyring from SESSION_KEYS or SESSION_KEYRING_JSON.
-// Unlike examples/basic it never makes up a key: each isolate would have
-// its own, and no session would survive from one request to the next.
-func loadKeys(getenv func(string) string) (*tokensession.Keyring, error) {
-	env, doc := strings.TrimSpace(getenv("SESSION_KEYS")), strings.TrimSpace(getenv("SESSION_KEYRING_JSON"))
-	switch {
-	case env != "" && doc != "":
-		return nil, errors.New("set SESSION_KEYS or SESSION_KEYRING_JSON, not both")
-	case env != "":
-		ring, err := tokensession.ParseKeyringEnv(env)
-		if err != nil {
-			return nil, fmt.Errorf("SESSION_KEYS: %w", err)
+// loadKeys reads the keyring from the bindings by the library's rule
+// (tokensession.EnvKeySource), as examples/basic reads its environment:
+// SESSION_KEYS holds keys separated by white space, SESSION_KEYRING a
+// keyring's JSON, and setting both is an error. A Worker has no files, so
+// SESSION_KEYRING must hold the JSON itself, not a path, and no
+// credentials directory is consulted. Unlike examples/basic it never
+// makes up a key: each isolate would have its own, and no session would
+// survive from one request to the next.
+func loadKeys(lookup func(string) (string, bool)) (*tokensession.Keyring, error) {
+	src, err := tokensession.EnvKeySource(func(name string) (string, bool) {
+		if name != "SESSION_KEYS" && name != "SESSION_KEYRING" {
+			return "", false // CREDENTIALS_DIRECTORY: a Worker has no files
 		}
-		return ring, nil
-	case doc != "":
-		ring, err := tokensession.ParseKeyringJSON([]byte(doc))
-		if err != nil {
-			return nil, fmt.Errorf("SESSION_KEYRING_JSON: %w", err)
-		}
-		return ring, nil
+		return lookup(name)
+	})
+	if err != nil {
+		return nil, err
 	}
-	return nil, errors.New("neither SESSION_KEYS nor SESSION_KEYRING_JSON is set")
+	if src.String() == "SESSION_KEYRING" {
+		if v, _ := lookup("SESSION_KEYRING"); !strings.HasPrefix(strings.TrimSpace(v), "{") {
+			return nil, errors.New("SESSION_KEYRING: a Worker reads no files: set it to the keyring JSON itself, not a path")
+		}
+	}
+	return src.Load()
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"go/ast"
 	"go/parser"
+	"go/printer"
 	"go/token"
 	"html/template"
 	"log"
@@ -326,8 +327,9 @@ func TestCrossOriginPost(t *testing.T) {
 	}
 }
 
-// TestNewHandlerConfig: the keys come from exactly one binding; a bad
-// configuration answers 500 and its log names the problem, never the key.
+// TestNewHandlerConfig: the keys come from the bindings by the library's
+// rule, as at the origin; a bad configuration answers 500 and its log
+// names the binding and the problem, never the value.
 func TestNewHandlerConfig(t *testing.T) {
 	key := tokensession.GenerateKey().UnsafeExportPASERK()
 	doc := `{"keys":[{"key":"` + key + `"}]}`
@@ -338,15 +340,25 @@ func TestNewHandlerConfig(t *testing.T) {
 		wantLog  string
 	}{
 		{"keys", map[string]string{"SESSION_KEYS": " " + key + "\n"}, 200, ""},
-		{"json", map[string]string{"SESSION_KEYRING_JSON": doc}, 200, ""},
-		{"none", map[string]string{}, 500, "neither SESSION_KEYS nor SESSION_KEYRING_JSON"},
-		{"both", map[string]string{"SESSION_KEYS": key, "SESSION_KEYRING_JSON": doc}, 500, "not both"},
-		{"bad key", map[string]string{"SESSION_KEYS": key + " " + key[:len(key)-2]}, 500, "SESSION_KEYS: tokensession: keyring entry 1: wrong key length"},
-		{"bad json", map[string]string{"SESSION_KEYRING_JSON": doc[:len(doc)-1]}, 500, "SESSION_KEYRING_JSON: "},
+		{"keyring JSON", map[string]string{"SESSION_KEYRING": doc}, 200, ""},
+		{"keyring JSON after white space", map[string]string{"SESSION_KEYRING": "\n  " + doc}, 200, ""},
+		{"none", map[string]string{}, 500, "no keys: set SESSION_KEYS or SESSION_KEYRING"},
+		{"both", map[string]string{"SESSION_KEYS": key, "SESSION_KEYRING": doc}, 500, "both SESSION_KEYS and SESSION_KEYRING are set"},
+		{"both, keyring a path", map[string]string{"SESSION_KEYS": key, "SESSION_KEYRING": "/run/secrets/session-keyring"}, 500, "both SESSION_KEYS and SESSION_KEYRING are set"},
+		{"empty keys", map[string]string{"SESSION_KEYS": " "}, 500, "SESSION_KEYS is set but empty"},
+		{"empty keyring", map[string]string{"SESSION_KEYRING": ""}, 500, "SESSION_KEYRING is set but empty"},
+		{"bad key", map[string]string{"SESSION_KEYS": key + " " + key[:len(key)-2]}, 500, "SESSION_KEYS: keyring entry 1: wrong key length"},
+		{"bad JSON", map[string]string{"SESSION_KEYRING": doc[:len(doc)-1]}, 500, "SESSION_KEYRING: "},
+		{"keyring path", map[string]string{"SESSION_KEYRING": "/run/secrets/session-keyring"}, 500, "SESSION_KEYRING: a Worker reads no files"},
+		// A key pasted where the keyring belongs reads as a path.
+		{"key as keyring", map[string]string{"SESSION_KEYRING": key}, 500, "SESSION_KEYRING: a Worker reads no files"},
+		{"old name", map[string]string{"SESSION_KEYRING_JSON": doc}, 500, "no keys: set SESSION_KEYS or SESSION_KEYRING"},
+		{"credentials directory", map[string]string{"CREDENTIALS_DIRECTORY": t.TempDir()}, 500, "no keys: set SESSION_KEYS or SESSION_KEYRING"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var logs bytes.Buffer
-			h := newHandler(func(k string) string { return tc.env[k] }, log.New(&logs, "", 0))
+			lookup := func(k string) (string, bool) { v, ok := tc.env[k]; return v, ok }
+			h := newHandler(lookup, log.New(&logs, "", 0))
 			w := httptest.NewRecorder()
 			h.ServeHTTP(w, httptest.NewRequest("GET", "http://edge.test/", nil))
 			if w.Code != tc.wantCode || !strings.Contains(logs.String(), tc.wantLog) {
@@ -355,6 +367,220 @@ func TestNewHandlerConfig(t *testing.T) {
 			if strings.Contains(logs.String()+w.Body.String(), key[len("k4.local."):len("k4.local.")+20]) {
 				t.Error("key material in the log or the response")
 			}
+			if strings.Contains(logs.String(), "/run/secrets") {
+				t.Error("the binding's value in the log")
+			}
 		})
+	}
+}
+
+// configLiteral returns the keyed fields of the one tokensession.Config
+// composite literal in the Go file at path, each as its source text.
+func configLiteral(t *testing.T, path string) map[string]string {
+	t.Helper()
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, path, nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	source := func(e ast.Expr) string {
+		var b strings.Builder
+		if err := printer.Fprint(&b, fset, e); err != nil {
+			t.Fatal(err)
+		}
+		return b.String()
+	}
+	var fields map[string]string
+	ast.Inspect(f, func(n ast.Node) bool {
+		lit, ok := n.(*ast.CompositeLit)
+		if !ok {
+			return true
+		}
+		idx, ok := lit.Type.(*ast.IndexExpr)
+		if !ok || source(idx.X) != "tokensession.Config" {
+			return true
+		}
+		if fields != nil {
+			t.Fatalf("%s: more than one tokensession.Config literal", path)
+		}
+		fields = map[string]string{}
+		for _, e := range lit.Elts {
+			kv, ok := e.(*ast.KeyValueExpr)
+			if !ok {
+				t.Fatalf("%s: tokensession.Config literal without field names", path)
+			}
+			fields[source(kv.Key)] = source(kv.Value)
+		}
+		return false
+	})
+	if fields == nil {
+		t.Fatalf("%s: no tokensession.Config literal", path)
+	}
+	return fields
+}
+
+// TestConfigMatchesBasic compares the manager's configuration with
+// examples/basic's, field by field, as written in the two sources: every
+// field of tokensession.Config that decides what a cookie looks like or
+// whether a token opens (cookie name, purpose, timeouts, chunk count and
+// size, codec, cookie attributes, revocation) must be set to the same
+// expression, or left to the same default, on both sides. A field added to
+// the Config later is compared too, unless it is listed here as belonging
+// to one instance.
+func TestConfigMatchesBasic(t *testing.T) {
+	perInstance := map[string]string{
+		"Keyring":        "each side loads its own, from the same keys",
+		"Now":            "the clock; the origin shifts its own only in tests",
+		"Leeway":         "clock-skew tolerance; the origin sets it only in tests, else both keep the default",
+		"ErrorHandler":   "where each side logs",
+		"OpenCacheBytes": "each process's own memory",
+	}
+	basic, edge := configLiteral(t, "../basic/main.go"), configLiteral(t, "app.go")
+	if basic["MaxChunks"] == "" {
+		t.Fatalf("examples/basic's Config sets no MaxChunks: %q", basic)
+	}
+	cfg := reflect.TypeFor[tokensession.Config[Session]]()
+	for name := range perInstance {
+		if _, ok := cfg.FieldByName(name); !ok {
+			t.Errorf("tokensession.Config has no field %s: update this test", name)
+		}
+	}
+	for i := range cfg.NumField() {
+		name := cfg.Field(i).Name
+		if _, skip := perInstance[name]; skip {
+			continue
+		}
+		if basic[name] != edge[name] {
+			t.Errorf("Config.%s: examples/edge has %q, examples/basic %q (\"\": the default)", name, edge[name], basic[name])
+		}
+	}
+}
+
+// unknownKeyReply finds, in examples/basic's source, how it answers a cart
+// write refused for an unknown key: the Retry-After value and the text of
+// its 503.
+func unknownKeyReply(t *testing.T) (retryAfter, text string) {
+	t.Helper()
+	ast.Inspect(basicSource(t), func(n ast.Node) bool {
+		call, ok := n.(*ast.CallExpr)
+		if !ok || len(call.Args) < 2 {
+			return true
+		}
+		fun, ok := call.Fun.(*ast.SelectorExpr)
+		if !ok {
+			return true
+		}
+		str := func(e ast.Expr) string {
+			lit, ok := e.(*ast.BasicLit)
+			if !ok || lit.Kind != token.STRING {
+				return ""
+			}
+			s, _ := strconv.Unquote(lit.Value)
+			return s
+		}
+		switch {
+		case fun.Sel.Name == "Set" && str(call.Args[0]) == "Retry-After":
+			retryAfter = str(call.Args[1])
+		case fun.Sel.Name == "Error" && len(call.Args) == 3:
+			if code, ok := call.Args[2].(*ast.SelectorExpr); ok && code.Sel.Name == "StatusServiceUnavailable" {
+				text = str(call.Args[1])
+			}
+		}
+		return true
+	})
+	if retryAfter == "" || text == "" {
+		t.Fatalf("examples/basic/main.go: no 503 with Retry-After found (Retry-After %q, text %q)", retryAfter, text)
+	}
+	return retryAfter, text
+}
+
+// TestUnknownKey: a cookie sealed by a key this Worker does not have yet
+// (a key rollout reached the origin first) reads as no session and is
+// left as it is; a cart write answers 503 with Retry-After, as
+// examples/basic does, and sets no cookie; a login still replaces it.
+func TestUnknownKey(t *testing.T) {
+	t0 := time.Date(2026, 11, 17, 9, 0, 0, 0, time.UTC)
+	origin := newTestApp(t, testRing(t), t0) // a key the edge lacks
+	edge := newTestApp(t, testRing(t), t0)
+	jar := update(nil, origin.do("POST", "/login", url.Values{"username": {"alice"}}, nil))
+	jar = update(jar, origin.do("POST", "/cart", url.Values{"item": {"apple"}}, jar))
+	if len(jar) != 1 {
+		t.Fatalf("origin cookies: %q", jar)
+	}
+
+	w := edge.do("GET", "/", nil, jar)
+	if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), `<p id="anonymous">`) {
+		t.Errorf("GET: %d, anonymous page: %v", w.Code, strings.Contains(w.Body.String(), `<p id="anonymous">`))
+	}
+	if got := w.Result().Header.Values("Set-Cookie"); len(got) != 0 {
+		t.Errorf("GET: Set-Cookie %q; the cookie must be left alone", got)
+	}
+
+	retryAfter, text := unknownKeyReply(t)
+	w = edge.do("POST", "/cart", url.Values{"item": {"pear"}}, jar)
+	if w.Code != http.StatusServiceUnavailable || w.Result().Header.Get("Retry-After") != retryAfter || w.Body.String() != text+"\n" {
+		t.Errorf("cart write: %d, Retry-After %q, body %q; want 503, %q, %q", w.Code, w.Result().Header.Get("Retry-After"), w.Body.String(), retryAfter, text+"\n")
+	}
+	if got := w.Result().Header.Values("Set-Cookie"); len(got) != 0 {
+		t.Errorf("cart write: Set-Cookie %q; the cookie must be left alone", got)
+	}
+	if _, ok := origin.info(t, jar); !ok {
+		t.Error("the origin no longer reads the session")
+	}
+	if page := origin.do("GET", "/", nil, jar).Body.String(); !strings.Contains(page, "Logged in as alice") || !strings.Contains(page, ">apple</li>") || strings.Contains(page, "pear") {
+		t.Errorf("origin page after the refused write: %q", page)
+	}
+
+	// A login is an explicit Renew: it replaces the cookie.
+	w = edge.do("POST", "/login", url.Values{"username": {"bob"}}, jar)
+	if w.Code != http.StatusSeeOther || len(w.Result().Header.Values("Set-Cookie")) != 1 {
+		t.Errorf("login over it: %d, Set-Cookie %q", w.Code, w.Result().Header.Values("Set-Cookie"))
+	}
+}
+
+// TestFullCart: an item that would take the cart past two cookies is
+// refused with 409 and examples/basic's page (the cart as it was, and the
+// "cart is full" note); the session keeps the cart it had.
+func TestFullCart(t *testing.T) {
+	e := newTestApp(t, testRing(t), time.Date(2026, 11, 17, 9, 0, 0, 0, time.UTC))
+	jar := update(nil, e.do("POST", "/login", url.Values{"username": {"alice"}}, nil))
+	item := strings.Repeat("pear ", 39) + "x" // 196 bytes
+	var w *httptest.ResponseRecorder
+	for n := 0; n < 100; n++ {
+		if w = e.do("POST", "/cart", url.Values{"item": {item}}, jar); w.Code != http.StatusSeeOther {
+			break
+		}
+		jar = update(jar, w)
+	}
+	if w.Code != http.StatusConflict {
+		t.Fatalf("after 100 items: %d", w.Code)
+	}
+	if len(jar) != 2 {
+		t.Errorf("a full cart in %d cookies, want 2: %q", len(jar), jar)
+	}
+	var cart []string
+	for range strings.Count(e.do("GET", "/", nil, jar).Body.String(), "<li id=") {
+		cart = append(cart, item)
+	}
+	if len(cart) < 20 {
+		t.Errorf("a full cart of %d items", len(cart))
+	}
+	// The response may seal the cart it had again (the handler sets the
+	// old value back), never the refused item.
+	after := update(jar, w)
+	if n := strings.Count(e.do("GET", "/", nil, after).Body.String(), "<li id="); n != len(cart) {
+		t.Errorf("after the 409 the cart has %d items, before it %d", n, len(cart))
+	}
+	// The 409 page is examples/basic's page for the cart as it was.
+	var want bytes.Buffer
+	if err := basicPage(t).Execute(&want, pageData{User: "alice", Cart: cart, Full: true}); err != nil {
+		t.Fatal(err)
+	}
+	if w.Body.String() != want.String() {
+		t.Errorf("409 page differs from examples/basic's\n got: %q\nwant: %q", w.Body.String(), want.String())
+	}
+	h := w.Result().Header
+	if h.Get("Content-Type") != "text/html; charset=utf-8" || h.Get("Cache-Control") != "no-store" {
+		t.Errorf("409 headers: %q", h)
 	}
 }

@@ -7,10 +7,13 @@
 #
 # Environment:
 #   ADDR                  listen address (default 127.0.0.1:8787)
-#   SESSION_KEYS          k4.local keys separated by spaces, the first one seals
-#   SESSION_KEYRING_JSON  a JSON keyring document, instead of SESSION_KEYS
-#   INSECURE_COOKIES      "1": plain-http cookies named "session" (the default
-#                         on a loopback ADDR, like examples/basic); "0": never
+#   SESSION_KEYS      k4.local keys separated by white space, the first one
+#                     seals
+#   SESSION_KEYRING   instead of SESSION_KEYS: a keyring's JSON document
+#                     ({"keys":[…]}), not a path (a Worker reads no files):
+#                     SESSION_KEYRING="$(cat keyring.json)"
+#   INSECURE_COOKIES  "1": plain-http cookies named "session" (the default
+#                     on a loopback ADDR, like examples/basic); "0": never
 #
 # Use the same keys as examples/basic and both read each other's sessions.
 # With "build" as its only argument it builds and installs, and does not
@@ -19,10 +22,19 @@ set -euo pipefail
 cd "$(dirname "$0")"
 export PATH="/usr/local/go/bin:$PATH"
 
-if [ "${1:-}" != build ] && [ -z "${SESSION_KEYS:-}" ] && [ -z "${SESSION_KEYRING_JSON:-}" ]; then
-	echo "serve.sh: set SESSION_KEYS (or SESSION_KEYRING_JSON) to the keys examples/basic uses;" >&2
-	echo "          a new key: go run ./cmd/tokensession keygen" >&2
-	exit 2
+if [ "${1:-}" != build ]; then
+	if [ -z "${SESSION_KEYS:-}" ] && [ -z "${SESSION_KEYRING:-}" ]; then
+		echo "serve.sh: set SESSION_KEYS (or SESSION_KEYRING) to the keys examples/basic uses;" >&2
+		echo "          a new key: go run ./cmd/tokensession keygen" >&2
+		exit 2
+	fi
+	# The Worker checks the keys, and names what is wrong; this only
+	# catches a path early (never printing the value).
+	if [ -n "${SESSION_KEYRING:-}" ] && ! [[ $SESSION_KEYRING =~ ^[[:space:]]*\{ ]]; then
+		echo 'serve.sh: SESSION_KEYRING must hold the keyring JSON itself, not a path: a Worker reads no files;' >&2
+		echo '          SESSION_KEYRING="$(cat keyring.json)"' >&2
+		exit 2
+	fi
 fi
 
 # workerd, at the pinned version. npm ci reinstalls from the lockfile, so

@@ -9,12 +9,17 @@
 //
 // Bindings (Worker environment variables or secrets):
 //
-//	SESSION_KEYS          k4.local keys separated by spaces, the first one seals
-//	SESSION_KEYRING_JSON  a JSON keyring ({"keys":[…]}), instead of SESSION_KEYS
-//	INSECURE_COOKIES      "1": plain-http cookies named "session", for a local
-//	                      workerd next to a loopback examples/basic
+//	SESSION_KEYS      k4.local keys separated by white space, the first
+//	                  one seals
+//	SESSION_KEYRING   instead of SESSION_KEYS: a keyring's JSON
+//	                  ({"keys":[…]}), for staged rotation. examples/basic
+//	                  also takes a path there; a Worker has no files
+//	INSECURE_COOKIES  "1": plain-http cookies named "session", for a local
+//	                  workerd next to a loopback examples/basic
 //
-// The bindings are read once per isolate, on its first request. See
+// Setting both SESSION_KEYS and SESSION_KEYRING, or either to an empty
+// value, is an error, as at the origin. The bindings are read once per
+// isolate, on its first request. See
 // README.md in this directory for the clock, the size and deploying with
 // wrangler.
 package main
@@ -43,14 +48,15 @@ func main() {
 	select {} // keep the Go program, and so the function, alive
 }
 
-// envLookup reads a Worker's bindings like os.Getenv: "" when unset or not
-// a string.
-func envLookup(env js.Value) func(string) string {
-	return func(name string) string {
+// envLookup reads a Worker's bindings as os.LookupEnv reads the
+// environment: a binding that is not a string (unset, or another type of
+// binding) counts as unset.
+func envLookup(env js.Value) func(string) (string, bool) {
+	return func(name string) (string, bool) {
 		v := env.Get(name)
 		if v.Type() != js.TypeString {
-			return ""
+			return "", false
 		}
-		return v.String()
+		return v.String(), true
 	}
 }

@@ -18,9 +18,11 @@ const edge :Workerd.Worker = (
   ],
   # Filled from the environment of the workerd process, read once per
   # isolate by the Go program. Unset variables are left undefined.
+  # SESSION_KEYRING holds a keyring's JSON, not a path: a Worker has no
+  # files.
   bindings = [
     (name = "SESSION_KEYS", fromEnvironment = "SESSION_KEYS"),
-    (name = "SESSION_KEYRING_JSON", fromEnvironment = "SESSION_KEYRING_JSON"),
+    (name = "SESSION_KEYRING", fromEnvironment = "SESSION_KEYRING"),
     (name = "INSECURE_COOKIES", fromEnvironment = "INSECURE_COOKIES"),
   ],
 );
