@@ -3,6 +3,8 @@ package tokensession
 import (
 	"errors"
 	"strconv"
+
+	"github.com/tokensession/tokensession/internal/cookiechunk"
 )
 
 // Sentinel errors, one per cause an operator acts on differently. Check them
@@ -76,15 +78,13 @@ func (e *TooLargeError) Is(target error) bool { return target == ErrTooLarge }
 
 // A KeyError reports bad key material or a bad keyring entry. It names the
 // entry by position (and by ID where the key itself parsed), never by its
-// bytes. It matches [ErrInvalidKey] with [errors.Is], and unwraps to
-// [ErrNoSealingKey] where that is the cause.
+// bytes. It matches [ErrInvalidKey] with [errors.Is].
 type KeyError struct {
 	// Index is the zero-based position of the entry in the keyring source,
 	// or -1 when the error concerns a single key outside a keyring.
 	Index int
 	// Reason says what is wrong, in words safe to log.
 	Reason string
-	err    error
 }
 
 func (e *KeyError) Error() string {
@@ -97,13 +97,30 @@ func (e *KeyError) Error() string {
 // Is reports whether target is [ErrInvalidKey].
 func (e *KeyError) Is(target error) bool { return target == ErrInvalidKey }
 
-// Unwrap returns the underlying sentinel, if any.
-func (e *KeyError) Unwrap() error { return e.err }
-
 func keyError(index int, reason string) error {
 	return &KeyError{Index: index, Reason: reason}
 }
 
-// errKeepCookie refuses to seal over a cookie sealed by a key this instance
-// does not have.
-var errKeepCookie = &reasonError{ErrUnknownKey, "session cookie sealed by a key this instance does not have is kept; only Renew or Destroy replaces it"}
+// A CodecError reports that the [Codec] failed to encode a session value.
+// Its message is fixed, since the codec's own message may quote the value;
+// [errors.As] and [errors.Unwrap] reach the codec's error, to diagnose it.
+type CodecError struct {
+	err error
+}
+
+func (e *CodecError) Error() string {
+	return "tokensession: codec failed to encode the session value"
+}
+
+// Unwrap returns the codec's error.
+func (e *CodecError) Unwrap() error { return e.err }
+
+// Reasons for the middleware's errors, each matching one sentinel. They
+// are fixed values: reporting one allocates nothing.
+var (
+	// errKeepCookie refuses to seal over a cookie sealed by a key this
+	// instance does not have.
+	errKeepCookie       = &reasonError{ErrUnknownKey, "session cookie sealed by a key this instance does not have is kept; only Renew or Destroy replaces it"}
+	errIncompleteChunks = &reasonError{ErrMalformed, "incomplete or non-contiguous cookie chunks: the client or a proxy may have dropped a cookie (for example a Cookie header over about 8 KB)"}
+	errTooManyCookies   = &reasonError{ErrMalformed, "the Cookie header holds more cookies than net/http reads (" + strconv.Itoa(cookiechunk.MaxPairs) + ")"}
+)

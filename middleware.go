@@ -7,11 +7,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
-
-	"github.com/tokensession/tokensession/internal/cookiechunk"
 )
 
 // Handler returns middleware that gives every request a lazily opened
@@ -146,127 +143,6 @@ func (w *responseWriter[T]) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 // Unwrap returns the wrapped writer, for [http.ResponseController].
 func (w *responseWriter[T]) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-var (
-	errIncompleteChunks = &reasonError{ErrMalformed, "incomplete or non-contiguous cookie chunks: the client or a proxy may have dropped a cookie (for example a Cookie header over about 8 KB)"}
-	errTooManyCookies   = &reasonError{ErrMalformed, "the Cookie header holds more cookies than net/http reads (" + strconv.Itoa(cookiechunk.MaxPairs) + ")"}
-)
-
-// readCookies finds this manager's cookies in the request: the plain
-// cookie, or chunks 0…n-1, read back only as a complete, contiguous set.
-// It returns the token ("" if none), the set of cookies present (bit 0
-// plain, bit i+1 chunk i), and an error for an incomplete chunk set.
-func (m *Manager[T]) readCookies(r *http.Request) (string, uint32, error) {
-	var set cookiechunk.Set
-	if !set.Scan(r.Header["Cookie"], m.cookie.Name, m.maxChunks, nil) {
-		return "", 0, errTooManyCookies
-	}
-	present := set.Present << 1
-	if set.HasPlain {
-		present |= 1
-		// One cookie never carries more than one cookie's worth, whatever
-		// MaxChunks allows in total.
-		if len(m.cookie.Name)+len(set.Plain) > m.maxCookieSize {
-			return "", present, errOversized
-		}
-		return set.Plain, present, nil
-	}
-	if present == 0 {
-		return "", 0, nil
-	}
-	n, ok := set.Count()
-	if !ok {
-		return "", present, errIncompleteChunks
-	}
-	total := 0
-	for _, c := range set.Chunks[:n] {
-		total += len(c)
-	}
-	if total > m.maxTokenSize {
-		return "", present, errOversized
-	}
-	var b strings.Builder
-	b.Grow(total)
-	for _, c := range set.Chunks[:n] {
-		b.WriteString(c)
-	}
-	return b.String(), present, nil
-}
-
-// cookieLines splits tok into as few cookies as fit MaxCookieSize (name
-// and value), and returns their Set-Cookie lines, followed by lines that
-// expire the cookies present in the request that the new set does not use.
-// Seal bounds tokens by the total capacity of the chunks, so tok fits.
-func (m *Manager[T]) cookieLines(tok string, ttl time.Duration, present uint32) []string {
-	maxAge := max(int((ttl+time.Second-1)/time.Second), 1)
-	if len(m.cookie.Name)+len(tok) <= m.maxCookieSize {
-		lines := []string{m.setCookieLine(m.cookie.Name, tok, maxAge)}
-		return append(lines, m.expireLines(present, 1)...)
-	}
-	lines := make([]string, 0, 2*m.maxChunks)
-	var used uint32
-	for i := 0; len(tok) > 0; i++ {
-		n := min(len(tok), m.maxCookieSize-len(m.chunkNames[i]))
-		lines = append(lines, m.setCookieLine(m.chunkNames[i], tok[:n], maxAge))
-		used |= 1 << (i + 1)
-		tok = tok[n:]
-	}
-	return append(lines, m.expireLines(present, used)...)
-}
-
-// expireLines returns Set-Cookie lines that delete each cookie in present
-// but not in keep.
-func (m *Manager[T]) expireLines(present, keep uint32) []string {
-	var lines []string
-	for bit := 0; bit <= m.maxChunks; bit++ {
-		if present&(1<<bit) == 0 || keep&(1<<bit) != 0 {
-			continue
-		}
-		name := m.cookie.Name
-		if bit > 0 {
-			name = m.chunkNames[bit-1]
-		}
-		lines = append(lines, m.setCookieLine(name, "", -1))
-	}
-	return lines
-}
-
-// setCookieLine formats one Set-Cookie value. A negative maxAge deletes the
-// cookie. The name and attributes were validated by New and a token holds
-// only base64url and '.', so no input here needs escaping.
-func (m *Manager[T]) setCookieLine(name, value string, maxAge int) string {
-	c := &m.cookie
-	var b strings.Builder
-	b.Grow(len(name) + len(value) + 110)
-	b.WriteString(name)
-	b.WriteByte('=')
-	b.WriteString(value)
-	b.WriteString("; Path=")
-	b.WriteString(c.Path)
-	if c.Domain != "" {
-		b.WriteString("; Domain=")
-		b.WriteString(c.Domain)
-	}
-	if maxAge < 0 {
-		b.WriteString("; Max-Age=0")
-	} else {
-		b.WriteString("; Max-Age=")
-		b.WriteString(strconv.Itoa(maxAge))
-	}
-	b.WriteString("; HttpOnly")
-	if c.Secure {
-		b.WriteString("; Secure")
-	}
-	switch c.SameSite {
-	case http.SameSiteStrictMode:
-		b.WriteString("; SameSite=Strict")
-	case http.SameSiteNoneMode:
-		b.WriteString("; SameSite=None")
-	default:
-		b.WriteString("; SameSite=Lax")
-	}
-	return b.String()
-}
-
 // writeSetCookie adds the session's Set-Cookie lines to h, and merges the
 // handler's Cache-Control lines into one that keeps shared caches from
 // storing the response: see [Manager.Handler].
@@ -358,7 +234,7 @@ func (m *Manager[T]) report(r *http.Request, err error) {
 	}
 	// Every error of this package has a fixed message: no token bytes.
 	l.Log(ctx, level, "tokensession: "+logMessage(err),
-		slog.String("cookie", m.cookie.Name),
+		slog.String("cookie", m.cookie.template.Name),
 		slog.String("method", r.Method),
 		slog.String("path", r.URL.Path),
 		slog.String("err", err.Error()))

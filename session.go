@@ -41,9 +41,8 @@ type Session[T any] struct {
 	info   Info
 	// loadErr is why the cookie did not open, nil if it did or was absent.
 	loadErr error
-	// present is the set of this manager's cookies the request carried:
-	// bit 0 the plain cookie, bit i+1 chunk i.
-	present uint32
+	// seen is the set of this manager's cookies the request carried.
+	seen seenCookies
 	// staleKey: the token opened was sealed by a key listed after the
 	// current sealing key, an older one.
 	staleKey bool
@@ -247,8 +246,8 @@ func (s *Session[T]) Save() error {
 func (s *Session[T]) load() error {
 	s.loaded = true
 	m := s.m
-	tok, present, err := m.readCookies(s.r)
-	s.present = present
+	tok, seen, err := m.cookie.read(s.r)
+	s.seen = seen
 	if err != nil {
 		s.loadErr = err
 		return err
@@ -283,7 +282,7 @@ func (s *Session[T]) load() error {
 func (s *Session[T]) sealLocked(now time.Time) ([]string, error) {
 	m := s.m
 	if !s.exists {
-		return m.expireLines(s.present, 0), nil
+		return m.cookie.expire(s.seen, seenCookies{}), nil
 	}
 	if s.keep {
 		return nil, errKeepCookie
@@ -296,7 +295,10 @@ func (s *Session[T]) sealLocked(now time.Time) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	lines := m.cookieLines(tok, info.Expires.Sub(now), s.present)
+	lines, err := m.cookie.lines(tok, info.Expires.Sub(now), s.seen)
+	if err != nil {
+		return nil, err
+	}
 	s.info, s.renew, s.staleKey = info, false, false
 	return lines, nil
 }
