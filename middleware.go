@@ -49,45 +49,39 @@ type handler[T any] struct {
 }
 
 func (h *handler[T]) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	st := &requestState[T]{}
-	st.sess.m = h.m
-	st.sess.r = &st.req
+	st := &requestState[T]{ResponseWriter: w}
+	s := &st.ctx.sess
+	s.m = h.m
+	s.r = &st.req
 	st.ctx.Context = r.Context()
-	st.ctx.st = st
 	// The request copy lives in the same allocation as the rest.
 	st.req = *r.WithContext(&st.ctx)
-	st.w.ResponseWriter = w
-	st.w.st = st
-	h.next.ServeHTTP(&st.w, &st.req)
-	st.sess.commit(w.Header())
-	st.sess.finish()
+	h.next.ServeHTTP(st, &st.req)
+	s.commit(w.Header())
+	s.finish()
 }
 
 // requestState is everything the middleware adds to a request, allocated
-// at once, the Session included. The cookie is opened only when the
+// at once: the response writer, the context holding the Session, and the
+// request copy carrying that context. The cookie is opened only when the
 // handler first calls the Session, so a request that never touches its
 // session pays for this allocation alone.
+//
+// requestState is the response writer the handler gets: it commits the
+// session before the first byte of the response header goes out.
 type requestState[T any] struct {
-	sess Session[T]
-	ctx  sessionContext[T]
-	w    responseWriter[T]
-	req  http.Request
-}
-
-// responseWriter commits the session before the first byte of the response
-// header goes out.
-type responseWriter[T any] struct {
 	http.ResponseWriter
-	st *requestState[T]
+	ctx sessionContext[T]
+	req http.Request
 }
 
-func (w *responseWriter[T]) commit() {
-	if !w.st.sess.committed.Load() {
-		w.st.sess.commit(w.ResponseWriter.Header())
+func (w *requestState[T]) commit() {
+	if s := &w.ctx.sess; !s.committed.Load() {
+		s.commit(w.ResponseWriter.Header())
 	}
 }
 
-func (w *responseWriter[T]) WriteHeader(code int) {
+func (w *requestState[T]) WriteHeader(code int) {
 	// 1xx informational responses (103 Early Hints, 100 Continue) are
 	// followed by the real one; 101 Switching Protocols is final.
 	if code >= 100 && code <= 199 && code != http.StatusSwitchingProtocols {
@@ -98,18 +92,18 @@ func (w *responseWriter[T]) WriteHeader(code int) {
 	w.ResponseWriter.WriteHeader(code)
 }
 
-func (w *responseWriter[T]) Write(b []byte) (int, error) {
+func (w *requestState[T]) Write(b []byte) (int, error) {
 	w.commit()
 	return w.ResponseWriter.Write(b)
 }
 
-func (w *responseWriter[T]) WriteString(s string) (int, error) {
+func (w *requestState[T]) WriteString(s string) (int, error) {
 	w.commit()
 	return io.WriteString(w.ResponseWriter, s)
 }
 
 // ReadFrom keeps io.Copy on the underlying writer's fast path (sendfile).
-func (w *responseWriter[T]) ReadFrom(r io.Reader) (int64, error) {
+func (w *requestState[T]) ReadFrom(r io.Reader) (int64, error) {
 	w.commit()
 	if rf, ok := w.ResponseWriter.(io.ReaderFrom); ok {
 		return rf.ReadFrom(r)
@@ -122,26 +116,26 @@ type writerOnly struct{ io.Writer }
 
 // FlushError commits the session, then flushes. [http.ResponseController]
 // calls it before looking at Unwrap.
-func (w *responseWriter[T]) FlushError() error {
+func (w *requestState[T]) FlushError() error {
 	w.commit()
 	return http.NewResponseController(w.ResponseWriter).Flush()
 }
 
 // Flush commits the session, then flushes.
-func (w *responseWriter[T]) Flush() { _ = w.FlushError() }
+func (w *requestState[T]) Flush() { _ = w.FlushError() }
 
 // Hijack passes through. The handler then owns the connection, so a
 // session change not yet written is reported as [ErrHeadersWritten].
-func (w *responseWriter[T]) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+func (w *requestState[T]) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	c, rw, err := http.NewResponseController(w.ResponseWriter).Hijack()
 	if err == nil {
-		w.st.sess.hijacked()
+		w.ctx.sess.hijacked()
 	}
 	return c, rw, err
 }
 
 // Unwrap returns the wrapped writer, for [http.ResponseController].
-func (w *responseWriter[T]) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+func (w *requestState[T]) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // writeSetCookie adds the session's Set-Cookie lines to h, and merges the
 // handler's Cache-Control lines into one that keeps shared caches from

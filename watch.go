@@ -127,11 +127,11 @@ func (w *KeyringWatcher) reload(last *stamp) {
 // "k4.lid.… (sealing), k4.lid.… (opening)".
 func describeKeyring(r *Keyring, now time.Time) string {
 	var b strings.Builder
-	for i, e := range r.entries {
-		if i > 0 {
+	for e, state := range r.States(now) {
+		if b.Len() > 0 {
 			b.WriteString(", ")
 		}
-		b.WriteString(e.Key.ID() + " (" + r.State(i, now).String() + ")")
+		b.WriteString(e.Key.ID() + " (" + state.String() + ")")
 	}
 	return b.String()
 }
