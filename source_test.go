@@ -33,6 +33,7 @@ func ringJSON(t *testing.T, entries ...tokensession.KeyringEntry) string {
 }
 
 func TestEnvKeySource(t *testing.T) {
+	t.Parallel()
 	k1, k2 := testKey(t, 1), testKey(t, 2)
 	p1, p2 := k1.UnsafeExportPASERK(), k2.UnsafeExportPASERK()
 	both := ringJSON(t, tokensession.KeyringEntry{Key: k1}, tokensession.KeyringEntry{Key: k2})
@@ -116,8 +117,8 @@ func TestEnvKeySource(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if ring.Len() != tc.keys {
-					t.Fatalf("%d keys, want %d", ring.Len(), tc.keys)
+				if len(ring.Entries()) != tc.keys {
+					t.Fatalf("%d keys, want %d", len(ring.Entries()), tc.keys)
 				}
 				return
 			}
@@ -153,6 +154,7 @@ func TestEnvKeySourceDefaultsToProcessEnvironment(t *testing.T) {
 }
 
 func TestFileKeySource(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "secret-name", "keyring.json")
 	src := tokensession.FileKeySource(path)
 	if src.String() != "keyring file" {
@@ -164,7 +166,7 @@ func TestFileKeySource(t *testing.T) {
 	}
 	writeKeys(t, path, ringJSON(t, tokensession.KeyringEntry{Key: testKey(t, 1)}))
 	ring, err := src.Load()
-	if err != nil || ring.Len() != 1 {
+	if err != nil || len(ring.Entries()) != 1 {
 		t.Fatalf("Load: %v, %v", ring, err)
 	}
 	if _, err := (tokensession.KeySource{}).Load(); !errors.Is(err, tokensession.ErrNoKeySource) {

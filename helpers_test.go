@@ -12,33 +12,36 @@ import (
 	"github.com/tokensession/tokensession"
 )
 
+// Helpers shared by the test files of package tokensession_test.
+
 // mwT0 is the instant middleware tests start at.
 var mwT0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
-// mwClock is an injected clock tests move by hand.
-type mwClock struct {
+// A fakeClock is a Config.Now that tests move by hand, safe for concurrent
+// use.
+type fakeClock struct {
 	mu sync.Mutex
 	t  time.Time
 }
 
-func newMWClock() *mwClock { return &mwClock{t: mwT0} }
+func newFakeClock(t time.Time) *fakeClock { return &fakeClock{t: t} }
 
-func (c *mwClock) Now() time.Time {
+func (c *fakeClock) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.t
 }
 
-func (c *mwClock) Set(t time.Time) {
+func (c *fakeClock) Set(t time.Time) {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	c.t = t
-	c.mu.Unlock()
 }
 
-func (c *mwClock) Advance(d time.Duration) {
+func (c *fakeClock) Advance(d time.Duration) {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	c.t = c.t.Add(d)
-	c.mu.Unlock()
 }
 
 type mwValue struct {
@@ -79,17 +82,18 @@ func (e *mwErrors) has(target error) bool {
 type mwEnv struct {
 	t     *testing.T
 	m     *tokensession.Manager[mwValue]
-	clock *mwClock
+	clock *fakeClock
 	errs  *mwErrors
 	key   tokensession.Key
 	h     http.Handler
+	name  string // the session cookie's name
 }
 
 // newMWEnv returns a manager over a fresh one-key ring. edit may adjust the
 // config before New.
 func newMWEnv(t *testing.T, edit func(*tokensession.Config[mwValue])) *mwEnv {
 	t.Helper()
-	e := &mwEnv{t: t, clock: newMWClock(), errs: &mwErrors{}, key: tokensession.GenerateKey()}
+	e := &mwEnv{t: t, clock: newFakeClock(mwT0), errs: &mwErrors{}, key: tokensession.GenerateKey()}
 	ring, err := tokensession.NewKeyring(tokensession.KeyringEntry{Key: e.key})
 	if err != nil {
 		t.Fatal(err)
@@ -103,7 +107,24 @@ func newMWEnv(t *testing.T, edit func(*tokensession.Config[mwValue])) *mwEnv {
 		t.Fatal(err)
 	}
 	e.h = e.m.Handler(http.HandlerFunc(e.serve))
+	e.name = cookieNameOf(t, e.m)
 	return e
+}
+
+// cookieNameOf returns the name of m's session cookie, as a response that
+// starts a session sets it.
+func cookieNameOf[T any](t *testing.T, m *tokensession.Manager[T]) string {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var v T
+		m.FromContext(r.Context()).Set(v)
+	})).ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+	cs := rec.Result().Cookies()
+	if len(cs) == 0 {
+		t.Fatalf("no session cookie set: %v", rec.Result().Header)
+	}
+	return strings.TrimSuffix(cs[0].Name, ".0")
 }
 
 // serve is a small application: /set?user=U&item=I sets the value, /update
@@ -152,7 +173,7 @@ func (e *mwEnv) login(user string) *http.Cookie {
 	e.t.Helper()
 	rec := e.do("/set?user=" + user)
 	cs := rec.Result().Cookies()
-	if len(cs) != 1 || cs[0].Name != e.m.CookieName() {
+	if len(cs) != 1 || cs[0].Name != e.name {
 		e.t.Fatalf("login: cookies %v", cs)
 	}
 	return cs[0]
@@ -167,10 +188,11 @@ func cookiesByName(rec *httptest.ResponseRecorder) map[string]*http.Cookie {
 	return out
 }
 
-// openCookie opens a cookie value with the env's manager.
-func (e *mwEnv) openCookie(c *http.Cookie) (mwValue, tokensession.Info) {
+// openCookie opens the session cookies cs carry with the env's manager,
+// as the middleware reads them.
+func (e *mwEnv) openCookie(cs ...*http.Cookie) (mwValue, tokensession.Info) {
 	e.t.Helper()
-	v, info, err := e.m.Open(c.Value)
+	v, info, err := e.m.Load(mwRequest("/", cs...))
 	if err != nil {
 		e.t.Fatalf("Open cookie: %v", err)
 	}
@@ -193,3 +215,12 @@ func mwRequest(target string, cookies ...*http.Cookie) *http.Request {
 }
 
 func newRecorder() *httptest.ResponseRecorder { return httptest.NewRecorder() }
+
+// keyStates returns what each entry of ring does at now, in order.
+func keyStates(ring *tokensession.Keyring, now time.Time) []tokensession.KeyState {
+	var out []tokensession.KeyState
+	for _, s := range ring.States(now) {
+		out = append(out, s)
+	}
+	return out
+}
