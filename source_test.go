@@ -2,6 +2,7 @@ package tokensession_test
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -242,4 +243,38 @@ func FuzzKeySource(f *testing.F) {
 		ring, err = tokensession.FileKeySource(path).Load()
 		check("keyring file", ring, err, parse)
 	})
+}
+
+// A KeySource prints as its name whatever the verb, alone or inside
+// another value: never the keys it holds nor the path it reads.
+func TestKeySourceNeverPrinted(t *testing.T) {
+	t.Parallel()
+	k := testKey(t, 9).UnsafeExportPASERK()
+	secretPath := filepath.Join(t.TempDir(), "k4.local.secret-in-path")
+	env := func(name, value string) tokensession.KeySource {
+		src, err := tokensession.EnvKeySource(func(n string) (string, bool) { return value, n == name })
+		if err != nil {
+			t.Fatal(err)
+		}
+		return src
+	}
+	type holder struct{ src tokensession.KeySource }
+	for _, tc := range []struct {
+		src    tokensession.KeySource
+		secret string
+	}{
+		{env("SESSION_KEYS", k), k[len("k4.local."):]},
+		{env("SESSION_KEYRING", `{"keys":[{"key":"`+k+`"}]}`), k[len("k4.local."):]},
+		{env("SESSION_KEYRING", secretPath), "secret-in-path"},
+		{tokensession.FileKeySource(secretPath), "secret-in-path"},
+	} {
+		for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%d"} {
+			for _, v := range []any{tc.src, holder{tc.src}, &holder{tc.src}} {
+				out := fmt.Sprintf(verb, v)
+				if strings.Contains(out, tc.secret) || strings.Contains(out, fmt.Sprintf("%x", tc.secret)) {
+					t.Errorf("%s of %T shows the source's secret: %s", verb, v, out)
+				}
+			}
+		}
+	}
 }
