@@ -123,7 +123,8 @@ func (c *sessionContext[T]) Value(key any) any {
 }
 
 // FromContext returns the request's Session for this manager, or nil if
-// ctx does not come from a request served through m's [Manager.Handler].
+// ctx does not come from a request served through m's [Manager.Handler]
+// (outside the middleware, read the session with [Manager.Load]).
 func (m *Manager[T]) FromContext(ctx context.Context) *Session[T] {
 	s, _ := ctx.Value(ctxKey[T]{m}).(*Session[T])
 	return s
