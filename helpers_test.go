@@ -224,3 +224,14 @@ func keyStates(ring *tokensession.Keyring, now time.Time) []tokensession.KeyStat
 	}
 	return out
 }
+
+// sealingKey returns the key of ring that seals at now, as States reports
+// it, or ErrNoSealingKey.
+func sealingKey(ring *tokensession.Keyring, now time.Time) (tokensession.Key, error) {
+	for e, s := range ring.States(now) {
+		if s == tokensession.KeySealing {
+			return e.Key, nil
+		}
+	}
+	return tokensession.Key{}, tokensession.ErrNoSealingKey
+}

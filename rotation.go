@@ -288,16 +288,6 @@ func (r *Keyring) Entries() []KeyringEntry {
 	return append([]KeyringEntry(nil), r.entries...)
 }
 
-// SealingKey returns the key that seals at instant now: the first entry
-// whose NotBefore is not after now and whose NotAfter is after now. It fails
-// with [ErrNoSealingKey] when there is none.
-func (r *Keyring) SealingKey(now time.Time) (Key, error) {
-	if i := r.sealingIndex(now); i >= 0 {
-		return r.entries[i].Key, nil
-	}
-	return Key{}, ErrNoSealingKey
-}
-
 func (r *Keyring) sealingIndex(now time.Time) int {
 	for i := range r.entries {
 		e := &r.entries[i]
@@ -309,7 +299,9 @@ func (r *Keyring) sealingIndex(now time.Time) int {
 }
 
 // States returns an iterator over the keyring's entries, in order, each
-// with what it does at instant now. It does not apply a manager's leeway:
+// with what it does at instant now: the entry whose state is [KeySealing]
+// is the one new tokens are sealed with, and there is none when every key
+// is staged or retired. It does not apply a manager's leeway:
 // [Manager.Open] still accepts a retired key's tokens for [Config.Leeway]
 // after its NotAfter, so drop a retired key from the ring only after that.
 func (r *Keyring) States(now time.Time) iter.Seq2[KeyringEntry, KeyState] {

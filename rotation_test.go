@@ -38,7 +38,7 @@ func TestParseKeyringEnv(t *testing.T) {
 		if len(ring.Entries()) != 3 {
 			t.Errorf("%d entries, want 3", len(ring.Entries()))
 		}
-		if k, err := ring.SealingKey(fixedT0); err != nil || !k.Equal(k1) {
+		if k, err := sealingKey(ring, fixedT0); err != nil || !k.Equal(k1) {
 			t.Errorf("SealingKey = %v, %v; want the first key", k, err)
 		}
 		for i := range 3 {
@@ -58,7 +58,7 @@ func TestParseKeyringEnv(t *testing.T) {
 	// Entries is a copy.
 	e := ring.Entries()
 	e[0].Key = k3
-	if k, _ := ring.SealingKey(fixedT0); !k.Equal(k2) {
+	if k, _ := sealingKey(ring, fixedT0); !k.Equal(k2) {
 		t.Error("changing the slice Entries returned changed the keyring")
 	}
 }
@@ -89,7 +89,7 @@ func TestParseKeyringJSON(t *testing.T) {
 		{activate, k1, [2]tokensession.KeyState{tokensession.KeySealing, tokensession.KeyOpening}},
 		{retire, k1, [2]tokensession.KeyState{tokensession.KeySealing, tokensession.KeyRetired}},
 	} {
-		if k, err := ring.SealingKey(tc.at); err != nil || !k.Equal(tc.seal) {
+		if k, err := sealingKey(ring, tc.at); err != nil || !k.Equal(tc.seal) {
 			t.Errorf("at %v: SealingKey = %v, %v; want %v", tc.at, k, err, tc.seal)
 		}
 		for i, want := range tc.states {
@@ -316,7 +316,7 @@ func TestKeyLifecycle(t *testing.T) {
 				t.Errorf("at %v: state of entry %d = %v, want %v", tc.at.Sub(fixedT0), i, got, want)
 			}
 		}
-		got, err := ring.SealingKey(tc.at)
+		got, err := sealingKey(ring, tc.at)
 		if err != nil || !got.Equal(tc.seal) {
 			t.Errorf("at %v: SealingKey = %v, %v; want %v", tc.at.Sub(fixedT0), got, err, tc.seal)
 		}
@@ -334,7 +334,7 @@ func TestKeyLifecycle(t *testing.T) {
 	// Before any key is active and after all retire, nothing seals.
 	ring2 := mustRing(t, tokensession.KeyringEntry{Key: k, NotBefore: t1, NotAfter: t3})
 	for _, at := range []time.Time{fixedT0, t3, t3.Add(time.Hour)} {
-		if _, err := ring2.SealingKey(at); !errors.Is(err, tokensession.ErrNoSealingKey) {
+		if _, err := sealingKey(ring2, at); !errors.Is(err, tokensession.ErrNoSealingKey) {
 			t.Errorf("at %v: SealingKey err = %v, want ErrNoSealingKey", at.Sub(fixedT0), err)
 		}
 	}

@@ -101,7 +101,7 @@ func (h *watchHarness) sighup() {
 // sealing returns the ID of the key the manager seals with now.
 func (h *watchHarness) sealing(t *testing.T) string {
 	t.Helper()
-	k, err := h.m.Keyring().SealingKey(time.Now())
+	k, err := sealingKey(h.m.Keyring(), time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
