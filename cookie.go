@@ -2,6 +2,7 @@ package tokensession
 
 import (
 	"errors"
+	"math/bits"
 	"net"
 	"net/http"
 	"strconv"
@@ -206,12 +207,21 @@ func (c *sessionCookie) lines(tok string, ttl time.Duration, seen seenCookies) (
 // expire returns Set-Cookie lines that delete each cookie seen but not
 // written.
 func (c *sessionCookie) expire(seen, written seenCookies) []string {
-	var lines []string
-	if seen.plain && !written.plain {
+	plain := seen.plain && !written.plain
+	chunks := seen.chunks &^ written.chunks
+	n := bits.OnesCount16(chunks)
+	if plain {
+		n++
+	}
+	if n == 0 {
+		return nil
+	}
+	lines := make([]string, 0, n)
+	if plain {
 		lines = append(lines, c.deletion(c.template.Name))
 	}
 	for i, name := range c.chunkNames {
-		if seen.chunks&(1<<i) != 0 && written.chunks&(1<<i) == 0 {
+		if chunks&(1<<i) != 0 {
 			lines = append(lines, c.deletion(name))
 		}
 	}
