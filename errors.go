@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"github.com/tokensession/tokensession/internal/cookiechunk"
+	"github.com/tokensession/tokensession/internal/format"
 )
 
 // Sentinel errors, one per cause an operator acts on differently. Check them
@@ -101,9 +102,12 @@ func keyError(index int, reason string) error {
 	return &KeyError{Index: index, Reason: reason}
 }
 
-// A CodecError reports that the [Codec] failed to encode a session value.
-// Its message is fixed, since the codec's own message may quote the value;
-// [errors.As] and [errors.Unwrap] reach the codec's error, to diagnose it.
+// A CodecError reports that a session value could not be encoded: the
+// [Codec] failed, or a codec that states it encodes JSON returned something
+// other than one JSON value. [Manager.Seal], [Manager.Reseal] and
+// [Session.Save] return it, and the middleware reports it. Its message is
+// fixed, since the codec's own message may quote the value; [errors.As]
+// and [errors.Unwrap] reach the codec's error, to diagnose it.
 type CodecError struct {
 	err error
 }
@@ -115,8 +119,36 @@ func (e *CodecError) Error() string {
 // Unwrap returns the codec's error.
 func (e *CodecError) Unwrap() error { return e.err }
 
-// Reasons for the middleware's errors, each matching one sentinel. They
-// are fixed values: reporting one allocates nothing.
+// A reasonError is a fixed, allocation-free error that adds a reason to one
+// of the sentinels: reporting one allocates nothing.
+type reasonError struct {
+	sentinel error
+	reason   string
+}
+
+func (e *reasonError) Error() string { return e.sentinel.Error() + ": " + e.reason }
+func (e *reasonError) Unwrap() error { return e.sentinel }
+
+// Reasons a token does not open.
+var (
+	errEmpty          = &reasonError{ErrMalformed, "empty token"}
+	errOversized      = &reasonError{ErrMalformed, "token exceeds the size limit"}
+	errHeader         = &reasonError{ErrMalformed, format.ErrHeader.Error()}
+	errNoFooter       = &reasonError{ErrMalformed, format.ErrNoFooter.Error()}
+	errPayload        = &reasonError{ErrMalformed, format.ErrPayload.Error()}
+	errFooterShape    = &reasonError{ErrMalformed, format.ErrFooter.Error()}
+	errClaims         = &reasonError{ErrMalformed, format.ErrClaims.Error()}
+	errTime           = &reasonError{ErrMalformed, format.ErrTime.Error()}
+	errSessionID      = &reasonError{ErrMalformed, format.ErrSessionID.Error()}
+	errData           = &reasonError{ErrMalformed, "session data does not decode into the session type"}
+	errFuture         = &reasonError{ErrMalformed, "token issued in the future"}
+	errIdleExpired    = &reasonError{ErrExpired, "past its idle expiry"}
+	errAbsoluteExpiry = &reasonError{ErrExpired, "past the session's absolute lifetime"}
+	errRevokedBefore  = &reasonError{ErrRevoked, "session created before RevokedBefore"}
+	errRevokedHook    = &reasonError{ErrRevoked, "rejected by IsRevoked"}
+)
+
+// Reasons the middleware cannot read or write the session cookie.
 var (
 	// errKeepCookie refuses to seal over a cookie sealed by a key this
 	// instance does not have.

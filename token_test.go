@@ -815,23 +815,46 @@ func TestCodecCannotInjectClaims(t *testing.T) {
 
 type failingCodec struct{}
 
-func (failingCodec) Marshal(any) ([]byte, error) {
-	return nil, errors.New("secret-value-in-codec-error")
-}
+var errFailingCodec = errors.New("secret-value-in-codec-error")
+
+func (failingCodec) Marshal(any) ([]byte, error)        { return nil, errFailingCodec }
 func (failingCodec) Unmarshal(data []byte, v any) error { return nil }
 
+// A codec failure is a *CodecError with a fixed message that unwraps to
+// the codec's error, from Seal, Session.Save and the middleware alike.
 func TestCodecError(t *testing.T) {
+	var reported []error
 	m := mustNew(t, tokensession.Config[int]{
-		Keyring: mustRing(t, tokensession.KeyringEntry{Key: testKey(t, 1)}),
-		Now:     func() time.Time { return fixedT0 },
-		Codec:   failingCodec{},
+		Keyring:      mustRing(t, tokensession.KeyringEntry{Key: testKey(t, 1)}),
+		Now:          func() time.Time { return fixedT0 },
+		Codec:        failingCodec{},
+		ErrorHandler: func(_ *http.Request, err error) { reported = append(reported, err) },
 	})
 	tok, _, err := m.Seal(1)
 	if err == nil || tok != "" {
 		t.Fatalf("Seal with a failing codec = %q, %v", tok, err)
 	}
-	if strings.Contains(err.Error(), "secret-value") {
-		t.Errorf("Seal error %q repeats the codec's error, which may quote the value", err)
+	var saveErr error
+	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := m.FromContext(r.Context())
+		s.Set(1)
+		if r.URL.Path == "/save" {
+			saveErr = s.Save()
+		}
+	}))
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/save", nil))
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
+	if len(reported) != 1 {
+		t.Fatalf("ErrorHandler got %v, want one error", reported)
+	}
+	for path, err := range map[string]error{"Seal": err, "Save": saveErr, "ErrorHandler": reported[0]} {
+		var ce *tokensession.CodecError
+		if !errors.As(err, &ce) || errors.Unwrap(err) != errFailingCodec || !errors.Is(err, errFailingCodec) {
+			t.Errorf("%s: %#v is not a *CodecError unwrapping to the codec's error", path, err)
+		}
+		if err != nil && strings.Contains(err.Error(), "secret-value") {
+			t.Errorf("%s: error %q repeats the codec's error, which may quote the value", path, err)
+		}
 	}
 }
 
