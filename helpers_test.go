@@ -1,6 +1,7 @@
 package tokensession_test
 
 import (
+	"encoding/base64"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -13,6 +14,91 @@ import (
 )
 
 // Helpers shared by the test files of package tokensession_test.
+
+// testKey returns the key of bytes seed, seed+1, …, seed+31.
+func testKey(t testing.TB, seed byte) tokensession.Key {
+	t.Helper()
+	var b [tokensession.KeySize]byte
+	for i := range b {
+		b[i] = seed + byte(i)
+	}
+	k, err := tokensession.NewKeyFromBytes(b[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+// vectorKey is the key of the PASETO vectors, bytes 0x70…0x8f.
+func vectorKey(t testing.TB) tokensession.Key { return testKey(t, 0x70) }
+
+func mustRing(t testing.TB, entries ...tokensession.KeyringEntry) *tokensession.Keyring {
+	t.Helper()
+	r, err := tokensession.NewKeyring(entries...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func mustNew[T any](t testing.TB, cfg tokensession.Config[T]) *tokensession.Manager[T] {
+	t.Helper()
+	m, err := tokensession.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// openSentinels are the errors Manager.Open may report.
+var openSentinels = []error{
+	tokensession.ErrMalformed,
+	tokensession.ErrUnknownKey,
+	tokensession.ErrKeyRetired,
+	tokensession.ErrNotAuthentic,
+	tokensession.ErrExpired,
+	tokensession.ErrRevoked,
+}
+
+// isSentinel reports whether err matches exactly one of openSentinels.
+func isSentinel(err error) bool {
+	n := 0
+	for _, s := range openSentinels {
+		if errors.Is(err, s) {
+			n++
+		}
+	}
+	return n == 1
+}
+
+// fixedT0 is the instant token tests start at.
+var fixedT0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// leaksToken reports whether msg contains a 12-character piece of the
+// token after its header.
+func leaksToken(msg, tok string) bool {
+	body := strings.TrimPrefix(tok, "v4.local.")
+	for i := 0; i+12 <= len(body); i++ {
+		if strings.Contains(msg, body[i:i+12]) {
+			return true
+		}
+	}
+	return false
+}
+
+// splitToken returns a token's payload and footer segments.
+func splitToken(t testing.TB, tok string) (payload, footer string) {
+	t.Helper()
+	parts := strings.Split(tok, ".")
+	if len(parts) != 4 || parts[0] != "v4" || parts[1] != "local" {
+		t.Fatalf("token is not v4.local.<payload>.<footer>: %q", tok)
+	}
+	return parts[2], parts[3]
+}
+
+func encodedFooter(k tokensession.Key) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(`{"kid":"` + k.ID() + `"}`))
+}
 
 // mwT0 is the instant middleware tests start at.
 var mwT0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)

@@ -360,7 +360,7 @@ func TestNoSealingKey(t *testing.T) {
 	good := mustRing(t, tokensession.KeyringEntry{Key: testKey(t, 1)})
 	staged := mustRing(t, tokensession.KeyringEntry{Key: testKey(t, 2), NotBefore: fixedT0.Add(time.Hour)})
 	retired := mustRing(t, tokensession.KeyringEntry{Key: testKey(t, 3), NotAfter: fixedT0})
-	c := newTestClock(fixedT0)
+	c := newFakeClock(fixedT0)
 
 	for name, ring := range map[string]*tokensession.Keyring{"staged": staged, "retired": retired} {
 		m, err := tokensession.New(tokensession.Config[account]{Keyring: ring, Now: c.Now})
