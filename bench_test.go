@@ -36,6 +36,10 @@ import (
 // benchmarks/ (a nested module) compares the same paths with
 // gorilla/sessions and hand-rolled go-paseto.
 
+// benchMaxCookieSize is the default Config.MaxCookieSize, the per-cookie
+// budget of name and value.
+const benchMaxCookieSize = 4096
+
 // benchT0 is the fixed instant every benchmark manager lives at.
 var benchT0 = time.Date(2026, 3, 14, 15, 9, 26, 0, time.UTC)
 
@@ -458,7 +462,7 @@ func BenchmarkAttack(b *testing.B) {
 	key := tokensession.GenerateKey()
 	m := benchManager(b, benchT0, key)
 	v200, _ := benchMakeValue(b, 200)
-	good := strings.TrimPrefix(benchLogin(b, m, v200), m.CookieName()+"=")
+	good := strings.TrimPrefix(benchLogin(b, m, v200), tokensession.DefaultCookieName+"=")
 	footer := good[strings.LastIndexByte(good, '.'):]
 
 	run := func(b *testing.B, m *tokensession.Manager[benchValue], cookie string, wantSetCookie bool) {
@@ -475,7 +479,7 @@ func BenchmarkAttack(b *testing.B) {
 	// base64 checks before any key lookup or cryptography. The response
 	// expires the cookie.
 	b.Run("garbage", func(b *testing.B) {
-		run(b, m, m.CookieName()+"="+benchJunk(400), true)
+		run(b, m, tokensession.DefaultCookieName+"="+benchJunk(400), true)
 	})
 
 	// A well-formed token sealed by a key not in the keyring: rejected by
@@ -490,7 +494,7 @@ func BenchmarkAttack(b *testing.B) {
 	// payload under the footer of a real key (footers are public), so the
 	// MAC is computed before the token fails. Cost grows with the payload.
 	b.Run("forged-known-kid", func(b *testing.B) {
-		run(b, m, m.CookieName()+"=v4.local."+benchPayload(len(good)-len(footer)-len("v4.local."))+footer, true)
+		run(b, m, tokensession.DefaultCookieName+"=v4.local."+benchPayload(len(good)-len(footer)-len("v4.local."))+footer, true)
 	})
 
 	// A 64 KiB Cookie header (Go's server accepts up to 1 MiB of headers)
@@ -503,7 +507,7 @@ func BenchmarkAttack(b *testing.B) {
 		for i := 0; sb.Len() < 44<<10; i++ {
 			fmt.Fprintf(&sb, "tracker%d=%s; ", i, benchJunk(24))
 		}
-		sb.WriteString(m.CookieName() + "=v4.local." + benchPayload(20<<10))
+		sb.WriteString(tokensession.DefaultCookieName + "=v4.local." + benchPayload(20<<10))
 		run(b, m, sb.String(), true)
 	})
 
@@ -515,13 +519,13 @@ func BenchmarkAttack(b *testing.B) {
 	b.Run("forged-full-chunks", func(b *testing.B) {
 		budget := 0
 		for i := range 4 {
-			budget += tokensession.DefaultMaxCookieSize - len(m.CookieName()+"."+strconv.Itoa(i))
+			budget += benchMaxCookieSize - len(tokensession.DefaultCookieName+"."+strconv.Itoa(i))
 		}
 		tok := "v4.local." + benchPayload(budget-len("v4.local.")-len(footer)-8) + footer
 		var parts []string
 		for i := 0; len(tok) > 0; i++ {
-			name := m.CookieName() + "." + strconv.Itoa(i)
-			k := min(len(tok), tokensession.DefaultMaxCookieSize-len(name))
+			name := tokensession.DefaultCookieName + "." + strconv.Itoa(i)
+			k := min(len(tok), benchMaxCookieSize-len(name))
 			parts = append(parts, name+"="+tok[:k])
 			tok = tok[k:]
 		}
@@ -540,7 +544,7 @@ func BenchmarkAttack(b *testing.B) {
 // both count the cookies first and give up beyond 3000.
 func BenchmarkHostileCookieHeader(b *testing.B) {
 	m := benchManager(b, benchT0, tokensession.GenerateKey())
-	name := m.CookieName()
+	name := tokensession.DefaultCookieName
 	within := strings.Repeat(name+"="+benchJunk(300)+"; ", 2999)
 	headers := []struct{ name, header string }{
 		{"semicolons-1MiB", strings.Repeat(";", 1<<20)},
@@ -580,7 +584,7 @@ func BenchmarkChunks(b *testing.B) {
 	m := benchManager(b, benchT0, tokensession.GenerateKey())
 	v, n := benchMakeValue(b, 3*1024)
 	cookie := benchLogin(b, m, v)
-	if c := strings.Count(cookie, m.CookieName()+"."); c < 2 {
+	if c := strings.Count(cookie, tokensession.DefaultCookieName+"."); c < 2 {
 		b.Fatalf("3 KiB session spans %d cookies, want 2 or more", c)
 	}
 	r := benchRequest(cookie)

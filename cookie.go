@@ -20,8 +20,6 @@ import (
 const (
 	// DefaultCookieName is the default [Config.CookieName].
 	DefaultCookieName = "__Host-session"
-	// DefaultMaxCookieSize is the default [Config.MaxCookieSize].
-	DefaultMaxCookieSize = maxCookieSize
 
 	// devCookieName is the default cookie name with UnsafeAllowHTTP, which
 	// cannot use the __Host- prefix.

@@ -240,7 +240,7 @@ func New[T any](cfg Config[T]) (*Manager[T], error) {
 	}
 	switch {
 	case cfg.OpenCacheBytes == 0:
-		m.cache = newOpenCache(DefaultOpenCacheBytes)
+		m.cache = newOpenCache(defaultOpenCacheBytes)
 	case cfg.OpenCacheBytes > 0:
 		m.cache = newOpenCache(cfg.OpenCacheBytes)
 	}
@@ -280,6 +280,3 @@ func (m *Manager[T]) SetKeyring(r *Keyring) error {
 
 // Keyring returns the keyring in use.
 func (m *Manager[T]) Keyring() *Keyring { return m.keyring.Load() }
-
-// CookieName returns the name of the session cookie.
-func (m *Manager[T]) CookieName() string { return m.cookie.template.Name }

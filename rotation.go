@@ -315,11 +315,6 @@ func (r *Keyring) States(now time.Time) iter.Seq2[KeyringEntry, KeyState] {
 	}
 }
 
-// State returns what entry i does at instant now: see [Keyring.States].
-func (r *Keyring) State(i int, now time.Time) KeyState {
-	return entryState(&r.entries[i], i == r.sealingIndex(now), now)
-}
-
 func entryState(e *KeyringEntry, sealing bool, now time.Time) KeyState {
 	switch {
 	case !e.NotAfter.IsZero() && !now.Before(e.NotAfter):
@@ -363,6 +358,3 @@ func (r *Keyring) lookupFooter(encFooter string) (*KeyringEntry, bool) {
 	}
 	return &r.entries[i], true
 }
-
-// Len returns the number of keys in the keyring.
-func (r *Keyring) Len() int { return len(r.entries) }

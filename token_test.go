@@ -244,10 +244,10 @@ func TestLoweredIdleTimeout(t *testing.T) {
 	}))
 	rec := httptest.NewRecorder()
 	r := httptest.NewRequest("GET", "https://example.com/", nil)
-	r.AddCookie(&http.Cookie{Name: short.CookieName(), Value: tok})
+	r.AddCookie(&http.Cookie{Name: tokensession.DefaultCookieName, Value: tok})
 	h.ServeHTTP(rec, r)
 	cs := rec.Result().Cookies()
-	if len(cs) != 1 || cs[0].Name != short.CookieName() {
+	if len(cs) != 1 || cs[0].Name != tokensession.DefaultCookieName {
 		t.Fatalf("read near the capped expiry: cookies %v, want one refreshed", cs)
 	}
 	v, info, err := short.Open(cs[0].Value)
@@ -464,7 +464,7 @@ func TestStagedKeyOpens(t *testing.T) {
 	behindNow := activate.Add(-10 * time.Second)
 	behind := mustNew(t, tokensession.Config[account]{Keyring: ring, Now: func() time.Time { return behindNow }})
 
-	if s := ring.State(0, behindNow); s != tokensession.KeyStaged {
+	if s := keyStates(ring, behindNow)[0]; s != tokensession.KeyStaged {
 		t.Fatalf("State(0) before NotBefore = %v, want staged", s)
 	}
 	tok, _, err := ahead.Seal(account{User: "ada"})
@@ -761,7 +761,7 @@ func TestTooLarge(t *testing.T) {
 			if chunks > 1 {
 				name += "." + string(rune('0'+i))
 			}
-			limit += tokensession.DefaultMaxCookieSize - len(name)
+			limit += 4096 - len(name) // the default MaxCookieSize
 		}
 
 		big := strings.Repeat("a", 4000*chunks)
