@@ -11,7 +11,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -239,43 +238,17 @@ func benchServe(b *testing.B, h http.Handler, r *http.Request) {
 	}
 }
 
-// benchReportCPU reports cpu-ns/op, the process's CPU time per iteration,
-// when the returned function runs after the loop. Unlike ns/op it does not
-// count time spent waiting while other processes hold the CPU, so it is
-// the steadier measure on a shared machine. It reads /proc/self/stat, in
-// 10 ms ticks, so it needs -benchtime of 100ms or more, and is reported
-// only on Linux.
+// benchReportCPU reports cpu-ns/op, the process's CPU time per iteration
+// (from benchRusageCPU), when the returned function runs after the loop.
+// Unlike ns/op it does not count time spent waiting while other processes
+// hold the CPU, so it is the steadier measure on a shared machine.
 func benchReportCPU(b *testing.B) func() {
-	t0, ok := benchProcessCPU()
+	t0, ok := benchRusageCPU()
 	return func() {
-		// Below 5 ticks the figure would be mostly rounding; skip it.
-		if t1, ok1 := benchProcessCPU(); ok && ok1 && t1-t0 >= 50*time.Millisecond {
+		if t1, ok1 := benchRusageCPU(); ok && ok1 && b.N > 0 {
 			b.ReportMetric(float64(t1-t0)/float64(b.N), "cpu-ns/op")
 		}
 	}
-}
-
-// benchProcessCPU returns the user and system CPU time of this process,
-// from fields 14 and 15 of /proc/self/stat (in USER_HZ = 100 ticks).
-func benchProcessCPU() (time.Duration, bool) {
-	stat, err := os.ReadFile("/proc/self/stat")
-	if err != nil {
-		return 0, false
-	}
-	i := bytes.LastIndexByte(stat, ')')
-	if i < 0 {
-		return 0, false
-	}
-	f := strings.Fields(string(stat[i+1:]))
-	if len(f) < 13 {
-		return 0, false
-	}
-	utime, err1 := strconv.ParseInt(f[11], 10, 64)
-	stime, err2 := strconv.ParseInt(f[12], 10, 64)
-	if err1 != nil || err2 != nil {
-		return 0, false
-	}
-	return time.Duration(utime+stime) * (time.Second / 100), true
 }
 
 // benchServeOnce serves r once and returns the response's Set-Cookie lines.
@@ -660,17 +633,6 @@ var benchRounds = flag.Int("rounds", 5, "rounds of the *Cases benchmarks")
 // remembers having seen, so that almost every open misses.
 const benchPoolSize = 8192
 
-// benchReportRusage reports cpu-ns/op, from getrusage, when the returned
-// function runs after the loop.
-func benchReportRusage(b *testing.B) func() {
-	t0, ok := benchRusageCPU()
-	return func() {
-		if t1, ok1 := benchRusageCPU(); ok && ok1 && b.N > 0 {
-			b.ReportMetric(float64(t1-t0)/float64(b.N), "cpu-ns/op")
-		}
-	}
-}
-
 // benchFloor is go-paseto used by hand for the same token as the library:
 // the same five claims, footer and implicit assertion, and the same reads
 // on open. It is the engine's floor for Seal and Open.
@@ -793,7 +755,7 @@ func BenchmarkOpenCases(b *testing.B) {
 				b.Run(name, func(b *testing.B) {
 					b.SetBytes(int64(s.n))
 					b.ReportAllocs()
-					defer benchReportRusage(b)()
+					defer benchReportCPU(b)()
 					j := next[c.name+s.name]
 					for b.Loop() {
 						if err := c.open(s, j); err != nil {
@@ -831,7 +793,7 @@ func BenchmarkSealCases(b *testing.B) {
 				b.Run(fmt.Sprintf("round=%d/case=%s/size=%s", round, c.name, sz.name), func(b *testing.B) {
 					b.SetBytes(int64(n))
 					b.ReportAllocs()
-					defer benchReportRusage(b)()
+					defer benchReportCPU(b)()
 					for b.Loop() {
 						if err := c.seal(v); err != nil {
 							b.Fatal(err)
