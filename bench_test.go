@@ -11,7 +11,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -35,6 +34,10 @@ import (
 //
 // benchmarks/ (a nested module) compares the same paths with
 // gorilla/sessions and hand-rolled go-paseto.
+
+// benchMaxCookieSize is the default Config.MaxCookieSize, the per-cookie
+// budget of name and value.
+const benchMaxCookieSize = 4096
 
 // benchT0 is the fixed instant every benchmark manager lives at.
 var benchT0 = time.Date(2026, 3, 14, 15, 9, 26, 0, time.UTC)
@@ -235,43 +238,17 @@ func benchServe(b *testing.B, h http.Handler, r *http.Request) {
 	}
 }
 
-// benchReportCPU reports cpu-ns/op, the process's CPU time per iteration,
-// when the returned function runs after the loop. Unlike ns/op it does not
-// count time spent waiting while other processes hold the CPU, so it is
-// the steadier measure on a shared machine. It reads /proc/self/stat, in
-// 10 ms ticks, so it needs -benchtime of 100ms or more, and is reported
-// only on Linux.
+// benchReportCPU reports cpu-ns/op, the process's CPU time per iteration
+// (from benchRusageCPU), when the returned function runs after the loop.
+// Unlike ns/op it does not count time spent waiting while other processes
+// hold the CPU, so it is the steadier measure on a shared machine.
 func benchReportCPU(b *testing.B) func() {
-	t0, ok := benchProcessCPU()
+	t0, ok := benchRusageCPU()
 	return func() {
-		// Below 5 ticks the figure would be mostly rounding; skip it.
-		if t1, ok1 := benchProcessCPU(); ok && ok1 && t1-t0 >= 50*time.Millisecond {
+		if t1, ok1 := benchRusageCPU(); ok && ok1 && b.N > 0 {
 			b.ReportMetric(float64(t1-t0)/float64(b.N), "cpu-ns/op")
 		}
 	}
-}
-
-// benchProcessCPU returns the user and system CPU time of this process,
-// from fields 14 and 15 of /proc/self/stat (in USER_HZ = 100 ticks).
-func benchProcessCPU() (time.Duration, bool) {
-	stat, err := os.ReadFile("/proc/self/stat")
-	if err != nil {
-		return 0, false
-	}
-	i := bytes.LastIndexByte(stat, ')')
-	if i < 0 {
-		return 0, false
-	}
-	f := strings.Fields(string(stat[i+1:]))
-	if len(f) < 13 {
-		return 0, false
-	}
-	utime, err1 := strconv.ParseInt(f[11], 10, 64)
-	stime, err2 := strconv.ParseInt(f[12], 10, 64)
-	if err1 != nil || err2 != nil {
-		return 0, false
-	}
-	return time.Duration(utime+stime) * (time.Second / 100), true
 }
 
 // benchServeOnce serves r once and returns the response's Set-Cookie lines.
@@ -458,7 +435,7 @@ func BenchmarkAttack(b *testing.B) {
 	key := tokensession.GenerateKey()
 	m := benchManager(b, benchT0, key)
 	v200, _ := benchMakeValue(b, 200)
-	good := strings.TrimPrefix(benchLogin(b, m, v200), m.CookieName()+"=")
+	good := strings.TrimPrefix(benchLogin(b, m, v200), tokensession.DefaultCookieName+"=")
 	footer := good[strings.LastIndexByte(good, '.'):]
 
 	run := func(b *testing.B, m *tokensession.Manager[benchValue], cookie string, wantSetCookie bool) {
@@ -475,7 +452,7 @@ func BenchmarkAttack(b *testing.B) {
 	// base64 checks before any key lookup or cryptography. The response
 	// expires the cookie.
 	b.Run("garbage", func(b *testing.B) {
-		run(b, m, m.CookieName()+"="+benchJunk(400), true)
+		run(b, m, tokensession.DefaultCookieName+"="+benchJunk(400), true)
 	})
 
 	// A well-formed token sealed by a key not in the keyring: rejected by
@@ -490,7 +467,7 @@ func BenchmarkAttack(b *testing.B) {
 	// payload under the footer of a real key (footers are public), so the
 	// MAC is computed before the token fails. Cost grows with the payload.
 	b.Run("forged-known-kid", func(b *testing.B) {
-		run(b, m, m.CookieName()+"=v4.local."+benchPayload(len(good)-len(footer)-len("v4.local."))+footer, true)
+		run(b, m, tokensession.DefaultCookieName+"=v4.local."+benchPayload(len(good)-len(footer)-len("v4.local."))+footer, true)
 	})
 
 	// A 64 KiB Cookie header (Go's server accepts up to 1 MiB of headers)
@@ -503,7 +480,7 @@ func BenchmarkAttack(b *testing.B) {
 		for i := 0; sb.Len() < 44<<10; i++ {
 			fmt.Fprintf(&sb, "tracker%d=%s; ", i, benchJunk(24))
 		}
-		sb.WriteString(m.CookieName() + "=v4.local." + benchPayload(20<<10))
+		sb.WriteString(tokensession.DefaultCookieName + "=v4.local." + benchPayload(20<<10))
 		run(b, m, sb.String(), true)
 	})
 
@@ -515,13 +492,13 @@ func BenchmarkAttack(b *testing.B) {
 	b.Run("forged-full-chunks", func(b *testing.B) {
 		budget := 0
 		for i := range 4 {
-			budget += tokensession.DefaultMaxCookieSize - len(m.CookieName()+"."+strconv.Itoa(i))
+			budget += benchMaxCookieSize - len(tokensession.DefaultCookieName+"."+strconv.Itoa(i))
 		}
 		tok := "v4.local." + benchPayload(budget-len("v4.local.")-len(footer)-8) + footer
 		var parts []string
 		for i := 0; len(tok) > 0; i++ {
-			name := m.CookieName() + "." + strconv.Itoa(i)
-			k := min(len(tok), tokensession.DefaultMaxCookieSize-len(name))
+			name := tokensession.DefaultCookieName + "." + strconv.Itoa(i)
+			k := min(len(tok), benchMaxCookieSize-len(name))
 			parts = append(parts, name+"="+tok[:k])
 			tok = tok[k:]
 		}
@@ -540,7 +517,7 @@ func BenchmarkAttack(b *testing.B) {
 // both count the cookies first and give up beyond 3000.
 func BenchmarkHostileCookieHeader(b *testing.B) {
 	m := benchManager(b, benchT0, tokensession.GenerateKey())
-	name := m.CookieName()
+	name := tokensession.DefaultCookieName
 	within := strings.Repeat(name+"="+benchJunk(300)+"; ", 2999)
 	headers := []struct{ name, header string }{
 		{"semicolons-1MiB", strings.Repeat(";", 1<<20)},
@@ -580,7 +557,7 @@ func BenchmarkChunks(b *testing.B) {
 	m := benchManager(b, benchT0, tokensession.GenerateKey())
 	v, n := benchMakeValue(b, 3*1024)
 	cookie := benchLogin(b, m, v)
-	if c := strings.Count(cookie, m.CookieName()+"."); c < 2 {
+	if c := strings.Count(cookie, tokensession.DefaultCookieName+"."); c < 2 {
 		b.Fatalf("3 KiB session spans %d cookies, want 2 or more", c)
 	}
 	r := benchRequest(cookie)
@@ -655,17 +632,6 @@ var benchRounds = flag.Int("rounds", 5, "rounds of the *Cases benchmarks")
 // far more than the default cache holds at any size, and more than it
 // remembers having seen, so that almost every open misses.
 const benchPoolSize = 8192
-
-// benchReportRusage reports cpu-ns/op, from getrusage, when the returned
-// function runs after the loop.
-func benchReportRusage(b *testing.B) func() {
-	t0, ok := benchRusageCPU()
-	return func() {
-		if t1, ok1 := benchRusageCPU(); ok && ok1 && b.N > 0 {
-			b.ReportMetric(float64(t1-t0)/float64(b.N), "cpu-ns/op")
-		}
-	}
-}
 
 // benchFloor is go-paseto used by hand for the same token as the library:
 // the same five claims, footer and implicit assertion, and the same reads
@@ -789,7 +755,7 @@ func BenchmarkOpenCases(b *testing.B) {
 				b.Run(name, func(b *testing.B) {
 					b.SetBytes(int64(s.n))
 					b.ReportAllocs()
-					defer benchReportRusage(b)()
+					defer benchReportCPU(b)()
 					j := next[c.name+s.name]
 					for b.Loop() {
 						if err := c.open(s, j); err != nil {
@@ -827,7 +793,7 @@ func BenchmarkSealCases(b *testing.B) {
 				b.Run(fmt.Sprintf("round=%d/case=%s/size=%s", round, c.name, sz.name), func(b *testing.B) {
 					b.SetBytes(int64(n))
 					b.ReportAllocs()
-					defer benchReportRusage(b)()
+					defer benchReportCPU(b)()
 					for b.Loop() {
 						if err := c.seal(v); err != nil {
 							b.Fatal(err)

@@ -9,8 +9,8 @@ import (
 	"github.com/tokensession/tokensession/internal/format"
 )
 
-// DefaultOpenCacheBytes is the default bound of [Config.OpenCacheBytes].
-const DefaultOpenCacheBytes = 4 << 20
+// defaultOpenCacheBytes is the default bound of [Config.OpenCacheBytes].
+const defaultOpenCacheBytes = 4 << 20
 
 // openCache remembers tokens the manager has authenticated and decrypted,
 // so that a session read on request after request is decrypted once or

@@ -7,9 +7,10 @@
 // JSON by default) into a token and opens it back. [Manager.Handler] is
 // net/http middleware that keeps the token in a cookie: it opens the
 // session lazily, re-seals it only when it changed or nears expiry, and
-// writes Set-Cookie before the response headers go out. [Manager.Seal] and
-// [Manager.Open] give the same tokens for Authorization headers, WebSocket
-// handshakes and queues.
+// writes Set-Cookie before the response headers go out. [Manager.Load]
+// reads the session from a request's cookies where the middleware does
+// not run. [Manager.Seal] and [Manager.Open] give the same tokens for
+// Authorization headers, WebSocket handshakes and queues.
 //
 // # Token format
 //

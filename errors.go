@@ -3,6 +3,9 @@ package tokensession
 import (
 	"errors"
 	"strconv"
+
+	"github.com/tokensession/tokensession/internal/cookiechunk"
+	"github.com/tokensession/tokensession/internal/format"
 )
 
 // Sentinel errors, one per cause an operator acts on differently. Check them
@@ -76,15 +79,13 @@ func (e *TooLargeError) Is(target error) bool { return target == ErrTooLarge }
 
 // A KeyError reports bad key material or a bad keyring entry. It names the
 // entry by position (and by ID where the key itself parsed), never by its
-// bytes. It matches [ErrInvalidKey] with [errors.Is], and unwraps to
-// [ErrNoSealingKey] where that is the cause.
+// bytes. It matches [ErrInvalidKey] with [errors.Is].
 type KeyError struct {
 	// Index is the zero-based position of the entry in the keyring source,
 	// or -1 when the error concerns a single key outside a keyring.
 	Index int
 	// Reason says what is wrong, in words safe to log.
 	Reason string
-	err    error
 }
 
 func (e *KeyError) Error() string {
@@ -97,13 +98,61 @@ func (e *KeyError) Error() string {
 // Is reports whether target is [ErrInvalidKey].
 func (e *KeyError) Is(target error) bool { return target == ErrInvalidKey }
 
-// Unwrap returns the underlying sentinel, if any.
-func (e *KeyError) Unwrap() error { return e.err }
-
 func keyError(index int, reason string) error {
 	return &KeyError{Index: index, Reason: reason}
 }
 
-// errKeepCookie refuses to seal over a cookie sealed by a key this instance
-// does not have.
-var errKeepCookie = &reasonError{ErrUnknownKey, "session cookie sealed by a key this instance does not have is kept; only Renew or Destroy replaces it"}
+// A CodecError reports that a session value could not be encoded: the
+// [Codec] failed, or a codec that states it encodes JSON returned something
+// other than one JSON value. [Manager.Seal], [Manager.Reseal] and
+// [Session.Save] return it, and the middleware reports it. Its message is
+// fixed, since the codec's own message may quote the value; [errors.As]
+// and [errors.Unwrap] reach the codec's error, to diagnose it.
+type CodecError struct {
+	err error
+}
+
+func (e *CodecError) Error() string {
+	return "tokensession: codec failed to encode the session value"
+}
+
+// Unwrap returns the codec's error.
+func (e *CodecError) Unwrap() error { return e.err }
+
+// A reasonError is a fixed, allocation-free error that adds a reason to one
+// of the sentinels: reporting one allocates nothing.
+type reasonError struct {
+	sentinel error
+	reason   string
+}
+
+func (e *reasonError) Error() string { return e.sentinel.Error() + ": " + e.reason }
+func (e *reasonError) Unwrap() error { return e.sentinel }
+
+// Reasons a token does not open.
+var (
+	errEmpty          = &reasonError{ErrMalformed, "empty token"}
+	errOversized      = &reasonError{ErrMalformed, "token exceeds the size limit"}
+	errHeader         = &reasonError{ErrMalformed, format.ErrHeader.Error()}
+	errNoFooter       = &reasonError{ErrMalformed, format.ErrNoFooter.Error()}
+	errPayload        = &reasonError{ErrMalformed, format.ErrPayload.Error()}
+	errFooterShape    = &reasonError{ErrMalformed, format.ErrFooter.Error()}
+	errClaims         = &reasonError{ErrMalformed, format.ErrClaims.Error()}
+	errTime           = &reasonError{ErrMalformed, format.ErrTime.Error()}
+	errSessionID      = &reasonError{ErrMalformed, format.ErrSessionID.Error()}
+	errData           = &reasonError{ErrMalformed, "session data does not decode into the session type"}
+	errFuture         = &reasonError{ErrMalformed, "token issued in the future"}
+	errIdleExpired    = &reasonError{ErrExpired, "past its idle expiry"}
+	errAbsoluteExpiry = &reasonError{ErrExpired, "past the session's absolute lifetime"}
+	errRevokedBefore  = &reasonError{ErrRevoked, "session created before RevokedBefore"}
+	errRevokedHook    = &reasonError{ErrRevoked, "rejected by IsRevoked"}
+)
+
+// Reasons the middleware cannot read or write the session cookie.
+var (
+	// errKeepCookie refuses to seal over a cookie sealed by a key this
+	// instance does not have.
+	errKeepCookie       = &reasonError{ErrUnknownKey, "session cookie sealed by a key this instance does not have is kept; only Renew or Destroy replaces it"}
+	errIncompleteChunks = &reasonError{ErrMalformed, "incomplete or non-contiguous cookie chunks: the client or a proxy may have dropped a cookie (for example a Cookie header over about 8 KB)"}
+	errTooManyCookies   = &reasonError{ErrMalformed, "the Cookie header holds more cookies than net/http reads (" + strconv.Itoa(cookiechunk.MaxPairs) + ")"}
+)

@@ -138,7 +138,11 @@ func ExampleParseKeyringJSON() {
 	}
 	for _, at := range []string{"2026-12-01T09:59:59Z", "2026-12-01T10:00:00Z", "2026-12-02T10:00:00Z"} {
 		now, _ := time.Parse(time.RFC3339, at)
-		fmt.Println(at, ring.State(0, now), ring.State(1, now))
+		fmt.Print(at)
+		for _, state := range ring.States(now) {
+			fmt.Print(" ", state)
+		}
+		fmt.Println()
 	}
 	// Output:
 	// 2026-12-01T09:59:59Z staged sealing

@@ -182,11 +182,8 @@ func (k Key) String() string {
 	return "tokensession.Key(" + k.k.id + ")"
 }
 
-// GoString is the same as [Key.String], so %#v does not reveal the secret.
-func (k Key) GoString() string { return k.String() }
-
-// Format implements [fmt.Formatter] so that every verb, %x and %q included,
-// prints only [Key.String].
+// Format implements [fmt.Formatter] so that every verb, %#v, %x and %q
+// included, prints only [Key.String].
 func (k Key) Format(f fmt.State, verb rune) {
 	s := k.String()
 	if verb == 'q' {
@@ -195,14 +192,9 @@ func (k Key) Format(f fmt.State, verb rune) {
 	f.Write([]byte(s))
 }
 
-// MarshalJSON encodes the key as its ID, a JSON string. It never writes the
-// secret; there is deliberately no UnmarshalJSON.
-func (k Key) MarshalJSON() ([]byte, error) {
-	return []byte(`"` + k.ID() + `"`), nil
-}
-
-// MarshalText encodes the key as its ID, so that text encoders (and maps
-// keyed by Key) never write the secret.
+// MarshalText encodes the key as its ID, so that [encoding/json] (which
+// writes it as a JSON string), other text encoders and maps keyed by Key
+// never write the secret. There is deliberately no UnmarshalText.
 func (k Key) MarshalText() ([]byte, error) {
 	return []byte(k.ID()), nil
 }

@@ -17,6 +17,7 @@ import (
 )
 
 func TestGenerateKey(t *testing.T) {
+	t.Parallel()
 	const n = 64
 	ids := map[string]bool{}
 	secrets := map[string]bool{}
@@ -41,6 +42,7 @@ func TestGenerateKey(t *testing.T) {
 }
 
 func TestParseKeyErrors(t *testing.T) {
+	t.Parallel()
 	valid := vectorKey(t).UnsafeExportPASERK() // k4.local.cHFy…jo8
 	enc := strings.TrimPrefix(valid, "k4.local.")
 	cases := []struct {
@@ -113,6 +115,7 @@ func secretPiece(msg, input string) string {
 }
 
 func TestNewKeyFromBytes(t *testing.T) {
+	t.Parallel()
 	for _, n := range []int{0, 16, 31, 33, 64} {
 		_, err := tokensession.NewKeyFromBytes(make([]byte, n))
 		var ke *tokensession.KeyError
@@ -133,6 +136,7 @@ func TestNewKeyFromBytes(t *testing.T) {
 }
 
 func TestKeyEqual(t *testing.T) {
+	t.Parallel()
 	a := vectorKey(t)
 	a2, err := tokensession.ParseKey(a.UnsafeExportPASERK())
 	if err != nil {
@@ -165,6 +169,7 @@ func TestKeyEqual(t *testing.T) {
 }
 
 func TestZeroKey(t *testing.T) {
+	t.Parallel()
 	var k tokensession.Key
 	if k.IsValid() || k.ID() != "" {
 		t.Errorf("zero Key: IsValid %v, ID %q", k.IsValid(), k.ID())
@@ -208,6 +213,7 @@ func forbidden(t *testing.T, k tokensession.Key) []string {
 }
 
 func TestKeyNeverPrinted(t *testing.T) {
+	t.Parallel()
 	for _, k := range []tokensession.Key{vectorKey(t), tokensession.GenerateKey()} {
 		ring := mustRing(t,
 			tokensession.KeyringEntry{Key: k, NotAfter: fixedT0.Add(time.Hour)},

@@ -2,37 +2,19 @@ package tokensession
 
 import (
 	"errors"
-	"fmt"
-	"net"
 	"net/http"
-	"strconv"
-	"strings"
 	"sync/atomic"
 	"time"
-
-	"github.com/tokensession/tokensession/internal/cookiechunk"
 )
 
-// Defaults for the zero fields of [Config].
 const (
-	DefaultCookieName      = "__Host-session"
-	DefaultIdleTimeout     = 30 * time.Minute
+	// DefaultIdleTimeout is the default [Config.IdleTimeout].
+	DefaultIdleTimeout = 30 * time.Minute
+	// DefaultAbsoluteTimeout is the default [Config.AbsoluteTimeout].
 	DefaultAbsoluteTimeout = 24 * time.Hour
-	DefaultLeeway          = 30 * time.Second
-	// DefaultMaxCookieSize is the per-cookie budget for the cookie's name
-	// and value, the limit browsers enforce (RFC 6265bis, section 5.6).
-	DefaultMaxCookieSize = 4096
-	// MaxMaxChunks bounds Config.MaxChunks.
-	MaxMaxChunks = 16
-
-	// devCookieName is the default cookie name with UnsafeAllowHTTP, which
-	// cannot use the __Host- prefix.
-	devCookieName = "session"
+	// DefaultLeeway is the default [Config.Leeway].
+	DefaultLeeway = 30 * time.Second
 )
-
-// The cookie reader holds as many chunks as a manager may write: this does
-// not compile if the two differ.
-const _ = uint(cookiechunk.Max-MaxMaxChunks) + uint(MaxMaxChunks-cookiechunk.Max)
 
 // Config configures a [Manager]. The zero value of every field except
 // Keyring is a secure default, documented on the field. [New] validates the
@@ -195,11 +177,8 @@ type Manager[T any] struct {
 	isRevoked     func(Info, T) bool
 	errorHandler  func(*http.Request, error)
 	maxTokenSize  int
-	maxCookieSize int
-	maxChunks     int
 	cache         *openCache
-	cookie        http.Cookie // template: name and attributes
-	chunkNames    []string
+	cookie        sessionCookie
 	// hintAt is when the default log last showed the incomplete-chunks
 	// hint at info level, in UnixNano of the manager's clock.
 	hintAt atomic.Int64
@@ -219,8 +198,6 @@ func New[T any](cfg Config[T]) (*Manager[T], error) {
 		revokedBefore: cfg.RevokedBefore,
 		isRevoked:     cfg.IsRevoked,
 		errorHandler:  cfg.ErrorHandler,
-		maxCookieSize: cfg.MaxCookieSize,
-		maxChunks:     cfg.MaxChunks,
 	}
 	if cfg.Keyring == nil {
 		return nil, errors.New("tokensession: Config.Keyring is required")
@@ -261,111 +238,26 @@ func New[T any](cfg Config[T]) (*Manager[T], error) {
 	if m.revokedBefore.After(m.now().Add(m.leeway)) {
 		return nil, errors.New("tokensession: Config.RevokedBefore is in the future: it would revoke the sessions sealed until then")
 	}
-	if m.maxCookieSize == 0 {
-		m.maxCookieSize = DefaultMaxCookieSize
-	}
-	if m.maxCookieSize < 512 || m.maxCookieSize > DefaultMaxCookieSize {
-		return nil, errors.New("tokensession: Config.MaxCookieSize must be between 512 and 4096")
-	}
-	if m.maxChunks == 0 {
-		m.maxChunks = 1
-	}
-	if m.maxChunks < 1 || m.maxChunks > MaxMaxChunks {
-		return nil, fmt.Errorf("tokensession: Config.MaxChunks must be between 1 and %d", MaxMaxChunks)
-	}
 	switch {
 	case cfg.OpenCacheBytes == 0:
-		m.cache = newOpenCache(DefaultOpenCacheBytes)
+		m.cache = newOpenCache(defaultOpenCacheBytes)
 	case cfg.OpenCacheBytes > 0:
 		m.cache = newOpenCache(cfg.OpenCacheBytes)
 	}
-	if err := m.initCookie(&cfg); err != nil {
+	var err error
+	if m.cookie, err = newSessionCookie(&cfg); err != nil {
 		return nil, err
 	}
+	m.maxTokenSize = m.cookie.maxToken
 	purpose := cfg.Purpose
 	if purpose == "" {
-		purpose = m.cookie.Name
+		purpose = m.cookie.template.Name
 	}
 	m.implicit = []byte("tokensession/v1:" + purpose)
-	// Opening bounds its input by the largest token the cookies can carry;
-	// every token Seal returns fits the same bound.
-	m.maxTokenSize = m.maxCookieSize - len(m.cookie.Name)
-	if m.maxChunks > 1 {
-		m.maxTokenSize = 0
-		for _, name := range m.chunkNames {
-			m.maxTokenSize += m.maxCookieSize - len(name)
-		}
-	}
 	if err := m.SetKeyring(cfg.Keyring); err != nil {
 		return nil, err
 	}
 	return m, nil
-}
-
-func (m *Manager[T]) initCookie(cfg *Config[T]) error {
-	c := http.Cookie{
-		Name:     cfg.CookieName,
-		Path:     cfg.Path,
-		Domain:   cfg.Domain,
-		Secure:   !cfg.UnsafeAllowHTTP,
-		HttpOnly: true,
-		SameSite: cfg.SameSite,
-	}
-	if c.Name == "" {
-		c.Name = DefaultCookieName
-		if cfg.UnsafeAllowHTTP {
-			c.Name = devCookieName
-		}
-	}
-	if c.Path == "" {
-		c.Path = "/"
-	}
-	if c.SameSite == 0 || c.SameSite == http.SameSiteDefaultMode {
-		c.SameSite = http.SameSiteLaxMode
-	}
-	if c.SameSite == http.SameSiteNoneMode && !c.Secure {
-		return errors.New("tokensession: SameSite=None requires Secure, which UnsafeAllowHTTP removes")
-	}
-	if c.Path[0] != '/' {
-		return errors.New("tokensession: Config.Path must start with '/'")
-	}
-	if c.Domain != "" {
-		// Browsers refuse a cookie whose Domain is a public suffix. Without
-		// the public suffix list this catches only a single label (a bare
-		// TLD such as "com", or "localhost") and an IP address; a
-		// multi-label suffix such as "co.uk" or "github.io" still passes
-		// here and is refused by the browser.
-		d := strings.TrimPrefix(c.Domain, ".")
-		if !strings.Contains(strings.TrimSuffix(d, "."), ".") || net.ParseIP(d) != nil {
-			return errors.New("tokensession: Config.Domain must be a registrable domain such as example.com, not a top-level domain or an IP address; leave it empty for a host-only cookie")
-		}
-	}
-	// Browsers match the prefixes in any case.
-	if hasPrefixFold(c.Name, "__Host-") && (!c.Secure || c.Path != "/" || c.Domain != "") {
-		return errors.New("tokensession: a __Host- cookie requires Secure, Path=/ and no Domain")
-	}
-	if hasPrefixFold(c.Name, "__Secure-") && !c.Secure {
-		return errors.New("tokensession: a __Secure- cookie requires Secure")
-	}
-	m.chunkNames = make([]string, m.maxChunks)
-	for i := range m.chunkNames {
-		m.chunkNames[i] = c.Name + "." + strconv.Itoa(i)
-	}
-	probe := c
-	probe.Value = "v"
-	probe.MaxAge = 1
-	if err := probe.Valid(); err != nil {
-		return errors.New("tokensession: invalid cookie settings: " + err.Error())
-	}
-	if len(c.Name)+lidLen+200 > m.maxCookieSize {
-		return errors.New("tokensession: Config.CookieName too long for Config.MaxCookieSize")
-	}
-	m.cookie = c
-	return nil
-}
-
-func hasPrefixFold(s, prefix string) bool {
-	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
 }
 
 // SetKeyring replaces the manager's keyring. It is safe to call while
@@ -380,7 +272,7 @@ func (m *Manager[T]) SetKeyring(r *Keyring) error {
 		panic("tokensession: SetKeyring with nil Keyring")
 	}
 	if r.sealingIndex(m.now()) < 0 {
-		return &KeyError{Index: -1, Reason: "no key in the keyring can seal now", err: ErrNoSealingKey}
+		return ErrNoSealingKey
 	}
 	m.keyring.Store(r)
 	return nil
@@ -388,6 +280,3 @@ func (m *Manager[T]) SetKeyring(r *Keyring) error {
 
 // Keyring returns the keyring in use.
 func (m *Manager[T]) Keyring() *Keyring { return m.keyring.Load() }
-
-// CookieName returns the name of the session cookie.
-func (m *Manager[T]) CookieName() string { return m.cookie.Name }

@@ -7,11 +7,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
-
-	"github.com/tokensession/tokensession/internal/cookiechunk"
 )
 
 // Handler returns middleware that gives every request a lazily opened
@@ -52,45 +49,39 @@ type handler[T any] struct {
 }
 
 func (h *handler[T]) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	st := &requestState[T]{}
-	st.sess.m = h.m
-	st.sess.r = &st.req
+	st := &requestState[T]{ResponseWriter: w}
+	s := &st.ctx.sess
+	s.m = h.m
+	s.r = &st.req
 	st.ctx.Context = r.Context()
-	st.ctx.st = st
 	// The request copy lives in the same allocation as the rest.
 	st.req = *r.WithContext(&st.ctx)
-	st.w.ResponseWriter = w
-	st.w.st = st
-	h.next.ServeHTTP(&st.w, &st.req)
-	st.sess.commit(w.Header())
-	st.sess.finish()
+	h.next.ServeHTTP(st, &st.req)
+	s.commit(w.Header())
+	s.finish()
 }
 
 // requestState is everything the middleware adds to a request, allocated
-// at once, the Session included. The cookie is opened only when the
+// at once: the response writer, the context holding the Session, and the
+// request copy carrying that context. The cookie is opened only when the
 // handler first calls the Session, so a request that never touches its
 // session pays for this allocation alone.
+//
+// requestState is the response writer the handler gets: it commits the
+// session before the first byte of the response header goes out.
 type requestState[T any] struct {
-	sess Session[T]
-	ctx  sessionContext[T]
-	w    responseWriter[T]
-	req  http.Request
-}
-
-// responseWriter commits the session before the first byte of the response
-// header goes out.
-type responseWriter[T any] struct {
 	http.ResponseWriter
-	st *requestState[T]
+	ctx sessionContext[T]
+	req http.Request
 }
 
-func (w *responseWriter[T]) commit() {
-	if !w.st.sess.committed.Load() {
-		w.st.sess.commit(w.ResponseWriter.Header())
+func (w *requestState[T]) commit() {
+	if s := &w.ctx.sess; !s.committed.Load() {
+		s.commit(w.ResponseWriter.Header())
 	}
 }
 
-func (w *responseWriter[T]) WriteHeader(code int) {
+func (w *requestState[T]) WriteHeader(code int) {
 	// 1xx informational responses (103 Early Hints, 100 Continue) are
 	// followed by the real one; 101 Switching Protocols is final.
 	if code >= 100 && code <= 199 && code != http.StatusSwitchingProtocols {
@@ -101,18 +92,18 @@ func (w *responseWriter[T]) WriteHeader(code int) {
 	w.ResponseWriter.WriteHeader(code)
 }
 
-func (w *responseWriter[T]) Write(b []byte) (int, error) {
+func (w *requestState[T]) Write(b []byte) (int, error) {
 	w.commit()
 	return w.ResponseWriter.Write(b)
 }
 
-func (w *responseWriter[T]) WriteString(s string) (int, error) {
+func (w *requestState[T]) WriteString(s string) (int, error) {
 	w.commit()
 	return io.WriteString(w.ResponseWriter, s)
 }
 
 // ReadFrom keeps io.Copy on the underlying writer's fast path (sendfile).
-func (w *responseWriter[T]) ReadFrom(r io.Reader) (int64, error) {
+func (w *requestState[T]) ReadFrom(r io.Reader) (int64, error) {
 	w.commit()
 	if rf, ok := w.ResponseWriter.(io.ReaderFrom); ok {
 		return rf.ReadFrom(r)
@@ -125,147 +116,26 @@ type writerOnly struct{ io.Writer }
 
 // FlushError commits the session, then flushes. [http.ResponseController]
 // calls it before looking at Unwrap.
-func (w *responseWriter[T]) FlushError() error {
+func (w *requestState[T]) FlushError() error {
 	w.commit()
 	return http.NewResponseController(w.ResponseWriter).Flush()
 }
 
 // Flush commits the session, then flushes.
-func (w *responseWriter[T]) Flush() { _ = w.FlushError() }
+func (w *requestState[T]) Flush() { _ = w.FlushError() }
 
 // Hijack passes through. The handler then owns the connection, so a
 // session change not yet written is reported as [ErrHeadersWritten].
-func (w *responseWriter[T]) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+func (w *requestState[T]) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	c, rw, err := http.NewResponseController(w.ResponseWriter).Hijack()
 	if err == nil {
-		w.st.sess.hijacked()
+		w.ctx.sess.hijacked()
 	}
 	return c, rw, err
 }
 
 // Unwrap returns the wrapped writer, for [http.ResponseController].
-func (w *responseWriter[T]) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-var (
-	errIncompleteChunks = &reasonError{ErrMalformed, "incomplete or non-contiguous cookie chunks: the client or a proxy may have dropped a cookie (for example a Cookie header over about 8 KB)"}
-	errTooManyCookies   = &reasonError{ErrMalformed, "the Cookie header holds more cookies than net/http reads (" + strconv.Itoa(cookiechunk.MaxPairs) + ")"}
-)
-
-// readCookies finds this manager's cookies in the request: the plain
-// cookie, or chunks 0…n-1, read back only as a complete, contiguous set.
-// It returns the token ("" if none), the set of cookies present (bit 0
-// plain, bit i+1 chunk i), and an error for an incomplete chunk set.
-func (m *Manager[T]) readCookies(r *http.Request) (string, uint32, error) {
-	var set cookiechunk.Set
-	if !set.Scan(r.Header["Cookie"], m.cookie.Name, m.maxChunks, nil) {
-		return "", 0, errTooManyCookies
-	}
-	present := set.Present << 1
-	if set.HasPlain {
-		present |= 1
-		// One cookie never carries more than one cookie's worth, whatever
-		// MaxChunks allows in total.
-		if len(m.cookie.Name)+len(set.Plain) > m.maxCookieSize {
-			return "", present, errOversized
-		}
-		return set.Plain, present, nil
-	}
-	if present == 0 {
-		return "", 0, nil
-	}
-	n, ok := set.Count()
-	if !ok {
-		return "", present, errIncompleteChunks
-	}
-	total := 0
-	for _, c := range set.Chunks[:n] {
-		total += len(c)
-	}
-	if total > m.maxTokenSize {
-		return "", present, errOversized
-	}
-	var b strings.Builder
-	b.Grow(total)
-	for _, c := range set.Chunks[:n] {
-		b.WriteString(c)
-	}
-	return b.String(), present, nil
-}
-
-// cookieLines splits tok into as few cookies as fit MaxCookieSize (name
-// and value), and returns their Set-Cookie lines, followed by lines that
-// expire the cookies present in the request that the new set does not use.
-// Seal bounds tokens by the total capacity of the chunks, so tok fits.
-func (m *Manager[T]) cookieLines(tok string, ttl time.Duration, present uint32) []string {
-	maxAge := max(int((ttl+time.Second-1)/time.Second), 1)
-	if len(m.cookie.Name)+len(tok) <= m.maxCookieSize {
-		lines := []string{m.setCookieLine(m.cookie.Name, tok, maxAge)}
-		return append(lines, m.expireLines(present, 1)...)
-	}
-	lines := make([]string, 0, 2*m.maxChunks)
-	var used uint32
-	for i := 0; len(tok) > 0; i++ {
-		n := min(len(tok), m.maxCookieSize-len(m.chunkNames[i]))
-		lines = append(lines, m.setCookieLine(m.chunkNames[i], tok[:n], maxAge))
-		used |= 1 << (i + 1)
-		tok = tok[n:]
-	}
-	return append(lines, m.expireLines(present, used)...)
-}
-
-// expireLines returns Set-Cookie lines that delete each cookie in present
-// but not in keep.
-func (m *Manager[T]) expireLines(present, keep uint32) []string {
-	var lines []string
-	for bit := 0; bit <= m.maxChunks; bit++ {
-		if present&(1<<bit) == 0 || keep&(1<<bit) != 0 {
-			continue
-		}
-		name := m.cookie.Name
-		if bit > 0 {
-			name = m.chunkNames[bit-1]
-		}
-		lines = append(lines, m.setCookieLine(name, "", -1))
-	}
-	return lines
-}
-
-// setCookieLine formats one Set-Cookie value. A negative maxAge deletes the
-// cookie. The name and attributes were validated by New and a token holds
-// only base64url and '.', so no input here needs escaping.
-func (m *Manager[T]) setCookieLine(name, value string, maxAge int) string {
-	c := &m.cookie
-	var b strings.Builder
-	b.Grow(len(name) + len(value) + 110)
-	b.WriteString(name)
-	b.WriteByte('=')
-	b.WriteString(value)
-	b.WriteString("; Path=")
-	b.WriteString(c.Path)
-	if c.Domain != "" {
-		b.WriteString("; Domain=")
-		b.WriteString(c.Domain)
-	}
-	if maxAge < 0 {
-		b.WriteString("; Max-Age=0")
-	} else {
-		b.WriteString("; Max-Age=")
-		b.WriteString(strconv.Itoa(maxAge))
-	}
-	b.WriteString("; HttpOnly")
-	if c.Secure {
-		b.WriteString("; Secure")
-	}
-	switch c.SameSite {
-	case http.SameSiteStrictMode:
-		b.WriteString("; SameSite=Strict")
-	case http.SameSiteNoneMode:
-		b.WriteString("; SameSite=None")
-	default:
-		b.WriteString("; SameSite=Lax")
-	}
-	return b.String()
-}
+func (w *requestState[T]) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // writeSetCookie adds the session's Set-Cookie lines to h, and merges the
 // handler's Cache-Control lines into one that keeps shared caches from
@@ -358,7 +228,7 @@ func (m *Manager[T]) report(r *http.Request, err error) {
 	}
 	// Every error of this package has a fixed message: no token bytes.
 	l.Log(ctx, level, "tokensession: "+logMessage(err),
-		slog.String("cookie", m.cookie.Name),
+		slog.String("cookie", m.cookie.template.Name),
 		slog.String("method", r.Method),
 		slog.String("path", r.URL.Path),
 		slog.String("err", err.Error()))

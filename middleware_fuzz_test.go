@@ -16,8 +16,9 @@ const fuzzMiddlewareKey = "k4.local.cHFyc3R1dnd4eXp7fH1-f4CBgoOEhYaHiImKi4yNjo8"
 // FuzzMiddlewareCookie feeds arbitrary Cookie headers through the
 // middleware of a handler that reads and sometimes changes the session: no
 // panic, never a 5xx, every Set-Cookie line is one of ours on a response
-// no shared cache stores, the response varies on Cookie, and no error
-// repeats what the client sent.
+// no shared cache stores, the response varies on Cookie, no error
+// repeats what the client sent, and Manager.Load reads the same session as
+// the middleware, or fails for the same reason.
 func FuzzMiddlewareCookie(f *testing.F) {
 	ring, err := tokensession.ParseKeyringEnv(fuzzMiddlewareKey)
 	if err != nil {
@@ -32,9 +33,13 @@ func FuzzMiddlewareCookie(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
+	var read mwValue
+	var readOK bool
+	var readErr error
 	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s := m.FromContext(r.Context())
 		v, ok := s.Get()
+		read, readOK, readErr = v, ok, s.Err()
 		if err := s.Err(); err != nil {
 			reported = append(reported, err)
 		}
@@ -76,6 +81,10 @@ func FuzzMiddlewareCookie(f *testing.F) {
 		}
 		if got := resp.Header["Vary"]; len(got) != 1 || got[0] != "Cookie" {
 			t.Fatalf("Vary %q", got)
+		}
+		v, _, err := m.Load(req)
+		if (err == nil) != readOK || v.User != read.User || err != readErr && err != http.ErrNoCookie {
+			t.Fatalf("Load = %q, %v; the middleware read %q, %v (session %v)", v.User, err, read.User, readErr, readOK)
 		}
 		_, value, _ := strings.Cut(header, "=")
 		for _, err := range reported {

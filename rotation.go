@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"strconv"
 	"strings"
 	"time"
@@ -13,6 +14,7 @@ import (
 
 // A KeyringEntry is one key of a [Keyring] and the window in which it seals.
 type KeyringEntry struct {
+	// Key is the key itself.
 	Key Key
 	// NotBefore is when the key starts sealing. Until then the key is
 	// staged: it opens tokens but seals none. Zero means always active.
@@ -36,6 +38,7 @@ const (
 	KeyRetired
 )
 
+// String returns "staged", "sealing", "opening" or "retired".
 func (s KeyState) String() string {
 	switch s {
 	case KeyStaged:
@@ -285,19 +288,6 @@ func (r *Keyring) Entries() []KeyringEntry {
 	return append([]KeyringEntry(nil), r.entries...)
 }
 
-// Len returns the number of keys in the keyring.
-func (r *Keyring) Len() int { return len(r.entries) }
-
-// SealingKey returns the key that seals at instant now: the first entry
-// whose NotBefore is not after now and whose NotAfter is after now. It fails
-// with [ErrNoSealingKey] when there is none.
-func (r *Keyring) SealingKey(now time.Time) (Key, error) {
-	if i := r.sealingIndex(now); i >= 0 {
-		return r.entries[i].Key, nil
-	}
-	return Key{}, ErrNoSealingKey
-}
-
 func (r *Keyring) sealingIndex(now time.Time) int {
 	for i := range r.entries {
 		e := &r.entries[i]
@@ -308,16 +298,28 @@ func (r *Keyring) sealingIndex(now time.Time) int {
 	return -1
 }
 
-// State returns what entry i does at instant now. It does not apply a
-// manager's leeway: [Manager.Open] still accepts a retired key's tokens for
-// [Config.Leeway] after its NotAfter, so drop a retired key from the ring
-// only after that.
-func (r *Keyring) State(i int, now time.Time) KeyState {
-	e := &r.entries[i]
+// States returns an iterator over the keyring's entries, in order, each
+// with what it does at instant now: the entry whose state is [KeySealing]
+// is the one new tokens are sealed with, and there is none when every key
+// is staged or retired. It does not apply a manager's leeway:
+// [Manager.Open] still accepts a retired key's tokens for [Config.Leeway]
+// after its NotAfter, so drop a retired key from the ring only after that.
+func (r *Keyring) States(now time.Time) iter.Seq2[KeyringEntry, KeyState] {
+	return func(yield func(KeyringEntry, KeyState) bool) {
+		sealing := r.sealingIndex(now)
+		for i, e := range r.entries {
+			if !yield(e, entryState(&e, i == sealing, now)) {
+				return
+			}
+		}
+	}
+}
+
+func entryState(e *KeyringEntry, sealing bool, now time.Time) KeyState {
 	switch {
 	case !e.NotAfter.IsZero() && !now.Before(e.NotAfter):
 		return KeyRetired
-	case i == r.sealingIndex(now):
+	case sealing:
 		return KeySealing
 	case !e.NotBefore.IsZero() && now.Before(e.NotBefore):
 		return KeyStaged
@@ -325,8 +327,8 @@ func (r *Keyring) State(i int, now time.Time) KeyState {
 	return KeyOpening
 }
 
-// Format prints the keyring as its key IDs, whatever the verb: a keyring
-// never prints its secrets.
+// Format prints the keyring as its key IDs, whatever the verb, %#v
+// included: a keyring never prints its secrets.
 func (r *Keyring) Format(f fmt.State, verb rune) {
 	f.Write([]byte(r.String()))
 }
@@ -347,9 +349,6 @@ func (r *Keyring) String() string {
 	b.WriteByte(']')
 	return b.String()
 }
-
-// GoString is the same as [Keyring.String].
-func (r *Keyring) GoString() string { return r.String() }
 
 // lookupFooter returns the entry whose encoded token footer is encFooter.
 func (r *Keyring) lookupFooter(encFooter string) (*KeyringEntry, bool) {

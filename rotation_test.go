@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"runtime"
 	"strings"
 	"sync"
@@ -19,6 +21,7 @@ import (
 var keyCmp = cmp.Comparer(func(a, b tokensession.Key) bool { return a.Equal(b) })
 
 func TestParseKeyringEnv(t *testing.T) {
+	t.Parallel()
 	k1, k2, k3 := testKey(t, 1), testKey(t, 2), testKey(t, 3)
 	for _, env := range []string{
 		k1.UnsafeExportPASERK() + " " + k2.UnsafeExportPASERK() + " " + k3.UnsafeExportPASERK(),
@@ -32,10 +35,10 @@ func TestParseKeyringEnv(t *testing.T) {
 		if diff := cmp.Diff(want, ring.Entries(), keyCmp); diff != "" {
 			t.Errorf("entries mismatch (-want +got):\n%s", diff)
 		}
-		if ring.Len() != 3 {
-			t.Errorf("Len = %d, want 3", ring.Len())
+		if len(ring.Entries()) != 3 {
+			t.Errorf("%d entries, want 3", len(ring.Entries()))
 		}
-		if k, err := ring.SealingKey(fixedT0); err != nil || !k.Equal(k1) {
+		if k, err := sealingKey(ring, fixedT0); err != nil || !k.Equal(k1) {
 			t.Errorf("SealingKey = %v, %v; want the first key", k, err)
 		}
 		for i := range 3 {
@@ -43,24 +46,25 @@ func TestParseKeyringEnv(t *testing.T) {
 			if i == 0 {
 				want = tokensession.KeySealing
 			}
-			if s := ring.State(i, fixedT0); s != want {
-				t.Errorf("State(%d) = %v, want %v", i, s, want)
+			if s := keyStates(ring, fixedT0)[i]; s != want {
+				t.Errorf("state of entry %d = %v, want %v", i, s, want)
 			}
 		}
 	}
 	ring, err := tokensession.ParseKeyringEnv(k2.UnsafeExportPASERK())
-	if err != nil || ring.Len() != 1 {
+	if err != nil || len(ring.Entries()) != 1 {
 		t.Fatalf("one key: %v", err)
 	}
 	// Entries is a copy.
 	e := ring.Entries()
 	e[0].Key = k3
-	if k, _ := ring.SealingKey(fixedT0); !k.Equal(k2) {
+	if k, _ := sealingKey(ring, fixedT0); !k.Equal(k2) {
 		t.Error("changing the slice Entries returned changed the keyring")
 	}
 }
 
 func TestParseKeyringJSON(t *testing.T) {
+	t.Parallel()
 	k1, k2 := testKey(t, 1), testKey(t, 2)
 	file := `{"keys": [
 		{"key": "` + k1.UnsafeExportPASERK() + `", "not_before": "2026-12-01T11:00:00+01:00"},
@@ -85,12 +89,12 @@ func TestParseKeyringJSON(t *testing.T) {
 		{activate, k1, [2]tokensession.KeyState{tokensession.KeySealing, tokensession.KeyOpening}},
 		{retire, k1, [2]tokensession.KeyState{tokensession.KeySealing, tokensession.KeyRetired}},
 	} {
-		if k, err := ring.SealingKey(tc.at); err != nil || !k.Equal(tc.seal) {
+		if k, err := sealingKey(ring, tc.at); err != nil || !k.Equal(tc.seal) {
 			t.Errorf("at %v: SealingKey = %v, %v; want %v", tc.at, k, err, tc.seal)
 		}
 		for i, want := range tc.states {
-			if got := ring.State(i, tc.at); got != want {
-				t.Errorf("at %v: State(%d) = %v, want %v", tc.at, i, got, want)
+			if got := keyStates(ring, tc.at)[i]; got != want {
+				t.Errorf("at %v: state of entry %d = %v, want %v", tc.at, i, got, want)
 			}
 		}
 	}
@@ -108,6 +112,7 @@ func TestParseKeyringJSON(t *testing.T) {
 func b64Of(k tokensession.Key) string { return strings.TrimPrefix(k.UnsafeExportPASERK(), "k4.local.") }
 
 func TestKeyringErrors(t *testing.T) {
+	t.Parallel()
 	k1, k2, k3 := testKey(t, 1), testKey(t, 2), testKey(t, 3)
 	p1, p2, p3 := k1.UnsafeExportPASERK(), k2.UnsafeExportPASERK(), k3.UnsafeExportPASERK()
 	e1, e2, e3 := b64Of(k1), b64Of(k2), b64Of(k3)
@@ -204,6 +209,7 @@ func TestKeyringErrors(t *testing.T) {
 // TestKeyringJSONErrorMessages checks that a bad entry is reported by
 // entry, field and expected form, without quoting the value.
 func TestKeyringJSONErrorMessages(t *testing.T) {
+	t.Parallel()
 	p1, p2 := testKey(t, 1).UnsafeExportPASERK(), testKey(t, 2).UnsafeExportPASERK()
 	const wantTime = ": want an RFC 3339 time like 2026-12-01T10:00:00Z"
 	for _, tc := range []struct {
@@ -273,6 +279,7 @@ func checkKeyringError(t *testing.T, ring *tokensession.Keyring, err error, inde
 }
 
 func TestKeyLifecycle(t *testing.T) {
+	t.Parallel()
 	// One key, k, through its whole life: staged before t1, sealing from
 	// t1, opening once next takes over at t2, retired at t3.
 	next, k, old := testKey(t, 1), testKey(t, 2), testKey(t, 3)
@@ -305,11 +312,11 @@ func TestKeyLifecycle(t *testing.T) {
 	}
 	for _, tc := range cases {
 		for i, want := range tc.states {
-			if got := ring.State(i, tc.at); got != want {
-				t.Errorf("at %v: State(%d) = %v, want %v", tc.at.Sub(fixedT0), i, got, want)
+			if got := keyStates(ring, tc.at)[i]; got != want {
+				t.Errorf("at %v: state of entry %d = %v, want %v", tc.at.Sub(fixedT0), i, got, want)
 			}
 		}
-		got, err := ring.SealingKey(tc.at)
+		got, err := sealingKey(ring, tc.at)
 		if err != nil || !got.Equal(tc.seal) {
 			t.Errorf("at %v: SealingKey = %v, %v; want %v", tc.at.Sub(fixedT0), got, err, tc.seal)
 		}
@@ -327,13 +334,14 @@ func TestKeyLifecycle(t *testing.T) {
 	// Before any key is active and after all retire, nothing seals.
 	ring2 := mustRing(t, tokensession.KeyringEntry{Key: k, NotBefore: t1, NotAfter: t3})
 	for _, at := range []time.Time{fixedT0, t3, t3.Add(time.Hour)} {
-		if _, err := ring2.SealingKey(at); !errors.Is(err, tokensession.ErrNoSealingKey) {
+		if _, err := sealingKey(ring2, at); !errors.Is(err, tokensession.ErrNoSealingKey) {
 			t.Errorf("at %v: SealingKey err = %v, want ErrNoSealingKey", at.Sub(fixedT0), err)
 		}
 	}
 }
 
 func TestKeyStateString(t *testing.T) {
+	t.Parallel()
 	for s, want := range map[tokensession.KeyState]string{
 		tokensession.KeyStaged:  "staged",
 		tokensession.KeySealing: "sealing",
@@ -348,10 +356,11 @@ func TestKeyStateString(t *testing.T) {
 }
 
 func TestNoSealingKey(t *testing.T) {
+	t.Parallel()
 	good := mustRing(t, tokensession.KeyringEntry{Key: testKey(t, 1)})
 	staged := mustRing(t, tokensession.KeyringEntry{Key: testKey(t, 2), NotBefore: fixedT0.Add(time.Hour)})
 	retired := mustRing(t, tokensession.KeyringEntry{Key: testKey(t, 3), NotAfter: fixedT0})
-	c := newTestClock(fixedT0)
+	c := newFakeClock(fixedT0)
 
 	for name, ring := range map[string]*tokensession.Keyring{"staged": staged, "retired": retired} {
 		m, err := tokensession.New(tokensession.Config[account]{Keyring: ring, Now: c.Now})
@@ -400,6 +409,7 @@ func TestNoSealingKey(t *testing.T) {
 }
 
 func TestSetKeyringNilPanics(t *testing.T) {
+	t.Parallel()
 	m := mustNew(t, tokensession.Config[account]{Keyring: mustRing(t, tokensession.KeyringEntry{Key: testKey(t, 1)})})
 	defer func() {
 		r := recover()
@@ -413,6 +423,7 @@ func TestSetKeyringNilPanics(t *testing.T) {
 }
 
 func TestSetKeyringConcurrent(t *testing.T) {
+	t.Parallel()
 	a, b := testKey(t, 1), testKey(t, 2)
 	ringAB := mustRing(t, tokensession.KeyringEntry{Key: a}, tokensession.KeyringEntry{Key: b})
 	ringBA := mustRing(t, tokensession.KeyringEntry{Key: b}, tokensession.KeyringEntry{Key: a})
@@ -465,7 +476,7 @@ func TestSetKeyringConcurrent(t *testing.T) {
 					return
 				}
 				byKey[w][info.KeyID]++
-				_ = m.Keyring().State(0, fixedT0)
+				_ = keyStates(m.Keyring(), fixedT0)
 			}
 		}()
 	}
@@ -487,6 +498,7 @@ func TestSetKeyringConcurrent(t *testing.T) {
 }
 
 func TestUnsafeMarshalJSONRoundTrip(t *testing.T) {
+	t.Parallel()
 	k1, k2, k3 := testKey(t, 1), testKey(t, 2), testKey(t, 3)
 	ring := mustRing(t,
 		tokensession.KeyringEntry{Key: k1, NotBefore: time.Date(2026, 12, 1, 11, 0, 0, 123456789, time.FixedZone("X", 3600))},
@@ -518,5 +530,75 @@ func TestUnsafeMarshalJSONRoundTrip(t *testing.T) {
 	}
 	if strings.Contains(string(data), "not_before\":null") || strings.Count(string(data), "not_after") != 1 {
 		t.Errorf("zero bounds should be omitted:\n%s", data)
+	}
+}
+
+// "No sealing key" is the same error whichever path meets it: New,
+// SetKeyring, Seal, Session.Save, and the middleware's ErrorHandler.
+func TestNoSealingKeySameErrorEveryPath(t *testing.T) {
+	t.Parallel()
+	staged := mustRing(t, tokensession.KeyringEntry{Key: testKey(t, 2), NotBefore: fixedT0.Add(time.Hour)})
+	c := newFakeClock(fixedT0)
+	check := func(path string, err error) {
+		t.Helper()
+		if err != tokensession.ErrNoSealingKey {
+			t.Errorf("%s: err = %#v, want ErrNoSealingKey itself", path, err)
+		}
+	}
+
+	_, err := tokensession.New(tokensession.Config[account]{Keyring: staged, Now: c.Now})
+	check("New", err)
+
+	short := mustRing(t, tokensession.KeyringEntry{Key: testKey(t, 4), NotAfter: fixedT0.Add(time.Minute)})
+	var reported []error
+	m := mustNew(t, tokensession.Config[account]{Keyring: short, Now: c.Now,
+		ErrorHandler: func(_ *http.Request, err error) { reported = append(reported, err) }})
+	check("SetKeyring", m.SetKeyring(staged))
+
+	c.Set(fixedT0.Add(time.Minute)) // the only key retires
+	_, _, err = m.Seal(account{})
+	check("Seal", err)
+
+	var saveErr error
+	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := m.FromContext(r.Context())
+		s.Set(account{User: "ada"})
+		if r.URL.Path == "/save" {
+			saveErr = s.Save()
+		}
+	}))
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/save", nil))
+	check("Session.Save", saveErr)
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
+	if len(reported) != 1 {
+		t.Fatalf("ErrorHandler got %v, want one error", reported)
+	}
+	check("ErrorHandler", reported[0])
+}
+
+// States yields every entry in order with its state, and stops when the
+// loop does.
+func TestKeyringStates(t *testing.T) {
+	t.Parallel()
+	k1, k2 := testKey(t, 1), testKey(t, 2)
+	ring := mustRing(t,
+		tokensession.KeyringEntry{Key: k1, NotBefore: fixedT0.Add(time.Hour)},
+		tokensession.KeyringEntry{Key: k2})
+	var ids []string
+	var states []tokensession.KeyState
+	for e, s := range ring.States(fixedT0) {
+		ids, states = append(ids, e.Key.ID()), append(states, s)
+	}
+	if len(ids) != 2 || ids[0] != k1.ID() || ids[1] != k2.ID() ||
+		states[0] != tokensession.KeyStaged || states[1] != tokensession.KeySealing {
+		t.Errorf("States = %v %v", ids, states)
+	}
+	n := 0
+	for range ring.States(fixedT0) {
+		n++
+		break
+	}
+	if n != 1 {
+		t.Errorf("States went on after break: %d entries", n)
 	}
 }

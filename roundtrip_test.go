@@ -61,6 +61,7 @@ func (b *browser) cookieNames() []string {
 }
 
 func TestRoundTripLifecycle(t *testing.T) {
+	t.Parallel()
 	e := newMWEnv(t, nil)
 	b := newBrowser(t, e.h)
 	if got := b.get("/"); got != "-" {
@@ -91,6 +92,7 @@ func TestRoundTripLifecycle(t *testing.T) {
 }
 
 func TestRoundTripChunkedSession(t *testing.T) {
+	t.Parallel()
 	e := newMWEnv(t, func(c *tokensession.Config[mwValue]) { c.MaxChunks = 4 })
 	b := newBrowser(t, e.h)
 	b.get("/set?user=alice")
@@ -127,124 +129,8 @@ func TestRoundTripChunkedSession(t *testing.T) {
 	}
 }
 
-// sealedLen returns the token length for v, sealed at the env's clock.
-func sealedLen(t *testing.T, e *mwEnv, v mwValue) int {
-	t.Helper()
-	tok, _, err := e.m.Seal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return len(tok)
-}
-
-func TestCookieBudgetBoundary(t *testing.T) {
-	// Measure a token with a roomy manager, then set the budget to exactly
-	// the cookie's name plus that token.
-	probe := newMWEnv(t, func(c *tokensession.Config[mwValue]) { c.MaxChunks = 4 })
-	user := strings.Repeat("u", 600)
-	n := sealedLen(t, probe, mwValue{User: user})
-	budget := len("__Host-session") + n
-
-	e := newMWEnv(t, func(c *tokensession.Config[mwValue]) { c.MaxCookieSize = budget })
-	rec := e.do("/set?user=" + user)
-	cs := rec.Result().Cookies()
-	if len(cs) != 1 || len(cs[0].Name)+len(cs[0].Value) != budget {
-		t.Fatalf("at the budget: %d cookies, %d bytes", len(cs), len(cs[0].Name)+len(cs[0].Value))
-	}
-	// Three more bytes of value (four of base64) no longer fit one cookie.
-	rec = e.do("/set?user=" + user + "uuu")
-	if len(rec.Result().Cookies()) != 0 || !e.errs.has(tokensession.ErrTooLarge) {
-		t.Errorf("over the budget: cookies %v", rec.Result().Cookies())
-	}
-}
-
-func TestChunkBoundBoundary(t *testing.T) {
-	// With 3 chunks of 1024 bytes, the chunk names take 16 bytes each, so
-	// tokens may be 3*(1024-16) bytes long.
-	const chunks, size = 3, 1024
-	limit := chunks * (size - len("__Host-session.0"))
-	e := newMWEnv(t, func(c *tokensession.Config[mwValue]) { c.MaxChunks = chunks; c.MaxCookieSize = size })
-	probe := newMWEnv(t, func(c *tokensession.Config[mwValue]) { c.MaxChunks = 4 })
-	// Find the longest user name whose token fits the bound exactly or
-	// just under it (base64 grows in steps).
-	base := sealedLen(t, probe, mwValue{})
-	l := (limit - base) * 3 / 4
-	for sealedLen(t, probe, mwValue{User: strings.Repeat("u", l+1)}) <= limit {
-		l++
-	}
-	for sealedLen(t, probe, mwValue{User: strings.Repeat("u", l)}) > limit {
-		l--
-	}
-	fits := strings.Repeat("u", l)
-	rec := e.do("/set?user=" + fits)
-	cs := rec.Result().Cookies()
-	if len(cs) != chunks {
-		t.Fatalf("at the bound: %d cookies (%v), want %d", len(cs), e.errs.take(), chunks)
-	}
-	total := 0
-	for _, c := range cs {
-		if len(c.Name)+len(c.Value) > size {
-			t.Errorf("cookie %s has %d bytes, over %d", c.Name, len(c.Name)+len(c.Value), size)
-		}
-		total += len(c.Value)
-	}
-	if total > limit || limit-total > 3 {
-		t.Errorf("chunks carry %d bytes, bound %d", total, limit)
-	}
-	// Read back.
-	if got := e.do("/", cs...).Body.String(); got != fits {
-		t.Errorf("chunked read returned %d bytes", len(got))
-	}
-	// One more byte exceeds the bound: typed error with both sizes, no
-	// cookie written, the previous chunks still open.
-	rec = e.do("/set?user="+fits+"uuu", cs...)
-	if len(rec.Result().Cookies()) != 0 {
-		t.Errorf("over the bound wrote %v", rec.Result().Cookies())
-	}
-	var found bool
-	for _, err := range e.errs.take() {
-		if tl, ok := err.(*tokensession.TooLargeError); ok && tl.Limit == limit && tl.Size > limit {
-			found = true
-		}
-	}
-	if !found {
-		t.Error("TooLargeError with the bound not reported")
-	}
-}
-
-func TestChunksReadOnlyAsCompleteSet(t *testing.T) {
-	e := newMWEnv(t, func(c *tokensession.Config[mwValue]) { c.MaxChunks = 4; c.MaxCookieSize = 1024 })
-	rec := e.do("/set?user=" + strings.Repeat("u", 1500))
-	cs := rec.Result().Cookies()
-	if len(cs) != 3 {
-		t.Fatalf("%d chunks, want 3", len(cs))
-	}
-	cases := map[string][]*http.Cookie{
-		"missing first":  {cs[1], cs[2]},
-		"missing middle": {cs[0], cs[2]},
-		"missing last":   {cs[0], cs[1]},
-		"only one":       {cs[0]},
-		"out of order":   {cs[1], cs[0], cs[2]}, // order in the header does not matter
-		"swapped values": {{Name: cs[0].Name, Value: cs[1].Value}, {Name: cs[1].Name, Value: cs[0].Value}, cs[2]},
-	}
-	for name, set := range cases {
-		t.Run(name, func(t *testing.T) {
-			rec := e.do("/", set...)
-			want := "-"
-			if name == "out of order" {
-				want = strings.Repeat("u", 1500)
-			}
-			if got := rec.Body.String(); got != want {
-				t.Errorf("read %d bytes, want %q", len(got), want[:1])
-			}
-			if rec.Code != http.StatusOK {
-				t.Errorf("status %d", rec.Code)
-			}
-		})
-	}
-}
-
 func TestMiddlewareConcurrent(t *testing.T) {
+	t.Parallel()
 	e := newMWEnv(t, func(c *tokensession.Config[mwValue]) { c.MaxChunks = 2 })
 	cookie := e.login("shared")
 	var wg sync.WaitGroup

@@ -35,15 +35,8 @@ type Session[T any] struct {
 	once sync.Once
 
 	mu     sync.Mutex
-	loaded bool
+	status status
 	exists bool // a session is present: opened from the cookie, or set
-	value  T
-	info   Info
-	// loadErr is why the cookie did not open, nil if it did or was absent.
-	loadErr error
-	// present is the set of this manager's cookies the request carried:
-	// bit 0 the plain cookie, bit i+1 chunk i.
-	present uint32
 	// staleKey: the token opened was sealed by a key listed after the
 	// current sealing key, an older one.
 	staleKey bool
@@ -51,48 +44,87 @@ type Session[T any] struct {
 	// only Renew or Destroy may replace it.
 	keep  bool
 	renew bool // the next seal starts a new session ID
-	// status says what the response owes the session's latest change.
-	status status
-	// pending holds the Set-Cookie lines Save sealed (status saved).
-	pending []string
+	// done: the handler has returned, so a change is reported at once.
+	done bool
+	// seen is the set of this manager's cookies the request carried.
+	seen seenCookies
 	// committed is set, under mu, once the response headers are on their
 	// way; the response writer reads it without the lock.
 	committed atomic.Bool
-	// done: the handler has returned, so a change is reported at once.
-	done bool
+	value     T
+	info      sessionInfo
+	// loadErr is why the cookie did not open, nil if it did or was absent.
+	loadErr error
+	// pending holds the Set-Cookie lines Save sealed (status saved).
+	pending []string
 }
 
-// A status is where the session's latest change stands.
+// A status is where the session stands: not read yet, or where its
+// latest change stands.
 type status uint8
 
 const (
-	clean   status = iota // no change since the last seal, or none at all
-	changed               // changed, not sealed yet: the commit seals it
-	saved                 // sealed by Save: the commit writes pending
-	failed                // could not be sealed or sent, already reported
+	untouched status = iota // the handler has not called the Session
+	clean                   // no change since the last seal, or none at all
+	changed                 // changed, not sealed yet: the commit seals it
+	saved                   // sealed by Save: the commit writes pending
+	failed                  // could not be sealed or sent, already reported
 )
+
+// sessionInfo is [Info] as a Session holds it, with the times in Unix
+// nanoseconds (0 for the zero time). Every request carries a Session, so
+// its size is paid by the requests that never touch it; the times of a
+// token that opened lie well within the range of int64 nanoseconds.
+type sessionInfo struct {
+	id, keyID                  string
+	created, issuedAt, expires int64
+}
+
+func packInfo(i Info) sessionInfo {
+	return sessionInfo{i.ID, i.KeyID, unixNano(i.Created), unixNano(i.IssuedAt), unixNano(i.Expires)}
+}
+
+func (p *sessionInfo) unpack() Info {
+	return Info{ID: p.id, Created: fromUnixNano(p.created), IssuedAt: fromUnixNano(p.issuedAt), Expires: fromUnixNano(p.expires), KeyID: p.keyID}
+}
+
+func unixNano(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+// fromUnixNano returns the time n in UTC: the same time.Time value, ==
+// included, as the token's parsed claim or Seal's result.
+func fromUnixNano(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
+}
 
 // ctxKey is the context key of one manager's sessions, so two managers
 // (two cookies) can serve the same request.
 type ctxKey[T any] struct{ m *Manager[T] }
 
-// sessionContext carries the request's state. It is allocated together
-// with the Session, the response writer and the request copy: one
-// allocation per request.
+// sessionContext is the request's context: it holds the request's Session
+// under the key of its manager, and looks it up without side effects.
 type sessionContext[T any] struct {
 	context.Context
-	st *requestState[T]
+	sess Session[T]
 }
 
 func (c *sessionContext[T]) Value(key any) any {
-	if k, ok := key.(ctxKey[T]); ok && k.m == c.st.sess.m {
-		return &c.st.sess
+	if k, ok := key.(ctxKey[T]); ok && k.m == c.sess.m {
+		return &c.sess
 	}
 	return c.Context.Value(key)
 }
 
 // FromContext returns the request's Session for this manager, or nil if
-// ctx does not come from a request served through m's [Manager.Handler].
+// ctx does not come from a request served through m's [Manager.Handler]
+// (outside the middleware, read the session with [Manager.Load]).
 func (m *Manager[T]) FromContext(ctx context.Context) *Session[T] {
 	s, _ := ctx.Value(ctxKey[T]{m}).(*Session[T])
 	return s
@@ -131,7 +163,7 @@ func (s *Session[T]) Get() (T, bool) {
 func (s *Session[T]) Info() (Info, bool) {
 	s.lock()
 	defer s.mu.Unlock()
-	return s.info, s.exists
+	return s.info.unpack(), s.exists
 }
 
 // Set replaces the session's value, starting a session if there is none.
@@ -196,6 +228,28 @@ func (s *Session[T]) mutate(fn func()) {
 	}
 }
 
+// Load opens the session that the cookies of r carry, outside
+// [Manager.Handler]: it reads the cookie, or a complete set of chunk
+// cookies, within the same bounds as the middleware, then opens the token
+// as [Manager.Open] does. Use it where the middleware does not run, such as
+// a WebSocket upgrade served by another router or a test. Load changes
+// nothing: it sets no cookie and does not refresh the session.
+//
+// It returns [http.ErrNoCookie] when r carries no session cookie (or an
+// empty one), an error matching [ErrMalformed] for chunk cookies that are
+// incomplete or too long, and otherwise the errors of [Manager.Open].
+func (m *Manager[T]) Load(r *http.Request) (T, Info, error) {
+	tok, _, err := m.cookie.read(r)
+	if err == nil && tok == "" {
+		err = http.ErrNoCookie
+	}
+	if err != nil {
+		var zero T
+		return zero, Info{}, err
+	}
+	return m.Open(tok)
+}
+
 // Err returns why the request has no session: nil when it carried no
 // session cookie or the cookie opened, otherwise the reason the cookie did
 // not open, which matches one of [ErrMalformed], [ErrUnknownKey],
@@ -245,10 +299,10 @@ func (s *Session[T]) Save() error {
 // load opens the request's cookie. It is called once, with s.mu held, and
 // returns the reason a cookie present did not open.
 func (s *Session[T]) load() error {
-	s.loaded = true
+	s.status = clean
 	m := s.m
-	tok, present, err := m.readCookies(s.r)
-	s.present = present
+	tok, seen, err := m.cookie.read(s.r)
+	s.seen = seen
 	if err != nil {
 		s.loadErr = err
 		return err
@@ -266,7 +320,7 @@ func (s *Session[T]) load() error {
 		return err
 	}
 	s.exists = true
-	s.info = info
+	s.info = packInfo(info)
 	// Re-seal a token whose key is listed after the sealing key: it is
 	// older. A token sealed by a key listed before it is newer (staged
 	// here, already sealing on an instance whose clock is ahead) and is
@@ -283,12 +337,12 @@ func (s *Session[T]) load() error {
 func (s *Session[T]) sealLocked(now time.Time) ([]string, error) {
 	m := s.m
 	if !s.exists {
-		return m.expireLines(s.present, 0), nil
+		return m.cookie.expire(s.seen, seenCookies{}), nil
 	}
 	if s.keep {
 		return nil, errKeepCookie
 	}
-	sid, created := s.info.ID, s.info.Created
+	sid, created := s.info.id, fromUnixNano(s.info.created)
 	if s.renew || sid == "" {
 		sid, created = newSessionID(), now
 	}
@@ -296,8 +350,11 @@ func (s *Session[T]) sealLocked(now time.Time) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	lines := m.cookieLines(tok, info.Expires.Sub(now), s.present)
-	s.info, s.renew, s.staleKey = info, false, false
+	lines, err := m.cookie.lines(tok, info.Expires.Sub(now), s.seen)
+	if err != nil {
+		return nil, err
+	}
+	s.info, s.renew, s.staleKey = packInfo(info), false, false
 	return lines, nil
 }
 
@@ -311,7 +368,7 @@ func (s *Session[T]) commit(h http.Header) {
 		return
 	}
 	s.committed.Store(true)
-	if !s.loaded {
+	if s.status == untouched {
 		s.mu.Unlock()
 		return
 	}
@@ -379,10 +436,11 @@ func (s *Session[T]) needsRefresh(now time.Time) bool {
 	if s.staleKey {
 		return true
 	}
-	if s.info.Expires.Sub(now) >= s.m.refresh {
+	expires := fromUnixNano(s.info.expires)
+	if expires.Sub(now) >= s.m.refresh {
 		return false
 	}
-	return s.m.expiry(s.info.Created, now.Truncate(time.Second)).After(s.info.Expires)
+	return s.m.expiry(fromUnixNano(s.info.created), now.Truncate(time.Second)).After(expires)
 }
 
 // isBadCookie reports whether err condemns the cookie: it can never open

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -17,6 +18,7 @@ import (
 // never replaced by a write; the handler learns why it has no session, and
 // only Renew or Destroy replace the cookie.
 func TestSessionUnknownKeyWriteKeepsCookie(t *testing.T) {
+	t.Parallel()
 	other := newMWEnv(t, nil) // an instance that already has the new key
 	c := other.login("alice")
 	e := newMWEnv(t, nil)
@@ -88,7 +90,7 @@ func TestSessionUnknownKeyWriteKeepsCookie(t *testing.T) {
 	if saveErr != nil {
 		t.Errorf("Save after Renew: %v", saveErr)
 	}
-	if nc := renewed[e.m.CookieName()]; nc == nil || nc.MaxAge <= 0 {
+	if nc := renewed[e.name]; nc == nil || nc.MaxAge <= 0 {
 		t.Errorf("Renew did not replace the cookie: %v", renewed)
 	} else if v, _ := e.openCookie(nc); v.User != "bob" {
 		t.Errorf("renewed session %q", v.User)
@@ -96,7 +98,7 @@ func TestSessionUnknownKeyWriteKeepsCookie(t *testing.T) {
 
 	// Logout expires it.
 	destroyed := serve(func(s *tokensession.Session[mwValue]) { s.Destroy() })
-	if dc := destroyed[e.m.CookieName()]; dc == nil || dc.MaxAge >= 0 {
+	if dc := destroyed[e.name]; dc == nil || dc.MaxAge >= 0 {
 		t.Errorf("Destroy did not expire the cookie: %v", destroyed)
 	}
 	e.errs.take()
@@ -104,10 +106,11 @@ func TestSessionUnknownKeyWriteKeepsCookie(t *testing.T) {
 
 // Err says why the request has no session.
 func TestSessionErr(t *testing.T) {
+	t.Parallel()
 	e := newMWEnv(t, func(c *tokensession.Config[mwValue]) { c.MaxChunks = 2; c.MaxCookieSize = 512 })
 	good := e.login("alice")
 	chunked := e.do("/set?user=bob&item=" + strings.Repeat("x", 200))
-	chunk1 := cookiesByName(chunked)[e.m.CookieName()+".1"]
+	chunk1 := cookiesByName(chunked)[e.name+".1"]
 	if chunk1 == nil {
 		t.Fatalf("no chunked session: %v", chunked.Result().Header["Set-Cookie"])
 	}
@@ -122,7 +125,7 @@ func TestSessionErr(t *testing.T) {
 	}{
 		{"no cookie", nil, nil},
 		{"good", good, nil},
-		{"garbage", &http.Cookie{Name: e.m.CookieName(), Value: "v4.local.garbage"}, tokensession.ErrMalformed},
+		{"garbage", &http.Cookie{Name: e.name, Value: "v4.local.garbage"}, tokensession.ErrMalformed},
 		{"chunk 0 dropped", chunk1, tokensession.ErrMalformed},
 	} {
 		req := mwRequest("/")
@@ -199,7 +202,7 @@ func TestSessionDefaultErrorHandlerLogs(t *testing.T) {
 	slog.SetDefault(slog.New(capture))
 	defer slog.SetDefault(prev)
 
-	clock := newMWClock()
+	clock := newFakeClock(mwT0)
 	ring, err := tokensession.NewKeyring(tokensession.KeyringEntry{Key: tokensession.GenerateKey()})
 	if err != nil {
 		t.Fatal(err)
@@ -319,6 +322,7 @@ func equalLevels(a, b []slog.Level) bool {
 // An Update callback that panics leaves the session unlocked and unchanged
 // in the response.
 func TestSessionUpdatePanicUnlocks(t *testing.T) {
+	t.Parallel()
 	e := newMWEnv(t, nil)
 	c := e.login("alice")
 	var after string
@@ -337,5 +341,177 @@ func TestSessionUpdatePanicUnlocks(t *testing.T) {
 	}
 	if got := rec.Result().Header["Set-Cookie"]; len(got) != 0 {
 		t.Errorf("a panicked Update was sealed: %q", got)
+	}
+}
+
+func TestMiddlewareLifecycle(t *testing.T) {
+	t.Parallel()
+	e := newMWEnv(t, nil)
+	c := e.login("alice")
+	_, first := e.openCookie(c)
+
+	// Renew issues a new session ID and creation time, keeping the value.
+	e.clock.Advance(time.Minute)
+	cs := e.do("/renew", c).Result().Cookies()
+	if len(cs) != 1 {
+		t.Fatalf("renew: cookies %v", cs)
+	}
+	v, renewed := e.openCookie(cs[0])
+	if v.User != "alice" || renewed.ID == first.ID || !renewed.Created.Equal(e.clock.Now()) {
+		t.Errorf("renew: %+v %+v (was %+v)", v, renewed, first)
+	}
+
+	// Update keeps the ID.
+	cs = e.do("/update?item=apple", cs[0]).Result().Cookies()
+	v, updated := e.openCookie(cs[0])
+	if updated.ID != renewed.ID || len(v.Cart) != 1 || v.Cart[0] != "apple" {
+		t.Errorf("update: %+v %+v", v, updated)
+	}
+
+	// Destroy expires the cookie; the body shows no session.
+	rec := e.do("/destroy", cs[0])
+	if rec.Body.String() != "-" {
+		t.Errorf("destroy: body %q", rec.Body.String())
+	}
+	del := cookiesByName(rec)["__Host-session"]
+	if del == nil || del.MaxAge >= 0 || del.Value != "" {
+		t.Errorf("destroy did not expire the cookie: %v", rec.Result().Header["Set-Cookie"])
+	}
+}
+
+func TestMiddlewareTooLargeKeepsPreviousCookie(t *testing.T) {
+	t.Parallel()
+	e := newMWEnv(t, nil) // one cookie of 4096 bytes at most
+	c := e.login("alice")
+	big := strings.Repeat("x", 5000)
+	rec := e.do("/update?item="+big, c)
+	if got := rec.Result().Header["Set-Cookie"]; len(got) != 0 {
+		t.Errorf("oversized session wrote %d Set-Cookie lines", len(got))
+	}
+	var tl *tokensession.TooLargeError
+	found := false
+	for _, err := range e.errs.take() {
+		if errors.As(err, &tl) {
+			found = true
+		}
+	}
+	if !found || tl.Size <= tl.Limit || tl.Limit != 4096-len("__Host-session") {
+		t.Fatalf("TooLargeError not reported with sizes: %+v", tl)
+	}
+	// The previous cookie still opens.
+	if got := e.do("/", c).Body.String(); got != "alice" {
+		t.Errorf("previous cookie lost: %q", got)
+	}
+}
+
+func TestMiddlewareSaveErrors(t *testing.T) {
+	t.Parallel()
+	e := newMWEnv(t, nil)
+	var saveErr, lateErr error
+	h := e.m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := e.m.FromContext(r.Context())
+		old, _ := s.Get()
+		s.Set(mwValue{User: strings.Repeat("y", 5000)})
+		saveErr = s.Save()
+		s.Set(old) // keep what was there
+		if err := s.Save(); err != nil {
+			t.Errorf("Save of the old value: %v", err)
+		}
+		w.Write([]byte("ok"))
+		s.Set(mwValue{User: "late"})
+		lateErr = s.Save()
+	}))
+	c := e.login("alice")
+	req := mwRequest("/", c)
+	rec := newRecorder()
+	h.ServeHTTP(rec, req)
+	if !errors.Is(saveErr, tokensession.ErrTooLarge) {
+		t.Errorf("Save of a huge value: %v", saveErr)
+	}
+	if !errors.Is(lateErr, tokensession.ErrHeadersWritten) {
+		t.Errorf("Save after the write: %v", lateErr)
+	}
+	// Save returned both errors: the ErrorHandler gets neither.
+	if errs := e.errs.take(); len(errs) != 0 {
+		t.Errorf("errors Save returned also went to the ErrorHandler: %v", errs)
+	}
+	cs := rec.Result().Cookies()
+	if len(cs) != 1 {
+		t.Fatalf("cookies %v", cs)
+	}
+	if v, _ := e.openCookie(cs[0]); v.User != "alice" {
+		t.Errorf("sealed %q, want the value restored before the write", v.User)
+	}
+}
+
+func TestMiddlewareFromContextOutsideHandler(t *testing.T) {
+	t.Parallel()
+	e := newMWEnv(t, nil)
+	if s := e.m.FromContext(mwRequest("/").Context()); s != nil {
+		t.Fatal("FromContext outside the handler returned a session")
+	}
+	defer func() {
+		if r := recover(); r == nil || !strings.HasPrefix(r.(string), "tokensession: ") {
+			t.Errorf("panic %v, want a tokensession: message", r)
+		}
+	}()
+	var s *tokensession.Session[mwValue]
+	s.Get()
+}
+
+// Load reads a request's cookies exactly as the middleware does: the
+// same value and metadata from a plain cookie or a set of chunks, and the
+// same reason when the cookies do not open.
+func TestManagerLoad(t *testing.T) {
+	t.Parallel()
+	e := newMWEnv(t, func(c *tokensession.Config[mwValue]) { c.MaxChunks, c.MaxCookieSize = 4, 1024 })
+	plain := e.login("ada")
+	chunks := e.do("/set?user=" + strings.Repeat("u", 1500)).Result().Cookies()
+	if len(chunks) != 3 {
+		t.Fatalf("%d chunks, want 3", len(chunks))
+	}
+	// One character of the payload changed.
+	i := strings.LastIndexByte(plain.Value, '.') - 20
+	flip := map[byte]string{'A': "B"}[plain.Value[i]]
+	if flip == "" {
+		flip = "A"
+	}
+	forged := &http.Cookie{Name: e.name, Value: plain.Value[:i] + flip + plain.Value[i+1:]}
+	for _, tc := range []struct {
+		name    string
+		cookies []*http.Cookie
+		err     error
+	}{
+		{"plain", []*http.Cookie{plain}, nil},
+		{"chunks", chunks, nil},
+		{"no cookie", nil, http.ErrNoCookie},
+		{"empty cookie", []*http.Cookie{{Name: e.name, Value: ""}}, http.ErrNoCookie},
+		{"missing chunk", chunks[1:], tokensession.ErrMalformed},
+		{"oversized", []*http.Cookie{{Name: e.name, Value: "v4.local." + strings.Repeat("A", 1100)}}, tokensession.ErrMalformed},
+		{"forged", []*http.Cookie{forged}, tokensession.ErrNotAuthentic},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v, info, err := e.m.Load(mwRequest("/", tc.cookies...))
+			if !errors.Is(err, tc.err) {
+				t.Fatalf("Load: err = %v, want %v", err, tc.err)
+			}
+			// The middleware's view of the same request.
+			var got mwValue
+			var gotInfo tokensession.Info
+			var ok bool
+			var sessErr error
+			e.m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				s := e.m.FromContext(r.Context())
+				got, ok = s.Get()
+				gotInfo, _ = s.Info()
+				sessErr = s.Err()
+			})).ServeHTTP(httptest.NewRecorder(), mwRequest("/", tc.cookies...))
+			if ok != (err == nil) || got.User != v.User || gotInfo != info {
+				t.Errorf("Load = %q %+v %v; the middleware read %q %+v (session %v)", v.User, info, err, got.User, gotInfo, ok)
+			}
+			if tc.err != http.ErrNoCookie && sessErr != err {
+				t.Errorf("Load err %v, Session.Err %v", err, sessErr)
+			}
+		})
 	}
 }

@@ -38,9 +38,35 @@ var ErrNoKeySource = errors.New("tokensession: no keys: set SESSION_KEYS or SESS
 //
 // The zero KeySource is invalid: Load fails with [ErrNoKeySource].
 type KeySource struct {
-	name   string // safe to print: a variable name or "keyring file"
-	inline string // the keys themselves, for an in-memory source
-	path   string // a file, or a directory of credentials
+	name string // safe to print: a variable name or "keyring file"
+	at   *keyLocation
+}
+
+// A keyLocation is what a KeySource must not print: the keys themselves,
+// for an in-memory source, or the path of a file or a directory of
+// credentials. fmt follows a pointer it cannot call methods on at most
+// once (for a bad verb on a struct holding a KeySource in an unexported
+// field), so the value is two pointers away from the KeySource.
+type keyLocation struct {
+	isPath bool
+	value  *string
+}
+
+func inlineKeys(keys string) *keyLocation { return &keyLocation{value: &keys} }
+func keyPath(path string) *keyLocation    { return &keyLocation{isPath: true, value: &path} }
+
+func (s KeySource) inline() string {
+	if s.at == nil || s.at.isPath {
+		return ""
+	}
+	return *s.at.value
+}
+
+func (s KeySource) path() string {
+	if s.at == nil || !s.at.isPath {
+		return ""
+	}
+	return *s.at.value
 }
 
 // FileKeySource returns the source that reads path: a keyring file, or a
@@ -48,7 +74,7 @@ type KeySource struct {
 // session-keys (see [EnvKeySource] for the file forms). It does no I/O.
 // Errors name it "keyring file", not by its path.
 func FileKeySource(path string) KeySource {
-	return KeySource{name: "keyring file", path: path}
+	return KeySource{name: "keyring file", at: keyPath(path)}
 }
 
 // EnvKeySource returns the key source the environment names. lookupEnv is
@@ -91,16 +117,16 @@ func EnvKeySource(lookupEnv func(string) (string, bool)) (KeySource, error) {
 		if strings.TrimSpace(keys) == "" {
 			return KeySource{}, errors.New("tokensession: SESSION_KEYS is set but empty")
 		}
-		return KeySource{name: envKeys, inline: keys}, nil
+		return KeySource{name: envKeys, at: inlineKeys(keys)}, nil
 	case hasRing:
 		trimmed := strings.TrimSpace(ring)
 		switch {
 		case trimmed == "":
 			return KeySource{}, errors.New("tokensession: SESSION_KEYRING is set but empty")
 		case trimmed[0] == '{':
-			return KeySource{name: envKeyring, inline: ring}, nil
+			return KeySource{name: envKeyring, at: inlineKeys(ring)}, nil
 		}
-		return KeySource{name: envKeyring, path: ring}, nil
+		return KeySource{name: envKeyring, at: keyPath(ring)}, nil
 	}
 	dir, ok := lookupEnv(envCredentials)
 	if !ok {
@@ -109,7 +135,7 @@ func EnvKeySource(lookupEnv func(string) (string, bool)) (KeySource, error) {
 	if strings.TrimSpace(dir) == "" {
 		return KeySource{}, errors.New("tokensession: CREDENTIALS_DIRECTORY is set but empty")
 	}
-	src := KeySource{name: envCredentials, path: dir}
+	src := KeySource{name: envCredentials, at: keyPath(dir)}
 	if _, _, err := src.file(); errors.Is(err, fs.ErrNotExist) {
 		return KeySource{}, sourceError(envCredentials, &causeError{"holds neither " + credKeyring + " nor " + credKeys, ErrNoKeySource})
 	}
@@ -135,13 +161,13 @@ func (s KeySource) Load() (*Keyring, error) {
 	case s.name == "":
 		return nil, ErrNoKeySource
 	case s.name == envKeys:
-		ring, err := ParseKeyringEnv(s.inline)
+		ring, err := ParseKeyringEnv(s.inline())
 		if err != nil {
 			return nil, sourceError(s.name, err)
 		}
 		return ring, nil
-	case s.path == "":
-		ring, err := ParseKeyringJSON([]byte(s.inline))
+	case s.path() == "":
+		ring, err := ParseKeyringJSON([]byte(s.inline()))
 		if err != nil {
 			return nil, sourceError(s.name, err)
 		}
@@ -166,16 +192,16 @@ func (s KeySource) Load() (*Keyring, error) {
 // the path itself, or the one of session-keyring and session-keys present
 // when the path is a directory.
 func (s KeySource) file() (name, path string, err error) {
-	fi, err := os.Stat(s.path)
+	fi, err := os.Stat(s.path())
 	if err != nil {
 		return s.name, "", sourceError(s.name, pathError(err))
 	}
 	if !fi.IsDir() {
-		return s.name, s.path, nil
+		return s.name, s.path(), nil
 	}
 	var found []string
 	for _, base := range []string{credKeyring, credKeys} {
-		if _, err := os.Stat(filepath.Join(s.path, base)); err == nil {
+		if _, err := os.Stat(filepath.Join(s.path(), base)); err == nil {
 			found = append(found, base)
 		}
 	}
@@ -185,7 +211,7 @@ func (s KeySource) file() (name, path string, err error) {
 	case 2:
 		return s.name, "", sourceError(s.name, fmt.Errorf("directory holds both %s and %s: keep one", credKeyring, credKeys))
 	}
-	return s.name + "/" + found[0], filepath.Join(s.path, found[0]), nil
+	return s.name + "/" + found[0], filepath.Join(s.path(), found[0]), nil
 }
 
 // A keySourceError is an error reading a named source. Its message is

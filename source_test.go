@@ -2,6 +2,7 @@ package tokensession_test
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -33,6 +34,7 @@ func ringJSON(t *testing.T, entries ...tokensession.KeyringEntry) string {
 }
 
 func TestEnvKeySource(t *testing.T) {
+	t.Parallel()
 	k1, k2 := testKey(t, 1), testKey(t, 2)
 	p1, p2 := k1.UnsafeExportPASERK(), k2.UnsafeExportPASERK()
 	both := ringJSON(t, tokensession.KeyringEntry{Key: k1}, tokensession.KeyringEntry{Key: k2})
@@ -116,8 +118,8 @@ func TestEnvKeySource(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if ring.Len() != tc.keys {
-					t.Fatalf("%d keys, want %d", ring.Len(), tc.keys)
+				if len(ring.Entries()) != tc.keys {
+					t.Fatalf("%d keys, want %d", len(ring.Entries()), tc.keys)
 				}
 				return
 			}
@@ -153,6 +155,7 @@ func TestEnvKeySourceDefaultsToProcessEnvironment(t *testing.T) {
 }
 
 func TestFileKeySource(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "secret-name", "keyring.json")
 	src := tokensession.FileKeySource(path)
 	if src.String() != "keyring file" {
@@ -164,7 +167,7 @@ func TestFileKeySource(t *testing.T) {
 	}
 	writeKeys(t, path, ringJSON(t, tokensession.KeyringEntry{Key: testKey(t, 1)}))
 	ring, err := src.Load()
-	if err != nil || ring.Len() != 1 {
+	if err != nil || len(ring.Entries()) != 1 {
 		t.Fatalf("Load: %v, %v", ring, err)
 	}
 	if _, err := (tokensession.KeySource{}).Load(); !errors.Is(err, tokensession.ErrNoKeySource) {
@@ -240,4 +243,38 @@ func FuzzKeySource(f *testing.F) {
 		ring, err = tokensession.FileKeySource(path).Load()
 		check("keyring file", ring, err, parse)
 	})
+}
+
+// A KeySource prints as its name whatever the verb, alone or inside
+// another value: never the keys it holds nor the path it reads.
+func TestKeySourceNeverPrinted(t *testing.T) {
+	t.Parallel()
+	k := testKey(t, 9).UnsafeExportPASERK()
+	secretPath := filepath.Join(t.TempDir(), "k4.local.secret-in-path")
+	env := func(name, value string) tokensession.KeySource {
+		src, err := tokensession.EnvKeySource(func(n string) (string, bool) { return value, n == name })
+		if err != nil {
+			t.Fatal(err)
+		}
+		return src
+	}
+	type holder struct{ src tokensession.KeySource }
+	for _, tc := range []struct {
+		src    tokensession.KeySource
+		secret string
+	}{
+		{env("SESSION_KEYS", k), k[len("k4.local."):]},
+		{env("SESSION_KEYRING", `{"keys":[{"key":"`+k+`"}]}`), k[len("k4.local."):]},
+		{env("SESSION_KEYRING", secretPath), "secret-in-path"},
+		{tokensession.FileKeySource(secretPath), "secret-in-path"},
+	} {
+		for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%d"} {
+			for _, v := range []any{tc.src, holder{tc.src}, &holder{tc.src}} {
+				out := fmt.Sprintf(verb, v)
+				if strings.Contains(out, tc.secret) || strings.Contains(out, fmt.Sprintf("%x", tc.secret)) {
+					t.Errorf("%s of %T shows the source's secret: %s", verb, v, out)
+				}
+			}
+		}
+	}
 }

@@ -15,35 +15,6 @@ import (
 // The token format (version 1) is in internal/format; the README
 // specifies it in full.
 
-// A reasonError is a fixed, allocation-free error that adds a reason to one
-// of the sentinels.
-type reasonError struct {
-	sentinel error
-	reason   string
-}
-
-func (e *reasonError) Error() string { return e.sentinel.Error() + ": " + e.reason }
-func (e *reasonError) Unwrap() error { return e.sentinel }
-
-var (
-	errEmpty          = &reasonError{ErrMalformed, "empty token"}
-	errOversized      = &reasonError{ErrMalformed, "token exceeds the size limit"}
-	errHeader         = &reasonError{ErrMalformed, format.ErrHeader.Error()}
-	errNoFooter       = &reasonError{ErrMalformed, format.ErrNoFooter.Error()}
-	errPayload        = &reasonError{ErrMalformed, format.ErrPayload.Error()}
-	errFooterShape    = &reasonError{ErrMalformed, format.ErrFooter.Error()}
-	errClaims         = &reasonError{ErrMalformed, format.ErrClaims.Error()}
-	errTime           = &reasonError{ErrMalformed, format.ErrTime.Error()}
-	errSessionID      = &reasonError{ErrMalformed, format.ErrSessionID.Error()}
-	errData           = &reasonError{ErrMalformed, "session data does not decode into the session type"}
-	errFuture         = &reasonError{ErrMalformed, "token issued in the future"}
-	errIdleExpired    = &reasonError{ErrExpired, "past its idle expiry"}
-	errAbsoluteExpiry = &reasonError{ErrExpired, "past the session's absolute lifetime"}
-	errRevokedBefore  = &reasonError{ErrRevoked, "session created before RevokedBefore"}
-	errRevokedHook    = &reasonError{ErrRevoked, "rejected by IsRevoked"}
-	errCodec          = errors.New("tokensession: codec failed to encode the session value")
-)
-
 // Seal starts a new session holding v and returns its token and metadata:
 // a new session ID, created now, expiring after the idle timeout. Use it
 // where a cookie does not fit: an Authorization: Bearer header, a WebSocket
@@ -90,7 +61,7 @@ func (m *Manager[T]) seal(v T, sid string, created, now time.Time) (string, Info
 	// name) into the payload.
 	t := paseto.NewToken()
 	if err := setData(&t, m.codec, m.isJSON, v); err != nil {
-		return "", Info{}, errCodec
+		return "", Info{}, &CodecError{err}
 	}
 	t.SetString("created", created.Format(time.RFC3339Nano))
 	t.SetTime("exp", exp)

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,115 +17,6 @@ import (
 
 	"github.com/tokensession/tokensession"
 )
-
-// ---------------------------------------------------------------------------
-// Helpers shared by the test files.
-
-// testKey returns the key of bytes seed, seed+1, …, seed+31.
-func testKey(t testing.TB, seed byte) tokensession.Key {
-	t.Helper()
-	var b [tokensession.KeySize]byte
-	for i := range b {
-		b[i] = seed + byte(i)
-	}
-	k, err := tokensession.NewKeyFromBytes(b[:])
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
-}
-
-// vectorKey is the key of the PASETO vectors, bytes 0x70…0x8f.
-func vectorKey(t testing.TB) tokensession.Key { return testKey(t, 0x70) }
-
-func mustRing(t testing.TB, entries ...tokensession.KeyringEntry) *tokensession.Keyring {
-	t.Helper()
-	r, err := tokensession.NewKeyring(entries...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r
-}
-
-func mustNew[T any](t testing.TB, cfg tokensession.Config[T]) *tokensession.Manager[T] {
-	t.Helper()
-	m, err := tokensession.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m
-}
-
-// openSentinels are the errors Manager.Open may report.
-var openSentinels = []error{
-	tokensession.ErrMalformed,
-	tokensession.ErrUnknownKey,
-	tokensession.ErrKeyRetired,
-	tokensession.ErrNotAuthentic,
-	tokensession.ErrExpired,
-	tokensession.ErrRevoked,
-}
-
-// isSentinel reports whether err matches exactly one of openSentinels.
-func isSentinel(err error) bool {
-	n := 0
-	for _, s := range openSentinels {
-		if errors.Is(err, s) {
-			n++
-		}
-	}
-	return n == 1
-}
-
-// A testClock is a settable Config.Now, safe for concurrent use.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newTestClock(t time.Time) *testClock { return &testClock{t: t} }
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
-
-var fixedT0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-
-// leaksToken reports whether msg contains a 12-character piece of the
-// token after its header.
-func leaksToken(msg, tok string) bool {
-	body := strings.TrimPrefix(tok, "v4.local.")
-	for i := 0; i+12 <= len(body); i++ {
-		if strings.Contains(msg, body[i:i+12]) {
-			return true
-		}
-	}
-	return false
-}
-
-// splitToken returns a token's payload and footer segments.
-func splitToken(t testing.TB, tok string) (payload, footer string) {
-	t.Helper()
-	parts := strings.Split(tok, ".")
-	if len(parts) != 4 || parts[0] != "v4" || parts[1] != "local" {
-		t.Fatalf("token is not v4.local.<payload>.<footer>: %q", tok)
-	}
-	return parts[2], parts[3]
-}
-
-func encodedFooter(k tokensession.Key) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(`{"kid":"` + k.ID() + `"}`))
-}
-
-// ---------------------------------------------------------------------------
 
 func TestSealOpenRoundTrip(t *testing.T) {
 	key := testKey(t, 1)
@@ -180,7 +70,7 @@ func TestSealOpenRoundTrip(t *testing.T) {
 }
 
 func TestReseal(t *testing.T) {
-	c := newTestClock(fixedT0)
+	c := newFakeClock(fixedT0)
 	m := mustNew(t, tokensession.Config[account]{
 		Keyring: mustRing(t, tokensession.KeyringEntry{Key: testKey(t, 1)}),
 		Now:     c.Now,
@@ -221,7 +111,7 @@ func TestReseal(t *testing.T) {
 }
 
 func TestAbsoluteLifetime(t *testing.T) {
-	c := newTestClock(fixedT0)
+	c := newFakeClock(fixedT0)
 	m := mustNew(t, tokensession.Config[account]{
 		Keyring:         mustRing(t, tokensession.KeyringEntry{Key: testKey(t, 1)}),
 		Now:             c.Now,
@@ -284,7 +174,7 @@ func TestExpiryLeeway(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			c := newTestClock(fixedT0)
+			c := newFakeClock(fixedT0)
 			m := mustNew(t, tokensession.Config[account]{
 				Keyring: mustRing(t, tokensession.KeyringEntry{Key: testKey(t, 1)}),
 				Now:     c.Now,
@@ -313,7 +203,7 @@ func TestExpiryLeeway(t *testing.T) {
 // and is refreshed by the middleware like any token near its end.
 func TestLoweredIdleTimeout(t *testing.T) {
 	ring := mustRing(t, tokensession.KeyringEntry{Key: testKey(t, 1)})
-	c := newTestClock(fixedT0)
+	c := newFakeClock(fixedT0)
 	long := mustNew(t, tokensession.Config[account]{Keyring: ring, Now: c.Now, IdleTimeout: 30 * time.Minute, OpenCacheBytes: -1})
 	tok, sealed, err := long.Seal(account{User: "ada"})
 	if err != nil {
@@ -354,10 +244,10 @@ func TestLoweredIdleTimeout(t *testing.T) {
 	}))
 	rec := httptest.NewRecorder()
 	r := httptest.NewRequest("GET", "https://example.com/", nil)
-	r.AddCookie(&http.Cookie{Name: short.CookieName(), Value: tok})
+	r.AddCookie(&http.Cookie{Name: tokensession.DefaultCookieName, Value: tok})
 	h.ServeHTTP(rec, r)
 	cs := rec.Result().Cookies()
-	if len(cs) != 1 || cs[0].Name != short.CookieName() {
+	if len(cs) != 1 || cs[0].Name != tokensession.DefaultCookieName {
 		t.Fatalf("read near the capped expiry: cookies %v, want one refreshed", cs)
 	}
 	v, info, err := short.Open(cs[0].Value)
@@ -526,7 +416,7 @@ func TestRetiredKey(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			old, cur := testKey(t, 1), testKey(t, 2)
 			retire := fixedT0.Add(time.Hour)
-			c := newTestClock(fixedT0)
+			c := newFakeClock(fixedT0)
 			m := mustNew(t, tokensession.Config[account]{
 				Keyring: mustRing(t,
 					tokensession.KeyringEntry{Key: old, NotAfter: retire},
@@ -574,7 +464,7 @@ func TestStagedKeyOpens(t *testing.T) {
 	behindNow := activate.Add(-10 * time.Second)
 	behind := mustNew(t, tokensession.Config[account]{Keyring: ring, Now: func() time.Time { return behindNow }})
 
-	if s := ring.State(0, behindNow); s != tokensession.KeyStaged {
+	if s := keyStates(ring, behindNow)[0]; s != tokensession.KeyStaged {
 		t.Fatalf("State(0) before NotBefore = %v, want staged", s)
 	}
 	tok, _, err := ahead.Seal(account{User: "ada"})
@@ -659,7 +549,7 @@ func TestMalformed(t *testing.T) {
 
 func TestRevocation(t *testing.T) {
 	ring := mustRing(t, tokensession.KeyringEntry{Key: testKey(t, 1)})
-	c := newTestClock(fixedT0)
+	c := newFakeClock(fixedT0)
 	m := mustNew(t, tokensession.Config[account]{Keyring: ring, Now: c.Now})
 	early, _, err := m.Seal(account{User: "ada"})
 	if err != nil {
@@ -815,23 +705,46 @@ func TestCodecCannotInjectClaims(t *testing.T) {
 
 type failingCodec struct{}
 
-func (failingCodec) Marshal(any) ([]byte, error) {
-	return nil, errors.New("secret-value-in-codec-error")
-}
+var errFailingCodec = errors.New("secret-value-in-codec-error")
+
+func (failingCodec) Marshal(any) ([]byte, error)        { return nil, errFailingCodec }
 func (failingCodec) Unmarshal(data []byte, v any) error { return nil }
 
+// A codec failure is a *CodecError with a fixed message that unwraps to
+// the codec's error, from Seal, Session.Save and the middleware alike.
 func TestCodecError(t *testing.T) {
+	var reported []error
 	m := mustNew(t, tokensession.Config[int]{
-		Keyring: mustRing(t, tokensession.KeyringEntry{Key: testKey(t, 1)}),
-		Now:     func() time.Time { return fixedT0 },
-		Codec:   failingCodec{},
+		Keyring:      mustRing(t, tokensession.KeyringEntry{Key: testKey(t, 1)}),
+		Now:          func() time.Time { return fixedT0 },
+		Codec:        failingCodec{},
+		ErrorHandler: func(_ *http.Request, err error) { reported = append(reported, err) },
 	})
 	tok, _, err := m.Seal(1)
 	if err == nil || tok != "" {
 		t.Fatalf("Seal with a failing codec = %q, %v", tok, err)
 	}
-	if strings.Contains(err.Error(), "secret-value") {
-		t.Errorf("Seal error %q repeats the codec's error, which may quote the value", err)
+	var saveErr error
+	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := m.FromContext(r.Context())
+		s.Set(1)
+		if r.URL.Path == "/save" {
+			saveErr = s.Save()
+		}
+	}))
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/save", nil))
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
+	if len(reported) != 1 {
+		t.Fatalf("ErrorHandler got %v, want one error", reported)
+	}
+	for path, err := range map[string]error{"Seal": err, "Save": saveErr, "ErrorHandler": reported[0]} {
+		var ce *tokensession.CodecError
+		if !errors.As(err, &ce) || errors.Unwrap(err) != errFailingCodec || !errors.Is(err, errFailingCodec) {
+			t.Errorf("%s: %#v is not a *CodecError unwrapping to the codec's error", path, err)
+		}
+		if err != nil && strings.Contains(err.Error(), "secret-value") {
+			t.Errorf("%s: error %q repeats the codec's error, which may quote the value", path, err)
+		}
 	}
 }
 
@@ -844,11 +757,11 @@ func TestTooLarge(t *testing.T) {
 		})
 		limit := 0
 		for i := range chunks {
-			name := m.CookieName()
+			name := tokensession.DefaultCookieName
 			if chunks > 1 {
 				name += "." + string(rune('0'+i))
 			}
-			limit += tokensession.DefaultMaxCookieSize - len(name)
+			limit += 4096 - len(name) // the default MaxCookieSize
 		}
 
 		big := strings.Repeat("a", 4000*chunks)
@@ -940,7 +853,7 @@ func TestOpenNullData(t *testing.T) {
 func TestRevokedBeforeWithinSecond(t *testing.T) {
 	ring := mustRing(t, tokensession.KeyringEntry{Key: testKey(t, 1)})
 	sec := time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC)
-	c := newTestClock(sec.Add(300 * time.Millisecond))
+	c := newFakeClock(sec.Add(300 * time.Millisecond))
 	m := mustNew(t, tokensession.Config[account]{Keyring: ring, Now: c.Now})
 	before, _, err := m.Seal(account{User: "ada"})
 	if err != nil {
@@ -1011,7 +924,7 @@ func TestRevokedBeforeInFuture(t *testing.T) {
 // decoding inside it agree.
 func TestOpenPayloadEncoding(t *testing.T) {
 	key, gone := testKey(t, 1), testKey(t, 2)
-	c := newTestClock(fixedT0)
+	c := newFakeClock(fixedT0)
 	sealer := mustNew(t, tokensession.Config[account]{
 		Keyring: mustRing(t, tokensession.KeyringEntry{Key: key}, tokensession.KeyringEntry{Key: gone}), Now: c.Now,
 	})

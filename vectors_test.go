@@ -29,8 +29,8 @@ import (
 // run through the package's key functions and through go-paseto, and a
 // from-spec reference implementation of v4.local, written here without
 // looking at either, must reproduce them byte for byte. The reference then
-// checks that Manager tokens follow the documented format (DESIGN §1), which
-// is what lets another language read a session.
+// checks that Manager tokens follow the documented format (internal/format
+// and the README), which is what lets another language read a session.
 
 type paserkVector struct {
 	Name       string  `json:"name"`
@@ -358,7 +358,8 @@ func refKeyBytes(t testing.TB, k tokensession.Key) []byte {
 }
 
 // ---------------------------------------------------------------------------
-// The token format (DESIGN §1), checked with the reference implementation.
+// The token format (internal/format and the README), checked with the
+// reference implementation.
 
 var (
 	rfc3339UTCSeconds = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$`)

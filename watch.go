@@ -73,7 +73,7 @@ func (w *KeyringWatcher) Run(ctx context.Context) {
 		panic("tokensession: KeyringWatcher.Target is nil")
 	}
 	poll := w.Poll
-	if poll == nil && w.Source.path != "" {
+	if poll == nil && w.Source.path() != "" {
 		t := time.NewTicker(time.Second)
 		defer t.Stop()
 		poll = t.C
@@ -86,7 +86,7 @@ func (w *KeyringWatcher) Run(ctx context.Context) {
 		case <-w.Reload:
 			w.reload(&last)
 		case <-poll:
-			if w.Source.path != "" && !w.Source.stamp().same(last) {
+			if w.Source.path() != "" && !w.Source.stamp().same(last) {
 				w.reload(&last)
 			}
 		}
@@ -105,7 +105,7 @@ func (w *KeyringWatcher) reload(last *stamp) {
 		logger = slog.Default()
 	}
 	src := w.Source.String()
-	if w.Source.path == "" {
+	if w.Source.path() == "" {
 		logger.Warn("keyring not reloaded: keys from an environment variable change only with a restart", "source", src)
 		return
 	}
@@ -127,11 +127,11 @@ func (w *KeyringWatcher) reload(last *stamp) {
 // "k4.lid.… (sealing), k4.lid.… (opening)".
 func describeKeyring(r *Keyring, now time.Time) string {
 	var b strings.Builder
-	for i, e := range r.entries {
-		if i > 0 {
+	for e, state := range r.States(now) {
+		if b.Len() > 0 {
 			b.WriteString(", ")
 		}
-		b.WriteString(e.Key.ID() + " (" + r.State(i, now).String() + ")")
+		b.WriteString(e.Key.ID() + " (" + state.String() + ")")
 	}
 	return b.String()
 }

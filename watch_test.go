@@ -101,7 +101,7 @@ func (h *watchHarness) sighup() {
 // sealing returns the ID of the key the manager seals with now.
 func (h *watchHarness) sealing(t *testing.T) string {
 	t.Helper()
-	k, err := h.m.Keyring().SealingKey(time.Now())
+	k, err := sealingKey(h.m.Keyring(), time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,6 +143,7 @@ func replace(t *testing.T, path, content string) {
 }
 
 func TestWatchRenameOver(t *testing.T) {
+	t.Parallel()
 	a, b := testKey(t, 1), testKey(t, 2)
 	dir := t.TempDir()
 	path := filepath.Join(dir, "keyring.json")
@@ -156,7 +157,7 @@ func TestWatchRenameOver(t *testing.T) {
 	replace(t, path, ringJSON(t, tokensession.KeyringEntry{Key: b}, tokensession.KeyringEntry{Key: a}))
 	h.tick()
 	h.expect(t, "renamed over", 2, 0)
-	if h.sealing(t) != b.ID() || h.m.Keyring().Len() != 2 {
+	if h.sealing(t) != b.ID() || len(h.m.Keyring().Entries()) != 2 {
 		t.Fatalf("after rename: %v", h.m.Keyring())
 	}
 	if !strings.Contains(h.log.String(), b.ID()+" (sealing), "+a.ID()+" (opening)") {
@@ -167,6 +168,7 @@ func TestWatchRenameOver(t *testing.T) {
 }
 
 func TestWatchSameSizeRenameOver(t *testing.T) {
+	t.Parallel()
 	a, b := testKey(t, 1), testKey(t, 2)
 	path := filepath.Join(t.TempDir(), "keys")
 	writeKeys(t, path, a.UnsafeExportPASERK())
@@ -187,6 +189,7 @@ func TestWatchSameSizeRenameOver(t *testing.T) {
 // TestWatchKubernetesSecret swaps a Secret volume's ..data symlink as the
 // kubelet does, with the source naming the mount directory or the file.
 func TestWatchKubernetesSecret(t *testing.T) {
+	t.Parallel()
 	for _, via := range []string{"directory", "file"} {
 		t.Run(via, func(t *testing.T) {
 			a, b := testKey(t, 1), testKey(t, 2)
@@ -229,6 +232,7 @@ func must(t *testing.T, err error) {
 // TestWatchTruncateThenWrite follows an editor that truncates the file and
 // writes it in pieces: each partial state fails once and keeps the keys.
 func TestWatchTruncateThenWrite(t *testing.T) {
+	t.Parallel()
 	a, b := testKey(t, 1), testKey(t, 2)
 	path := filepath.Join(t.TempDir(), "keyring.json")
 	writeKeys(t, path, ringJSON(t, tokensession.KeyringEntry{Key: a}))
@@ -267,6 +271,7 @@ func TestWatchTruncateThenWrite(t *testing.T) {
 }
 
 func TestWatchRemoveThenRecreate(t *testing.T) {
+	t.Parallel()
 	a, b := testKey(t, 1), testKey(t, 2)
 	dir := t.TempDir()
 	path := filepath.Join(dir, "keyring.json")
@@ -294,6 +299,7 @@ func TestWatchRemoveThenRecreate(t *testing.T) {
 // TestWatchFailureReportedOnce checks that a bad file is reported once per
 // change, keeps the keys, and never shows what it holds.
 func TestWatchFailureReportedOnce(t *testing.T) {
+	t.Parallel()
 	a, b := testKey(t, 1), testKey(t, 2)
 	path := filepath.Join(t.TempDir(), "keyring.json")
 	writeKeys(t, path, ringJSON(t, tokensession.KeyringEntry{Key: a}))
@@ -316,12 +322,13 @@ func TestWatchFailureReportedOnce(t *testing.T) {
 	h.tick()
 	h.tick()
 	h.expect(t, "no sealing key", 1, 3)
-	if h.sealing(t) != a.ID() || h.m.Keyring().Len() != 1 {
+	if h.sealing(t) != a.ID() || len(h.m.Keyring().Entries()) != 1 {
 		t.Fatalf("keys replaced by a failed reload: %v", h.m.Keyring())
 	}
 }
 
 func TestWatchReloadTrigger(t *testing.T) {
+	t.Parallel()
 	a, b := testKey(t, 1), testKey(t, 2)
 	path := filepath.Join(t.TempDir(), "keyring.json")
 	writeKeys(t, path, ringJSON(t, tokensession.KeyringEntry{Key: a}))
@@ -344,6 +351,7 @@ func TestWatchReloadTrigger(t *testing.T) {
 // TestWatchEnvSource checks that keys from a variable are not polled, and
 // that a reload request says they cannot change.
 func TestWatchEnvSource(t *testing.T) {
+	t.Parallel()
 	a := testKey(t, 1)
 	src, err := tokensession.EnvKeySource(func(k string) (string, bool) {
 		return a.UnsafeExportPASERK(), k == "SESSION_KEYS"
@@ -403,6 +411,7 @@ func TestWatchStops(t *testing.T) {
 }
 
 func TestWatchNilTargetPanics(t *testing.T) {
+	t.Parallel()
 	defer func() {
 		if r := recover(); r == nil || !strings.HasPrefix(r.(string), "tokensession: ") {
 			t.Fatalf("recovered %v", r)

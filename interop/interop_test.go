@@ -63,7 +63,7 @@ func TestNodePasetoInterop(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := m.CookieName(); got != "__Host-session" {
+	if got := tokensession.DefaultCookieName; got != "__Host-session" {
 		t.Fatalf("default cookie name %q, want __Host-session (the purpose check.mjs asserts)", got)
 	}
 

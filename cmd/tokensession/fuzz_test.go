@@ -54,14 +54,14 @@ func FuzzInspectInput(f *testing.F) {
 	secret := key.UnsafeExportPASERK()
 	const name = tokensession.DefaultCookieName
 	f.Fuzz(func(t *testing.T, tainted string) {
-		in, err := parseInspectInput(tainted, name, tokensession.MaxMaxChunks)
+		in, err := parseInspectInput(tainted, name, cookiechunk.Max)
 		if err == nil {
 			switch {
 			case in.token == "":
 				t.Fatal("empty token accepted")
 			case len(in.token) > len(tainted):
 				t.Fatalf("token of %d bytes from %d bytes of input", len(in.token), len(tainted))
-			case in.cookie == "" && in.chunks != 0, in.chunks == 1, in.chunks > tokensession.MaxMaxChunks:
+			case in.cookie == "" && in.chunks != 0, in.chunks == 1, in.chunks > cookiechunk.Max:
 				t.Fatalf("bad source: %+v", in)
 			case in.cookie == "" && strings.TrimSpace(in.token) != in.token:
 				t.Fatalf("bare token %q not trimmed", in.token)

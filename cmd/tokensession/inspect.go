@@ -16,6 +16,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/tokensession/tokensession"
+	"github.com/tokensession/tokensession/internal/cookiechunk"
 	"github.com/tokensession/tokensession/internal/format"
 	"github.com/tokensession/tokensession/internal/keyaccess"
 )
@@ -93,7 +94,7 @@ func runInspect(c *cli, args []string) error {
 	idle := fs.Duration("idle", tokensession.DefaultIdleTimeout, "idle timeout")
 	absolute := fs.Duration("absolute", tokensession.DefaultAbsoluteTimeout, "absolute lifetime")
 	leeway := fs.Duration("leeway", tokensession.DefaultLeeway, "clock skew tolerance")
-	maxChunks := fs.Int("max-chunks", tokensession.MaxMaxChunks, "Config.MaxChunks")
+	maxChunks := fs.Int("max-chunks", cookiechunk.Max, "Config.MaxChunks")
 	pos, err := c.parseFlags(name, fs, args)
 	if err != nil {
 		return err
@@ -103,8 +104,8 @@ func runInspect(c *cli, args []string) error {
 		return usageErrorf("inspect: takes one token or Cookie header (quote the header) (run 'tokensession inspect -h')")
 	case *cookieName == "":
 		return usageErrorf("inspect: -cookie-name must not be empty")
-	case *maxChunks < 1 || *maxChunks > tokensession.MaxMaxChunks:
-		return usageErrorf("inspect: -max-chunks must be between 1 and %d", tokensession.MaxMaxChunks)
+	case *maxChunks < 1 || *maxChunks > cookiechunk.Max:
+		return usageErrorf("inspect: -max-chunks must be between 1 and %d", cookiechunk.Max)
 	case *idle < time.Second:
 		return usageErrorf("inspect: -idle must be at least 1s")
 	case *absolute < time.Second:
@@ -287,7 +288,7 @@ func report(w io.Writer, in inspectInput, ring *tokensession.Keyring, purpose st
 		fmt.Fprintln(w, "claims:   not decrypted (key not in the keyring)")
 		return
 	}
-	fmt.Fprintf(w, "key:      in the keyring at position %d, %s\n", i, ring.State(i, now))
+	fmt.Fprintf(w, "key:      in the keyring at position %d, %s\n", i, keyState(ring, i, now))
 
 	claims, err := decryptClaims(entries[i].Key, in.token, purpose)
 	if err != nil {

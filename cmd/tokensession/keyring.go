@@ -331,3 +331,26 @@ func fromNow(t, now time.Time) string {
 	}
 	return formatTime(t) + " (now)"
 }
+
+// keyState returns what entry i of ring does at now.
+func keyState(ring *tokensession.Keyring, i int, now time.Time) tokensession.KeyState {
+	j := 0
+	for _, s := range ring.States(now) {
+		if j == i {
+			return s
+		}
+		j++
+	}
+	panic("tokensession: keyring entry index out of range")
+}
+
+// sealingKey returns the key of ring that seals at now, or
+// ErrNoSealingKey when every key is staged or retired.
+func sealingKey(ring *tokensession.Keyring, now time.Time) (tokensession.Key, error) {
+	for e, s := range ring.States(now) {
+		if s == tokensession.KeySealing {
+			return e.Key, nil
+		}
+	}
+	return tokensession.Key{}, tokensession.ErrNoSealingKey
+}

@@ -165,7 +165,7 @@ func (c *cli) putKey(name, file string, e tokensession.KeyringEntry, notBefore s
 		if err != nil {
 			return nil, errorf("%s: %s", showPath(file), libMessage(err))
 		}
-		if _, err := next.SealingKey(now); err != nil {
+		if _, err := sealingKey(next, now); err != nil {
 			return nil, errorf("%s: no key could seal now: the new key is staged until %s and no other key seals now: the first key of a keyring must seal at once (-not-before now)", showPath(file), formatTime(e.NotBefore))
 		}
 		return next, nil
@@ -180,7 +180,7 @@ func (c *cli) putKey(name, file string, e tokensession.KeyringEntry, notBefore s
 	}
 	if old != nil {
 		for i, oe := range old.Entries() {
-			if old.State(i, now) == tokensession.KeyStaged {
+			if keyState(old, i, now) == tokensession.KeyStaged {
 				c.warnf("%s already had a staged key, %s, sealing from %s: two rotations now overlap; the key listed first seals once active, so check the order with 'keyring list'", showPath(file), oe.Key.ID(), fromNow(oe.NotBefore, now))
 			}
 		}
@@ -220,7 +220,7 @@ func (c *cli) nextSteps(file string, e tokensession.KeyringEntry, old *tokensess
 		fmt.Fprintf(&b, "       tokensession keyring promote -file %s -id %s\n", f, id)
 	}
 	oldID := "OLDID"
-	if k, err := old.SealingKey(now); err == nil {
+	if k, err := sealingKey(old, now); err == nil {
 		oldID = k.ID()
 	}
 	fmt.Fprintf(&b, "  3. Once it seals everywhere, retire the key it replaces (the default -at is\n     the earliest safe time) and copy %s again:\n", f)

@@ -35,7 +35,7 @@ func runKeyringPromote(c *cli, args []string) error {
 		}
 		entries := ring.Entries()
 		e := &entries[i]
-		if st := ring.State(i, now); st != tokensession.KeyStaged {
+		if st := keyState(ring, i, now); st != tokensession.KeyStaged {
 			return nil, errorf("%s: entry %d (%s) is %s, not staged: its not_before (%s) has passed, nothing to promote", showPath(file), i, *id, st, formatTime(e.NotBefore))
 		}
 		if at.After(e.NotBefore) {
@@ -86,7 +86,7 @@ func runKeyringReschedule(c *cli, args []string) error {
 		}
 		entries := ring.Entries()
 		e := &entries[i]
-		if st := ring.State(i, now); st != tokensession.KeyStaged {
+		if st := keyState(ring, i, now); st != tokensession.KeyStaged {
 			return nil, errorf("%s: entry %d (%s) is %s, not staged: its not_before (%s) has passed, so every instance that has the key seals with it; finish the rollout instead", showPath(file), i, *id, st, formatTime(e.NotBefore))
 		}
 		if !e.NotAfter.IsZero() && !nb.Before(e.NotAfter) {
@@ -169,10 +169,10 @@ func runKeyringRetire(c *cli, args []string) error {
 		if err != nil {
 			return nil, err
 		}
-		if _, err := next.SealingKey(now); err != nil {
+		if _, err := sealingKey(next, now); err != nil {
 			return nil, errorf("%s: retiring %s at %s would leave no key able to seal now; add a key first", showPath(file), *id, formatTime(at))
 		}
-		if _, err := next.SealingKey(at); err != nil && at.After(now) {
+		if _, err := sealingKey(next, at); err != nil && at.After(now) {
 			return nil, errorf("%s: retiring %s at %s would leave no key able to seal then; add a key first", showPath(file), *id, formatTime(at))
 		}
 		return next, nil
@@ -211,13 +211,13 @@ func sealingEnd(ring *tokensession.Keyring, i int, now time.Time) (time.Time, bo
 		}
 		return end, !end.IsZero()
 	}
-	switch ring.State(i, now) {
+	switch keyState(ring, i, now) {
 	case tokensession.KeySealing:
 		return takeover(now)
 	case tokensession.KeyStaged:
 		return takeover(entries[i].NotBefore)
 	case tokensession.KeyOpening:
-		k, err := ring.SealingKey(now)
+		k, err := sealingKey(ring, now)
 		if err == nil {
 			if j := indexOf(entries, k.ID()); j < i && !entries[j].NotBefore.IsZero() {
 				return entries[j].NotBefore, true
@@ -270,7 +270,7 @@ func runKeyringPrune(c *cli, args []string) error {
 		if err != nil {
 			return nil, err
 		}
-		if _, err := pruned.SealingKey(now); err != nil {
+		if _, err := sealingKey(pruned, now); err != nil {
 			return nil, errorf("%s: no key of the pruned keyring could seal now; add a key first", showPath(file))
 		}
 		return pruned, nil
@@ -297,7 +297,7 @@ func runKeyringList(c *cli, args []string) error {
 	now := c.now()
 	for i, e := range ring.Entries() {
 		fmt.Fprintf(c.stdout, "%d  %s  %-7s  not_before=%s  not_after=%s\n",
-			i, e.Key.ID(), ring.State(i, now), formatTime(e.NotBefore), formatTime(e.NotAfter))
+			i, e.Key.ID(), keyState(ring, i, now), formatTime(e.NotBefore), formatTime(e.NotAfter))
 	}
 	return nil
 }

@@ -70,7 +70,7 @@ func checkFile(t *testing.T, path string) {
 
 func sealingID(t *testing.T, ring *tokensession.Keyring, now time.Time) string {
 	t.Helper()
-	k, err := ring.SealingKey(now)
+	k, err := sealingKey(ring, now)
 	if err != nil {
 		t.Fatalf("no sealing key at %v: %v", now, err)
 	}
@@ -84,7 +84,7 @@ func TestKeyringAdd(t *testing.T) {
 		checkResult(t, r, 0, "")
 		checkFile(t, file)
 		ring := readRing(t, file)
-		if ring.Len() != 1 || sealingID(t, ring, t0) != strings.TrimSpace(r.stdout) {
+		if len(ring.Entries()) != 1 || sealingID(t, ring, t0) != strings.TrimSpace(r.stdout) {
 			t.Errorf("keyring %v, stdout %q", ring, r.stdout)
 		}
 		for _, want := range []string{"seals now in " + file + ", a new keyring", "copy " + file + " to every instance", "do not run 'keyring add' on each instance's own file"} {
@@ -99,7 +99,7 @@ func TestKeyringAdd(t *testing.T) {
 			t.Fatal(err)
 		}
 		checkResult(t, exec(t, t0, nil, "", "keyring", "add", "-file", file), 0, "")
-		if readRing(t, file).Len() != 1 {
+		if len(readRing(t, file).Entries()) != 1 {
 			t.Error("want one key")
 		}
 	})
@@ -129,7 +129,7 @@ func TestKeyringAdd(t *testing.T) {
 		if st, err := os.Lstat(link); err != nil || st.Mode()&os.ModeSymlink == 0 {
 			t.Errorf("the link was replaced: %v %v", st, err)
 		}
-		if readRing(t, target).Len() != 2 {
+		if len(readRing(t, target).Entries()) != 2 {
 			t.Error("the link's target was not updated")
 		}
 		checkFile(t, target)
@@ -504,7 +504,7 @@ func TestKeyringPruneLeeway(t *testing.T) {
 			checkResult(t, r, 0, "")
 			after, _ := os.ReadFile(file)
 			if tc.dropped {
-				if r.stdout != b.ID()+"\n" || readRing(t, file).Len() != 1 {
+				if r.stdout != b.ID()+"\n" || len(readRing(t, file).Entries()) != 1 {
 					t.Errorf("not pruned: stdout %q", r.stdout)
 				}
 				checkFile(t, file)

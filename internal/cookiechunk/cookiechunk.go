@@ -19,7 +19,7 @@ type Set struct {
 	Plain    string // the value of the cookie name itself
 	HasPlain bool
 	Chunks   [Max]string // the value of chunk i, if Present has bit i
-	Present  uint32      // bit i: chunk i was seen
+	Present  uint16      // bit i: chunk i was seen
 }
 
 // Scan reads the cookie name and its chunks below maxChunks from Cookie

@@ -1,0 +1,262 @@
+package tokensession_test
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/tokensession/tokensession"
+)
+
+// sealedLen returns the token length for v, sealed at the env's clock.
+func sealedLen(t *testing.T, e *mwEnv, v mwValue) int {
+	t.Helper()
+	tok, _, err := e.m.Seal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(tok)
+}
+
+func TestCookieBudgetBoundary(t *testing.T) {
+	t.Parallel()
+	// Measure a token with a roomy manager, then set the budget to exactly
+	// the cookie's name plus that token.
+	probe := newMWEnv(t, func(c *tokensession.Config[mwValue]) { c.MaxChunks = 4 })
+	user := strings.Repeat("u", 600)
+	n := sealedLen(t, probe, mwValue{User: user})
+	budget := len("__Host-session") + n
+
+	e := newMWEnv(t, func(c *tokensession.Config[mwValue]) { c.MaxCookieSize = budget })
+	rec := e.do("/set?user=" + user)
+	cs := rec.Result().Cookies()
+	if len(cs) != 1 || len(cs[0].Name)+len(cs[0].Value) != budget {
+		t.Fatalf("at the budget: %d cookies, %d bytes", len(cs), len(cs[0].Name)+len(cs[0].Value))
+	}
+	// Three more bytes of value (four of base64) no longer fit one cookie.
+	rec = e.do("/set?user=" + user + "uuu")
+	if len(rec.Result().Cookies()) != 0 || !e.errs.has(tokensession.ErrTooLarge) {
+		t.Errorf("over the budget: cookies %v", rec.Result().Cookies())
+	}
+}
+
+func TestChunkBoundBoundary(t *testing.T) {
+	t.Parallel()
+	// With 3 chunks of 1024 bytes, the chunk names take 16 bytes each, so
+	// tokens may be 3*(1024-16) bytes long.
+	const chunks, size = 3, 1024
+	limit := chunks * (size - len("__Host-session.0"))
+	e := newMWEnv(t, func(c *tokensession.Config[mwValue]) { c.MaxChunks = chunks; c.MaxCookieSize = size })
+	probe := newMWEnv(t, func(c *tokensession.Config[mwValue]) { c.MaxChunks = 4 })
+	// Find the longest user name whose token fits the bound exactly or
+	// just under it (base64 grows in steps).
+	base := sealedLen(t, probe, mwValue{})
+	l := (limit - base) * 3 / 4
+	for sealedLen(t, probe, mwValue{User: strings.Repeat("u", l+1)}) <= limit {
+		l++
+	}
+	for sealedLen(t, probe, mwValue{User: strings.Repeat("u", l)}) > limit {
+		l--
+	}
+	fits := strings.Repeat("u", l)
+	rec := e.do("/set?user=" + fits)
+	cs := rec.Result().Cookies()
+	if len(cs) != chunks {
+		t.Fatalf("at the bound: %d cookies (%v), want %d", len(cs), e.errs.take(), chunks)
+	}
+	total := 0
+	for _, c := range cs {
+		if len(c.Name)+len(c.Value) > size {
+			t.Errorf("cookie %s has %d bytes, over %d", c.Name, len(c.Name)+len(c.Value), size)
+		}
+		total += len(c.Value)
+	}
+	if total > limit || limit-total > 3 {
+		t.Errorf("chunks carry %d bytes, bound %d", total, limit)
+	}
+	// Read back.
+	if got := e.do("/", cs...).Body.String(); got != fits {
+		t.Errorf("chunked read returned %d bytes", len(got))
+	}
+	// One more byte exceeds the bound: typed error with both sizes, no
+	// cookie written, the previous chunks still open.
+	rec = e.do("/set?user="+fits+"uuu", cs...)
+	if len(rec.Result().Cookies()) != 0 {
+		t.Errorf("over the bound wrote %v", rec.Result().Cookies())
+	}
+	var found bool
+	for _, err := range e.errs.take() {
+		if tl, ok := err.(*tokensession.TooLargeError); ok && tl.Limit == limit && tl.Size > limit {
+			found = true
+		}
+	}
+	if !found {
+		t.Error("TooLargeError with the bound not reported")
+	}
+}
+
+func TestChunksReadOnlyAsCompleteSet(t *testing.T) {
+	t.Parallel()
+	e := newMWEnv(t, func(c *tokensession.Config[mwValue]) { c.MaxChunks = 4; c.MaxCookieSize = 1024 })
+	rec := e.do("/set?user=" + strings.Repeat("u", 1500))
+	cs := rec.Result().Cookies()
+	if len(cs) != 3 {
+		t.Fatalf("%d chunks, want 3", len(cs))
+	}
+	cases := map[string][]*http.Cookie{
+		"missing first":  {cs[1], cs[2]},
+		"missing middle": {cs[0], cs[2]},
+		"missing last":   {cs[0], cs[1]},
+		"only one":       {cs[0]},
+		"out of order":   {cs[1], cs[0], cs[2]}, // order in the header does not matter
+		"swapped values": {{Name: cs[0].Name, Value: cs[1].Value}, {Name: cs[1].Name, Value: cs[0].Value}, cs[2]},
+	}
+	for name, set := range cases {
+		t.Run(name, func(t *testing.T) {
+			rec := e.do("/", set...)
+			want := "-"
+			if name == "out of order" {
+				want = strings.Repeat("u", 1500)
+			}
+			if got := rec.Body.String(); got != want {
+				t.Errorf("read %d bytes, want %q", len(got), want[:1])
+			}
+			if rec.Code != http.StatusOK {
+				t.Errorf("status %d", rec.Code)
+			}
+		})
+	}
+}
+
+func TestMiddlewareDevelopmentCookie(t *testing.T) {
+	t.Parallel()
+	e := newMWEnv(t, func(c *tokensession.Config[mwValue]) { c.UnsafeAllowHTTP = true })
+	line := e.do("/set?user=dev").Result().Header.Get("Set-Cookie")
+	if !strings.HasPrefix(line, "session=") || strings.Contains(line, "Secure") {
+		t.Errorf("development cookie %q", line)
+	}
+	mustContain(t, line, "HttpOnly")
+	mustContain(t, line, "Max-Age="+strconv.Itoa(1800))
+}
+
+// With chunking allowed, a single cookie is still bounded by one cookie's
+// size: no browser sends more, so a larger one is an attack.
+func TestMiddlewarePlainCookieBounded(t *testing.T) {
+	t.Parallel()
+	e := newMWEnv(t, func(c *tokensession.Config[mwValue]) { c.MaxChunks = 4 })
+	rec := e.do("/", &http.Cookie{Name: "__Host-session", Value: "v4.local." + strings.Repeat("A", 5000)})
+	if rec.Body.String() != "-" || !e.errs.has(tokensession.ErrMalformed) {
+		t.Errorf("oversized plain cookie: body %q", rec.Body.String())
+	}
+	if del := cookiesByName(rec)["__Host-session"]; del == nil || del.MaxAge >= 0 {
+		t.Errorf("oversized plain cookie not expired")
+	}
+}
+
+// The Cookie header is read as net/http reads it: up to 3000 cookies, and
+// nothing at all beyond, so a hostile header costs no more here than in
+// r.Cookie. A session cookie among a few hundred others is found.
+func TestMiddlewareCookieHeaderBounded(t *testing.T) {
+	t.Parallel()
+	e := newMWEnv(t, nil)
+	c := e.login("alice")
+	var errSess error
+	var user string
+	h := e.m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := e.m.FromContext(r.Context())
+		v, _ := s.Get()
+		user, errSess = v.User, s.Err()
+	}))
+	pair := c.Name + "=" + c.Value
+	for _, tc := range []struct {
+		name   string
+		header string
+		want   string
+	}{
+		{"crowded", strings.Repeat("pref=1; ", 500) + pair, "alice"},
+		{"at the limit", strings.Repeat(";", 2999) + pair, "alice"},
+		{"over the limit", strings.Repeat(";", 3000) + pair, ""},
+		{"a megabyte", strings.Repeat("a=b;", 1<<18) + pair, ""},
+	} {
+		req := mwRequest("/")
+		req.Header.Set("Cookie", tc.header)
+		_, stdErr := req.Cookie(c.Name)
+		h.ServeHTTP(newRecorder(), req)
+		if user != tc.want {
+			t.Errorf("%s: user %q, want %q", tc.name, user, tc.want)
+		}
+		if (stdErr == nil) != (tc.want != "") {
+			t.Errorf("%s: net/http disagrees: r.Cookie error %v", tc.name, stdErr)
+		}
+		if tc.want == "" && !errors.Is(errSess, tokensession.ErrMalformed) {
+			t.Errorf("%s: Err = %v, want ErrMalformed", tc.name, errSess)
+		}
+	}
+}
+
+// The Set-Cookie lines come from http.Cookie.String: these are the exact
+// bytes the middleware has always sent, for each kind of configuration,
+// for a session cookie, its chunks and their deletion.
+func TestSetCookieLineBytes(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name  string
+		edit  func(*tokensession.Config[mwValue])
+		attrs string // after Max-Age
+		path  string // Path and Domain
+	}{
+		{"default", nil, "; HttpOnly; Secure; SameSite=Lax", "; Path=/"},
+		{"strict", func(c *tokensession.Config[mwValue]) { c.SameSite = http.SameSiteStrictMode }, "; HttpOnly; Secure; SameSite=Strict", "; Path=/"},
+		{"none", func(c *tokensession.Config[mwValue]) { c.SameSite = http.SameSiteNoneMode }, "; HttpOnly; Secure; SameSite=None", "; Path=/"},
+		{"http", func(c *tokensession.Config[mwValue]) { c.UnsafeAllowHTTP = true }, "; HttpOnly; SameSite=Lax", "; Path=/"},
+		{"domain and path", func(c *tokensession.Config[mwValue]) {
+			c.CookieName, c.Domain, c.Path = "sid", "example.com", "/app"
+		}, "; HttpOnly; Secure; SameSite=Lax", "; Path=/app; Domain=example.com"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := newMWEnv(t, func(c *tokensession.Config[mwValue]) {
+				c.MaxChunks, c.MaxCookieSize = 3, 1024
+				if tc.edit != nil {
+					tc.edit(c)
+				}
+			})
+			want := func(name, value, maxAge string) string {
+				return name + "=" + value + tc.path + "; Max-Age=" + maxAge + tc.attrs
+			}
+			// One cookie.
+			rec := e.do("/set?user=ada")
+			lines := rec.Result().Header["Set-Cookie"]
+			cs := rec.Result().Cookies()
+			if len(lines) != 1 || lines[0] != want(e.name, cs[0].Value, "1800") {
+				t.Errorf("session cookie:\n got %q\nwant %q", lines, want(e.name, cs[0].Value, "1800"))
+			}
+			// Chunks, and the deletion of the plain cookie they replace.
+			rec = e.do("/set?user="+strings.Repeat("u", 1200), cs[0])
+			lines = rec.Result().Header["Set-Cookie"]
+			chunks := rec.Result().Cookies()
+			if len(lines) != 3 || len(chunks) != 3 {
+				t.Fatalf("chunked session: %q", lines)
+			}
+			for i := range 2 {
+				if name := e.name + "." + strconv.Itoa(i); lines[i] != want(name, chunks[i].Value, "1800") {
+					t.Errorf("chunk %d:\n got %q\nwant %q", i, lines[i], want(name, chunks[i].Value, "1800"))
+				}
+			}
+			if lines[2] != want(e.name, "", "0") {
+				t.Errorf("deletion:\n got %q\nwant %q", lines[2], want(e.name, "", "0"))
+			}
+		})
+	}
+}
+
+// A leading dot on Config.Domain is not sent: browsers ignore it, and
+// http.Cookie.String leaves it out.
+func TestSetCookieDomainLeadingDot(t *testing.T) {
+	t.Parallel()
+	e := newMWEnv(t, func(c *tokensession.Config[mwValue]) { c.CookieName, c.Domain = "sid", ".example.co.uk" })
+	line := e.do("/set?user=ada").Result().Header.Get("Set-Cookie")
+	mustContain(t, line, "; Domain=example.co.uk;")
+}
