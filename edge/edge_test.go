@@ -385,10 +385,11 @@ func TestEdgeStagedRotation(t *testing.T) {
 
 // TestEdgeRolloutSlip: a new key reaches the origin, which seals with it
 // at once, before it reaches the edge. Until the edge has it, the edge
-// shows the anonymous page but leaves the cookie alone, and answers a cart
-// write with 503 and Retry-After instead of replacing the session; once
-// the edge restarts with the new keyring, the login and the cart are
-// intact.
+// leaves the cookie alone: it answers the page and a login with 503,
+// Retry-After and a "temporarily unavailable" page (no login form that
+// would invite the user to replace the session), and a cart write with
+// 503 and Retry-After; once the edge restarts with the new keyring, the
+// login and the cart are intact.
 func TestEdgeRolloutSlip(t *testing.T) {
 	needWorkerd(t)
 	basicBin := buildBasic(t, t.TempDir())
@@ -406,13 +407,32 @@ func TestEdgeRolloutSlip(t *testing.T) {
 	}
 	sealed := alice.token()
 
-	r := alice.do(t, edge, "GET", "/", nil)
-	if p := parsePage(t, r); p.user != "" || len(p.cart) != 0 {
-		t.Errorf("edge without the key shows %+v, want the anonymous page", p)
+	for _, req := range []struct {
+		method, path string
+		form         url.Values
+	}{
+		{"GET", "/", nil},
+		{"POST", "/login", url.Values{"username": {"alice"}}},
+	} {
+		what := req.method + " " + req.path + " at the edge without the key"
+		r := alice.do(t, edge, req.method, req.path, req.form)
+		if r.status != http.StatusServiceUnavailable {
+			t.Errorf("%s: %d %q, want 503", what, r.status, r.body)
+		}
+		if n, err := strconv.Atoi(r.header.Get("Retry-After")); err != nil || n <= 0 {
+			t.Errorf("%s: 503 with Retry-After %q, want a number of seconds", what, r.header.Get("Retry-After"))
+		}
+		if !strings.Contains(r.body, `<p id="unavailable" class="note">Your session is temporarily unavailable; try again in a few seconds.</p>`) ||
+			strings.Contains(r.body, "<form") || strings.Contains(r.body, "not logged in") {
+			t.Errorf("%s: want the unavailable page, without a form: %q", what, r.body)
+		}
+		checkCookies(t, what, r.setCookie) // the cookie is left alone
 	}
-	checkCookies(t, "read at the edge without the key", r.setCookie) // the cookie is left alone
+	if alice.token() != sealed {
+		t.Fatal("the edge changed the cookie")
+	}
 
-	r = alice.do(t, edge, "POST", "/cart", url.Values{"item": {"pear"}})
+	r := alice.do(t, edge, "POST", "/cart", url.Values{"item": {"pear"}})
 	if r.status != http.StatusServiceUnavailable {
 		t.Errorf("cart write at the edge without the key: %d %q, want 503", r.status, r.body)
 	}

@@ -9,10 +9,10 @@
 //     item, no response may be a 5xx, and every cookie must end up
 //     sealed by the new key.
 //   - TestRolloutSlip (slip_test.go): a new key seals on one instance
-//     before the other two have it. Their users may meet a temporary
-//     anonymous page or a 503 with Retry-After (counted), never a
-//     replaced cookie; once the key reaches every instance, no user has
-//     lost a login or an item.
+//     before the other two have it. Their users may meet a 503 with
+//     Retry-After (counted), never the anonymous page or a replaced
+//     cookie; once the key reaches every instance, no user has lost a
+//     login or an item.
 //   - TestHostile (hostile_test.go): about 2000 hostile requests over raw
 //     TCP against one instance; never a 5xx, memory bounded.
 //   - TestSoak (soak_test.go, only with SOAK=1): a race-built instance under

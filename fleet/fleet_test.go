@@ -67,12 +67,12 @@ type fleetStats struct {
 	reseals    atomic.Int64 // ... whose kid differs from the user's previous one
 
 	// slip: the rollout-slip drill, where an instance that lacks a key
-	// other instances seal with (instance.lacksKey) may answer with a
-	// temporary anonymous page or a 503 with Retry-After. Elsewhere both
-	// are errors.
-	slip       bool
-	anonPages  atomic.Int64 // temporary anonymous pages
-	retryLater atomic.Int64 // 503 + Retry-After answers to a cart write
+	// other instances seal with (instance.lacksKey) may answer the page
+	// or a cart write with 503 and Retry-After. Elsewhere that is an
+	// error.
+	slip        bool
+	unavailable atomic.Int64 // 503 + Retry-After "unavailable" pages to a GET
+	retryLater  atomic.Int64 // 503 + Retry-After answers to a cart write
 
 	mu          sync.Mutex
 	transitions map[string]int                  // "old→new" kid changes
@@ -140,7 +140,7 @@ type fuser struct {
 	// page instead.
 	noLogin  bool
 	pending  string // an item a 503 refused, to add again
-	tempSeen int    // temporary answers (anonymous page, 503) seen
+	tempSeen int    // temporary answers (503 to a GET or a cart write) seen
 
 	lastOK atomic.Int64 // start (UnixNano) of the last action whose page checked out
 
@@ -223,18 +223,19 @@ func (u *fuser) nextItem() string {
 type outcome int
 
 const (
-	actFailed     outcome = iota // counted in fleetStats.errs
-	actOK                        // the page checked out
-	actAnonymous                 // slip drill: a temporary anonymous page
-	actRetryLater                // slip drill: 503 with Retry-After, nothing changed
+	actFailed      outcome = iota // counted in fleetStats.errs
+	actOK                         // the page checked out
+	actUnavailable                // slip drill: the page answered 503 with Retry-After
+	actRetryLater                 // slip drill: 503 with Retry-After, nothing changed
 )
 
 // act performs one user action (a POST with its redirect, or a GET) on
 // the next instance and checks the page it ends on: logged in as this
 // user, with exactly the expected cart. In the slip drill, an instance
-// that lacks the key the user's cookie was sealed with may instead show
-// an anonymous page to a GET or answer a cart write with 503 and
-// Retry-After, provided it leaves the cookie alone.
+// that lacks the key the user's cookie was sealed with may instead answer
+// a GET with 503, Retry-After and the "unavailable" page (never the
+// anonymous page, whose login form would replace the session), or a cart
+// write with 503 and Retry-After, provided it leaves the cookie alone.
 func (u *fuser) act(fl *fleet, st *fleetStats, method, path string, form url.Values) outcome {
 	defer progress.fire() // after the in-flight count drops and lastOK is set
 	in := fl.acquire(u.idx + u.n)
@@ -269,13 +270,22 @@ func (u *fuser) act(fl *fleet, st *fleetStats, method, path string, form url.Val
 	}
 	setCookie := resp.Header.Values("Set-Cookie")
 	if st.slip && resp.StatusCode == http.StatusServiceUnavailable {
+		get := method == "GET" && path == "/"
 		switch {
-		case !lagging || method != "POST" || path != "/cart":
+		case !lagging:
 			st.errs.add("5xx", "%s %s %s on %s: %s from an instance with every key", u.name, method, path, in.name, resp.Status)
+		case !get && (method != "POST" || path != "/cart"):
+			st.errs.add("5xx", "%s %s %s on %s: %s to a request that may not get one", u.name, method, path, in.name, resp.Status)
 		case resp.Header.Get("Retry-After") == "":
 			st.errs.add("5xx", "%s %s %s on %s: %s without Retry-After", u.name, method, path, in.name, resp.Status)
 		case len(setCookie) > 0:
 			st.errs.add("replaced", "%s %s %s on %s: a 503 set %d cookies", u.name, method, path, in.name, len(setCookie))
+		case get && !isUnavailablePage(string(data)):
+			st.errs.add("page", "%s %s %s on %s: a 503 without the unavailable page, or with a form", u.name, method, path, in.name)
+		case get:
+			st.unavailable.Add(1)
+			u.tempSeen++
+			return actUnavailable
 		default:
 			st.retryLater.Add(1)
 			u.tempSeen++
@@ -293,10 +303,6 @@ func (u *fuser) act(fl *fleet, st *fleetStats, method, path string, form url.Val
 	case err != nil:
 		st.errs.add("page", "%s %s %s on %s: %v", u.name, method, path, in.name, err)
 		return actFailed
-	case !p.LoggedIn && lagging && method == "GET" && len(p.Cart) == 0 && len(setCookie) == 0:
-		st.anonPages.Add(1)
-		u.tempSeen++
-		return actAnonymous
 	case !p.LoggedIn:
 		st.errs.add("logged-out", "%s %s %s on %s: page says not logged in", u.name, method, path, in.name)
 		return actFailed

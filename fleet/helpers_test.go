@@ -548,6 +548,17 @@ var (
 	fullRE   = regexp.MustCompile(`<p id="full"`)
 )
 
+// unavailableRE is the message of the page a 503 shows when the session
+// was sealed by a key the instance does not have.
+var unavailableRE = regexp.MustCompile(`<p id="unavailable" class="note">Your session is temporarily unavailable; try again in a few seconds.</p>`)
+
+// isUnavailablePage reports whether body is the "unavailable" page: its
+// message once, and no form (a login there would replace the session).
+func isUnavailablePage(body string) bool {
+	return len(unavailableRE.FindAllString(body, -1)) == 1 && !strings.Contains(body, "<form") &&
+		!whoamiRE.MatchString(body) && !anonRE.MatchString(body)
+}
+
 // page is what the shop page shows.
 type page struct {
 	LoggedIn bool

@@ -18,10 +18,11 @@ import (
 // instance (X) before the others (Y, Z) have it, because the operator
 // promoted it and copied the file to X alone. Users whose cookie X
 // re-sealed with the new key then meet Y and Z, which cannot read it:
-// they may see an anonymous page or a 503 with Retry-After, and those are
-// counted, but Y and Z must leave the cookie alone. Once the file reaches
-// every instance, no user has lost a login or a cart item, and every
-// session is on the new key.
+// they may get a 503 with Retry-After (to the page, the "unavailable"
+// page), and those are counted, but never the anonymous page, whose login
+// form would replace the session, and Y and Z must leave the cookie alone.
+// Once the file reaches every instance, no user has lost a login or a
+// cart item, and every session is on the new key.
 func TestRolloutSlip(t *testing.T) {
 	t0 := time.Now()
 	dir := t.TempDir()
@@ -75,15 +76,15 @@ func TestRolloutSlip(t *testing.T) {
 	copyFile(t, keyfile, files[x.name])
 	sighup(t, x, "slip", func(l string) bool { return strings.Contains(l, newID+" (sealing)") })
 
-	// Let users run into it: wait for a temporary anonymous page and for
-	// a cart write on an instance without the key (a 503, or an error if
-	// it went wrong), then for some more traffic.
-	waitFor(t, 20*time.Second, "an anonymous page and a 503 from an instance without the key", func() bool {
-		return st.anonPages.Load() > 0 && (st.retryLater.Load() > 0 || st.errs.count() > 0)
+	// Let users run into it: wait for a page and a cart write on an
+	// instance without the key (each a 503, or an error if it went
+	// wrong), then for some more traffic.
+	waitFor(t, 20*time.Second, "an unavailable page and a 503 to a cart write from an instance without the key", func() bool {
+		return (st.unavailable.Load() > 0 || st.errs.count() > 0) && (st.retryLater.Load() > 0 || st.errs.count() > 0)
 	})
 	r := load.rounds.Load()
 	waitFor(t, 20*time.Second, "three rounds of traffic during the slip", func() bool { return load.rounds.Load() >= r+3 })
-	anonDuring, retryDuring := st.anonPages.Load(), st.retryLater.Load()
+	unavailableDuring, retryDuring := st.unavailable.Load(), st.retryLater.Load()
 
 	// The fix: the file reaches the others.
 	for _, in := range lagging {
@@ -162,11 +163,11 @@ func TestRolloutSlip(t *testing.T) {
 
 	t.Logf("users %d (%d saw a temporary answer), actions %d, HTTP exchanges %d, cart items %d at the end",
 		len(users), affected, st.actions.Load(), st.exchanges.Load(), items)
-	t.Logf("slip lasted %v: temporary anonymous pages %d, 503 + Retry-After %d (%d and %d while waiting, before the rollout began); unknown-key reports logged by Y and Z %d",
-		tRolled.Sub(tSlip).Round(time.Millisecond), st.anonPages.Load(), st.retryLater.Load(), anonDuring, retryDuring, expected)
+	t.Logf("slip lasted %v: 503 + Retry-After to a page %d, to a cart write %d (%d and %d while waiting, before the rollout began); unknown-key reports logged by Y and Z %d",
+		tRolled.Sub(tSlip).Round(time.Millisecond), st.unavailable.Load(), st.retryLater.Load(), unavailableDuring, retryDuring, expected)
 	t.Logf("errors: %v; total %v", &st.errs, time.Since(t0).Round(time.Millisecond))
-	if st.anonPages.Load() == 0 || st.retryLater.Load() == 0 {
-		t.Errorf("the drill met no anonymous page or no 503: it did not exercise an instance without the key")
+	if st.unavailable.Load() == 0 || st.retryLater.Load() == 0 {
+		t.Errorf("the drill met no unavailable page or no 503 to a cart write: it did not exercise an instance without the key")
 	}
 	if st.errs.count() > 0 {
 		t.Errorf("%v", &st.errs)

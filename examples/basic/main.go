@@ -254,7 +254,10 @@ button { padding: .3rem .8rem; }
 </head>
 <body>
 <h1>tokensession shop</h1>
-{{if .User}}
+{{if .Unavailable}}
+<p id="unavailable" class="note">Your session is temporarily unavailable; try again in a few seconds.</p>
+<p><a id="retry" href="/">Try again</a></p>
+{{else}}{{if .User}}
 <p id="whoami">Logged in as {{.User}}</p>
 <form method="post" action="/logout"><button id="logout" type="submit">Log out</button></form>
 {{else}}
@@ -276,7 +279,7 @@ button { padding: .3rem .8rem; }
 <input id="item" name="item" required maxlength="200">
 <button id="add" type="submit">Add to cart</button>
 </form>
-</body>
+{{end}}</body>
 </html>
 `))
 
@@ -284,11 +287,34 @@ type pageData struct {
 	User string
 	Cart []string
 	Full bool
+	// Unavailable: the page says only that the session cannot be read
+	// here for now (see unavailable), with no form.
+	Unavailable bool
 }
 
 func (a *app) home(w http.ResponseWriter, r *http.Request) {
+	if a.unavailable(w, r) {
+		return
+	}
 	s, _ := a.sessions.FromContext(r.Context()).Get()
 	a.render(w, http.StatusOK, pageData{User: s.User, Cart: s.Cart})
+}
+
+// unavailable answers 503 with Retry-After and a page without forms when
+// the request's cookie was sealed by a key this instance does not have
+// yet, and reports whether it did. During a key rollout another instance
+// may hold that key, and the cookie is the user's login and cart there.
+// Shown the anonymous page, the user would log in again, and the login
+// (Renew) would replace that cookie with an empty session. The next
+// request, most likely on another instance or on this one with the new
+// keys, shows the session as it was.
+func (a *app) unavailable(w http.ResponseWriter, r *http.Request) bool {
+	if !errors.Is(a.sessions.FromContext(r.Context()).Err(), tokensession.ErrUnknownKey) {
+		return false
+	}
+	w.Header().Set("Retry-After", "5")
+	a.render(w, http.StatusServiceUnavailable, pageData{Unavailable: true})
+	return true
 }
 
 func (a *app) render(w http.ResponseWriter, code int, data pageData) {
@@ -303,6 +329,11 @@ func (a *app) render(w http.ResponseWriter, code int, data pageData) {
 }
 
 func (a *app) login(w http.ResponseWriter, r *http.Request) {
+	// The login would replace (Renew) a session this instance cannot
+	// read but others can, and its cart with it: answer as home does.
+	if a.unavailable(w, r) {
+		return
+	}
 	name, ok := formField(w, r, "username", "user name", maxUserLen)
 	if !ok {
 		return
@@ -345,6 +376,10 @@ func (a *app) addToCart(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 
+// logout ends the session, even one sealed by a key this instance does
+// not have yet: unlike a login, a logout loses nothing the user means to
+// keep (the cart goes with it on every instance), and a user who leaves a
+// shared computer after a refused logout would leave the session behind.
 func (a *app) logout(w http.ResponseWriter, r *http.Request) {
 	a.sessions.FromContext(r.Context()).Destroy() // expires every session cookie
 	http.Redirect(w, r, "/", http.StatusSeeOther)

@@ -584,3 +584,108 @@ func TestCartOnInstanceWithoutKey(t *testing.T) {
 		t.Errorf("back on Y: cart %q, want [tea]", items)
 	}
 }
+
+// unavailableText is the whole message of the page a request gets when its
+// session was sealed by a key this instance does not have.
+const unavailableText = "Your session is temporarily unavailable; try again in a few seconds."
+
+// TestPagesOnInstanceWithoutKey is the same slipped rollout, seen from the
+// pages: instance X, which lacks Y's new key, must not show the anonymous
+// page and its login form to a user who is logged in on Y, since a login
+// there would replace the session Y can still read. GET / and POST /login
+// on X answer 503 with Retry-After and the "temporarily unavailable" page,
+// and leave the cookie alone; back on Y the user has the same login and
+// cart. A logout on X is honoured (see logout).
+func TestPagesOnInstanceWithoutKey(t *testing.T) {
+	a, b := tokensession.GenerateKey(), tokensession.GenerateKey()
+	y := newTestServer(t, newRing(t, b, a))
+	x := newTestServer(t, newRing(t, a))
+	y.post(t, "/login", url.Values{"username": {"kim"}})
+	y.post(t, "/cart", url.Values{"item": {"tea"}})
+	if info := y.sessionInfo(t); info.KeyID != b.ID() {
+		t.Fatalf("Y sealed with %s, want the new key %s", info.KeyID, b.ID())
+	}
+	yURL, _ := url.Parse(y.URL)
+
+	// serveX sends the request to X with the user's cookies, as a browser
+	// behind a load balancer would, and keeps the cookies X sets (the
+	// browser's one jar), without following a redirect.
+	serveX := func(method, path string, form url.Values) *http.Response {
+		t.Helper()
+		req, err := http.NewRequest(method, x.URL+path, strings.NewReader(form.Encode()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if form != nil {
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.Header.Set("Sec-Fetch-Site", "same-origin")
+		}
+		for _, c := range y.client.Jar.Cookies(yURL) {
+			req.AddCookie(c)
+		}
+		resp, err := x.Client().Transport.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		y.client.Jar.SetCookies(yURL, resp.Cookies())
+		return resp
+	}
+
+	for _, tc := range []struct {
+		method, path string
+		form         url.Values
+	}{
+		{"GET", "/", nil},
+		{"POST", "/login", url.Values{"username": {"kim"}}},
+		{"POST", "/login", url.Values{"username": {"mallory"}}},
+	} {
+		resp := serveX(tc.method, tc.path, tc.form)
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		page := string(body)
+		what := tc.method + " " + tc.path + " on X"
+		if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") != "5" {
+			t.Errorf("%s: %d, Retry-After %q; want 503 with Retry-After 5", what, resp.StatusCode, resp.Header.Get("Retry-After"))
+		}
+		if sc := resp.Header.Values("Set-Cookie"); len(sc) > 0 {
+			t.Errorf("%s set %d cookies over one it cannot read", what, len(sc))
+		}
+		if !strings.Contains(page, `<p id="unavailable" class="note">`+unavailableText+`</p>`) {
+			t.Errorf("%s: no unavailable message:\n%s", what, page)
+		}
+		for _, invite := range []string{"You are not logged in", `action="/login"`, `action="/logout"`, `action="/cart"`, "<form"} {
+			if strings.Contains(page, invite) {
+				t.Errorf("%s: the page has %q:\n%s", what, invite, page)
+			}
+		}
+		if got := resp.Header.Get("Cache-Control"); got != "no-store" {
+			t.Errorf("%s: Cache-Control %q, want no-store", what, got)
+		}
+	}
+
+	code, body := y.get(t, "/")
+	if code != 200 || !strings.Contains(body, "Logged in as kim") {
+		t.Errorf("back on Y: %d, not logged in as kim", code)
+	}
+	if items := cartItems(body); !slices.Equal(items, []string{"tea"}) {
+		t.Errorf("back on Y: cart %q, want [tea]", items)
+	}
+
+	// Logging out is what the user asked for: X expires the cookie it
+	// cannot read, as Y would.
+	resp := serveX("POST", "/logout", url.Values{})
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("POST /logout on X: %d, want 303", resp.StatusCode)
+	}
+	sc := resp.Header.Values("Set-Cookie")
+	if len(sc) != 1 || !strings.HasPrefix(sc[0], "session=;") || !strings.Contains(sc[0], "Max-Age=0") {
+		t.Errorf("POST /logout on X: Set-Cookie %q, want the session cookie expired", sc)
+	}
+	if names := y.cookieNames(t); len(names) != 0 {
+		t.Errorf("cookies after logout on X: %v", names)
+	}
+}

@@ -103,11 +103,33 @@ type pageData struct {
 	User string
 	Cart []string
 	Full bool
+	// Unavailable: the page says only that the session cannot be read
+	// here for now (see unavailable), with no form.
+	Unavailable bool
 }
 
 func (a *app) home(w http.ResponseWriter, r *http.Request) {
+	if a.unavailable(w, r) {
+		return
+	}
 	s, _ := a.sessions.FromContext(r.Context()).Get()
 	a.render(w, http.StatusOK, pageData{User: s.User, Cart: s.Cart})
+}
+
+// unavailable answers 503 with Retry-After and a page without forms when
+// the request's cookie was sealed by a key this Worker does not have yet,
+// and reports whether it did, as examples/basic does. During a key
+// rollout the origin may hold that key, and the cookie is the user's
+// login and cart there. Shown the anonymous page, the user would log in
+// again, and the login (Renew) would replace that cookie with an empty
+// session. Once the Worker has the key, the session is there as it was.
+func (a *app) unavailable(w http.ResponseWriter, r *http.Request) bool {
+	if !errors.Is(a.sessions.FromContext(r.Context()).Err(), tokensession.ErrUnknownKey) {
+		return false
+	}
+	w.Header().Set("Retry-After", "5")
+	a.render(w, http.StatusServiceUnavailable, pageData{Unavailable: true})
+	return true
 }
 
 func (a *app) render(w http.ResponseWriter, code int, data pageData) {
@@ -122,6 +144,11 @@ func (a *app) render(w http.ResponseWriter, code int, data pageData) {
 }
 
 func (a *app) login(w http.ResponseWriter, r *http.Request) {
+	// The login would replace (Renew) a session this Worker cannot read
+	// but the origin can, and its cart with it: answer as home does.
+	if a.unavailable(w, r) {
+		return
+	}
 	name, ok := formField(w, r, "username", "user name", maxUserLen)
 	if !ok {
 		return
@@ -164,6 +191,11 @@ func (a *app) addToCart(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 
+// logout ends the session, even one sealed by a key this Worker does not
+// have yet, as examples/basic does: unlike a login, a logout loses nothing
+// the user means to keep (the cart goes with it everywhere), and a user
+// who leaves a shared computer after a refused logout would leave the
+// session behind.
 func (a *app) logout(w http.ResponseWriter, r *http.Request) {
 	a.sessions.FromContext(r.Context()).Destroy() // expires every session cookie
 	http.Redirect(w, r, "/", http.StatusSeeOther)

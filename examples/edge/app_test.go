@@ -45,6 +45,8 @@ func TestPageMatchesBasic(t *testing.T) {
 		{User: "alice", Cart: []string{"apple", "pear"}},
 		{User: awkward, Cart: []string{awkward, "", "x"}, Full: true},
 		{Cart: []string{"left behind"}},
+		{Unavailable: true},
+		{User: awkward, Cart: []string{awkward}, Full: true, Unavailable: true},
 	} {
 		comparePages(t, basic, d)
 	}
@@ -495,9 +497,12 @@ func unknownKeyReply(t *testing.T) (retryAfter, text string) {
 }
 
 // TestUnknownKey: a cookie sealed by a key this Worker does not have yet
-// (a key rollout reached the origin first) reads as no session and is
-// left as it is; a cart write answers 503 with Retry-After, as
-// examples/basic does, and sets no cookie; a login still replaces it.
+// (a key rollout reached the origin first) is left as it is. The page and
+// a login answer 503 with Retry-After and examples/basic's "temporarily
+// unavailable" page, with no login form that would invite the user to
+// replace the session; a cart write answers 503 with Retry-After, as
+// examples/basic does; none of them sets a cookie, and the origin still
+// shows the login and the cart. A logout is honoured.
 func TestUnknownKey(t *testing.T) {
 	t0 := time.Date(2026, 11, 17, 9, 0, 0, 0, time.UTC)
 	origin := newTestApp(t, testRing(t), t0) // a key the edge lacks
@@ -507,34 +512,66 @@ func TestUnknownKey(t *testing.T) {
 	if len(jar) != 1 {
 		t.Fatalf("origin cookies: %q", jar)
 	}
-
-	w := edge.do("GET", "/", nil, jar)
-	if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), `<p id="anonymous">`) {
-		t.Errorf("GET: %d, anonymous page: %v", w.Code, strings.Contains(w.Body.String(), `<p id="anonymous">`))
-	}
-	if got := w.Result().Header.Values("Set-Cookie"); len(got) != 0 {
-		t.Errorf("GET: Set-Cookie %q; the cookie must be left alone", got)
+	originIntact := func(after string) {
+		t.Helper()
+		if _, ok := origin.info(t, jar); !ok {
+			t.Errorf("after the %s, the origin no longer reads the session", after)
+		}
+		if page := origin.do("GET", "/", nil, jar).Body.String(); !strings.Contains(page, "Logged in as alice") || !strings.Contains(page, ">apple</li>") || strings.Contains(page, "pear") || strings.Contains(page, "bob") {
+			t.Errorf("origin page after the %s: %q", after, page)
+		}
 	}
 
 	retryAfter, text := unknownKeyReply(t)
-	w = edge.do("POST", "/cart", url.Values{"item": {"pear"}}, jar)
+	var unavailable bytes.Buffer
+	if err := basicPage(t).Execute(&unavailable, pageData{Unavailable: true}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(unavailable.String(), "temporarily unavailable") || strings.Contains(unavailable.String(), "<form") {
+		t.Fatalf("examples/basic's unavailable page: %q", unavailable.String())
+	}
+	for _, req := range []struct {
+		method, path string
+		form         url.Values
+	}{
+		{"GET", "/", nil},
+		{"POST", "/login", url.Values{"username": {"bob"}}},
+	} {
+		what := req.method + " " + req.path
+		w := edge.do(req.method, req.path, req.form, jar)
+		h := w.Result().Header
+		if w.Code != http.StatusServiceUnavailable || h.Get("Retry-After") != retryAfter {
+			t.Errorf("%s: %d, Retry-After %q; want 503, %q", what, w.Code, h.Get("Retry-After"), retryAfter)
+		}
+		if w.Body.String() != unavailable.String() {
+			t.Errorf("%s: page differs from examples/basic's unavailable page\n got: %q\nwant: %q", what, w.Body.String(), unavailable.String())
+		}
+		if h.Get("Content-Type") != "text/html; charset=utf-8" || h.Get("Cache-Control") != "no-store" {
+			t.Errorf("%s: headers %q", what, h)
+		}
+		if got := h.Values("Set-Cookie"); len(got) != 0 {
+			t.Errorf("%s: %d Set-Cookie lines; the cookie must be left alone", what, len(got))
+		}
+		jar = update(jar, w) // as a browser would
+		originIntact(what)
+	}
+
+	w := edge.do("POST", "/cart", url.Values{"item": {"pear"}}, jar)
 	if w.Code != http.StatusServiceUnavailable || w.Result().Header.Get("Retry-After") != retryAfter || w.Body.String() != text+"\n" {
 		t.Errorf("cart write: %d, Retry-After %q, body %q; want 503, %q, %q", w.Code, w.Result().Header.Get("Retry-After"), w.Body.String(), retryAfter, text+"\n")
 	}
 	if got := w.Result().Header.Values("Set-Cookie"); len(got) != 0 {
-		t.Errorf("cart write: Set-Cookie %q; the cookie must be left alone", got)
+		t.Errorf("cart write: %d Set-Cookie lines; the cookie must be left alone", len(got))
 	}
-	if _, ok := origin.info(t, jar); !ok {
-		t.Error("the origin no longer reads the session")
-	}
-	if page := origin.do("GET", "/", nil, jar).Body.String(); !strings.Contains(page, "Logged in as alice") || !strings.Contains(page, ">apple</li>") || strings.Contains(page, "pear") {
-		t.Errorf("origin page after the refused write: %q", page)
-	}
+	originIntact("cart write")
 
-	// A login is an explicit Renew: it replaces the cookie.
-	w = edge.do("POST", "/login", url.Values{"username": {"bob"}}, jar)
-	if w.Code != http.StatusSeeOther || len(w.Result().Header.Values("Set-Cookie")) != 1 {
-		t.Errorf("login over it: %d, Set-Cookie %q", w.Code, w.Result().Header.Values("Set-Cookie"))
+	// A logout is an explicit Destroy: it expires the cookie.
+	w = edge.do("POST", "/logout", url.Values{}, jar)
+	if w.Code != http.StatusSeeOther {
+		t.Errorf("logout: %d, want 303", w.Code)
+	}
+	if jar = update(jar, w); len(jar) != 0 {
+		t.Errorf("cookies after logout: %q", jar)
 	}
 }
 

@@ -14,6 +14,12 @@ import (
 func renderPage(w io.Writer, d pageData) error {
 	var b strings.Builder
 	b.WriteString(pageHead)
+	if d.Unavailable {
+		b.WriteString(pageUnavailable)
+		b.WriteString(pageEnd)
+		_, err := io.WriteString(w, b.String())
+		return err
+	}
 	if d.User != "" {
 		b.WriteString("\n<p id=\"whoami\">Logged in as ")
 		b.WriteString(escapeHTML(d.User))
@@ -36,7 +42,8 @@ func renderPage(w io.Writer, d pageData) error {
 		b.WriteString(`<p id="empty">Your cart is empty.</p>`)
 	}
 	b.WriteString("\n<p id=\"count\">" + strconv.Itoa(len(d.Cart)) + " item(s)</p>\n")
-	b.WriteString(pageTail)
+	b.WriteString(pageCartForm)
+	b.WriteString(pageEnd)
 	_, err := io.WriteString(w, b.String())
 	return err
 }
@@ -76,11 +83,20 @@ const pageAnonymous = `
 </form>
 `
 
-const pageTail = `<form method="post" action="/cart">
+const pageCartForm = `<form method="post" action="/cart">
 <label for="item">Item</label>
 <input id="item" name="item" required maxlength="200">
 <button id="add" type="submit">Add to cart</button>
 </form>
-</body>
+`
+
+// pageUnavailable is all a page says when the session was sealed by a key
+// this Worker does not have yet: no login form, no cart.
+const pageUnavailable = `
+<p id="unavailable" class="note">Your session is temporarily unavailable; try again in a few seconds.</p>
+<p><a id="retry" href="/">Try again</a></p>
+`
+
+const pageEnd = `</body>
 </html>
 `
