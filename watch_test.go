@@ -9,7 +9,6 @@ import (
 	"runtime"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -94,7 +93,7 @@ func startWatch(t *testing.T, src tokensession.KeySource) *watchHarness {
 
 func (h *watchHarness) tick() { h.poll <- time.Time{}; <-h.done }
 func (h *watchHarness) sighup() {
-	h.hup <- syscall.SIGHUP
+	h.hup <- os.Interrupt // any signal: SIGHUP does not exist on every platform
 	<-h.done
 }
 
@@ -368,7 +367,7 @@ func TestWatchEnvSource(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	stopped := make(chan struct{})
 	go func() { defer close(stopped); w.Run(ctx) }()
-	hup <- syscall.SIGHUP
+	hup <- os.Interrupt
 	<-done
 	cancel()
 	<-stopped
