@@ -20,8 +20,8 @@
 // "tokensession/v1:" + purpose (by default the cookie name); the claims are
 // a JSON object with "exp", "iat" (RFC 3339 UTC, whole seconds), "created"
 // (RFC 3339 UTC, fractional seconds), "sid" (the session ID) and "data"
-// (the session value; null is the zero value). The README specifies the
-// format for implementations in other languages.
+// (the session value; null is the zero value). FORMAT.md in the
+// repository specifies the format for implementations in other languages.
 //
 // # Key rotation
 //

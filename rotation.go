@@ -64,8 +64,13 @@ func (s KeyState) String() string {
 // Staged rotation: list the new key first with NotBefore a little in the
 // future and deploy the keyring everywhere. Every instance can open the new
 // key's tokens at once, and all of them start sealing with it at NotBefore,
-// with no coordination. Once every session sealed by the old key has
-// expired (the absolute lifetime), retire it with NotAfter and drop it.
+// with no coordination. Retire the old key with NotAfter once every session
+// it sealed has been re-sealed or has expired: the idle timeout (plus the
+// leeway) after the last instance started sealing with the new key, since
+// the middleware re-seals an old key's session on its next request. Tokens
+// that are never refreshed (bearer tokens from [Manager.Seal]) need the
+// absolute lifetime instead. Drop the key once NotAfter and the leeway
+// have passed.
 //
 // A Keyring is safe for concurrent use. Replace a manager's keyring with
 // [Manager.SetKeyring].

@@ -12,8 +12,8 @@ import (
 	"github.com/tokensession/tokensession/internal/keyaccess"
 )
 
-// The token format (version 1) is in internal/format; the README
-// specifies it in full.
+// The token format (version 1) is in internal/format; FORMAT.md in the
+// repository specifies it in full.
 
 // Seal starts a new session holding v and returns its token and metadata:
 // a new session ID, created now, expiring after the idle timeout. Use it

@@ -46,7 +46,8 @@ type KeyringWatcher struct {
 
 	// Reload forces a reload at every value received, changed file or
 	// not. Typically the channel given to signal.Notify for SIGHUP. Nil
-	// means no forced reloads.
+	// means no forced reloads. Give each watcher a channel of its own:
+	// watchers sharing one channel take turns at its signals.
 	Reload <-chan os.Signal
 
 	// Poll triggers a check for a change at every value received. Nil
