@@ -86,7 +86,7 @@ func run(ctx context.Context, lookupEnv func(string) (string, bool), logger *log
 	// carries Secure, so the browser never sends it over http, and no
 	// subdomain can set or overwrite it. CrossOriginProtection needs no
 	// change, as long as the proxy passes the Host header through.
-	opts := options{insecure: isLoopback(ln.Addr())}
+	opts := options{insecure: isLoopback(ln.Addr()), madeUpKey: keys == (tokensession.KeySource{})}
 	if testHooks != nil {
 		if err := testHooks(lookupEnv, &opts); err != nil {
 			return err
@@ -169,6 +169,9 @@ type options struct {
 	insecure bool             // plain-http cookies: on a loopback address
 	leeway   time.Duration    // Config.Leeway; 0: the default
 	now      func() time.Time // Config.Now; nil: time.Now
+	// madeUpKey: the key was made up at start, so no instance will ever
+	// read a cookie sealed before it.
+	madeUpKey bool
 }
 
 // testHooks, when set, adjusts the options from the environment. Only
@@ -176,12 +179,13 @@ type options struct {
 var testHooks func(lookupEnv func(string) (string, bool), o *options) error
 
 type app struct {
-	sessions *tokensession.Manager[Session]
-	logger   *log.Logger
+	sessions  *tokensession.Manager[Session]
+	logger    *log.Logger
+	madeUpKey bool
 }
 
 func newApp(ring *tokensession.Keyring, opts options, logger *log.Logger) (*app, error) {
-	a := &app{logger: logger}
+	a := &app{logger: logger, madeUpKey: opts.madeUpKey}
 	var err error
 	a.sessions, err = tokensession.New(tokensession.Config[Session]{
 		Keyring:         ring,
@@ -309,11 +313,25 @@ func (a *app) home(w http.ResponseWriter, r *http.Request) {
 // request, most likely on another instance or on this one with the new
 // keys, shows the session as it was.
 func (a *app) unavailable(w http.ResponseWriter, r *http.Request) bool {
-	if !errors.Is(a.sessions.FromContext(r.Context()).Err(), tokensession.ErrUnknownKey) {
+	if !a.unreadable(a.sessions.FromContext(r.Context())) {
 		return false
 	}
 	w.Header().Set("Retry-After", "5")
 	a.render(w, http.StatusServiceUnavailable, pageData{Unavailable: true})
+	return true
+}
+
+// unreadable reports whether s came in a cookie sealed by a key this
+// instance does not have. With a key made up at start no instance ever
+// will: the cookie is dropped instead, and s is no session.
+func (a *app) unreadable(s *tokensession.Session[Session]) bool {
+	if !errors.Is(s.Err(), tokensession.ErrUnknownKey) {
+		return false
+	}
+	if a.madeUpKey {
+		s.Destroy()
+		return false
+	}
 	return true
 }
 
@@ -350,6 +368,7 @@ func (a *app) addToCart(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s := a.sessions.FromContext(r.Context())
+	a.unreadable(s) // drops a cookie no instance will read; Save refuses others
 	old, _ := s.Get()
 	next := old
 	next.Cart = slices.Concat(old.Cart, []string{item}) // a copy: old stays intact

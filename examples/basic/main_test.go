@@ -689,3 +689,30 @@ func TestPagesOnInstanceWithoutKey(t *testing.T) {
 		t.Errorf("cookies after logout on X: %v", names)
 	}
 }
+
+// TestMadeUpKeyDropsOldCookies: after a restart with a key made up at
+// start, no instance will ever read a cookie sealed before it, so the
+// example drops it instead of answering 503 until it expires.
+func TestMadeUpKeyDropsOldCookies(t *testing.T) {
+	before := newTestServer(t, nil)
+	before.post(t, "/login", url.Values{"username": {"kim"}})
+	before.post(t, "/cart", url.Values{"item": {"tea"}})
+
+	after := newTestServer(t, nil)
+	after.app.madeUpKey = true
+	beforeURL, _ := url.Parse(before.URL)
+	afterURL, _ := url.Parse(after.URL)
+	after.client.Jar.SetCookies(afterURL, before.client.Jar.Cookies(beforeURL))
+
+	code, body := after.get(t, "/")
+	if code != http.StatusOK || !strings.Contains(body, "You are not logged in") {
+		t.Errorf("GET / after the restart: %d, want 200 and the anonymous page:\n%s", code, body)
+	}
+	if names := after.cookieNames(t); len(names) != 0 {
+		t.Errorf("the old cookie was not dropped: %v", names)
+	}
+	after.client.Jar.SetCookies(afterURL, before.client.Jar.Cookies(beforeURL))
+	if code, body, _ := after.post(t, "/cart", url.Values{"item": {"cake"}}); code != http.StatusOK || !slices.Equal(cartItems(body), []string{"cake"}) {
+		t.Errorf("POST /cart after the restart: %d, cart %q; want a new cart [cake]", code, cartItems(body))
+	}
+}

@@ -48,8 +48,13 @@ func main() {
 	mux.HandleFunc("POST /cart", func(w http.ResponseWriter, r *http.Request) {
 		s := sessions.FromContext(r.Context())
 		s.Update(func(c *Cart) { c.Items = append(c.Items, r.FormValue("item")) })
-		if err := s.Save(); errors.Is(err, tokensession.ErrTooLarge) {
+		switch err := s.Save(); {
+		case errors.Is(err, tokensession.ErrTooLarge):
 			http.Error(w, "cart is full", http.StatusRequestEntityTooLarge)
+			return
+		case err != nil: // ErrUnknownKey: sealed by a key not here yet
+			w.Header().Set("Retry-After", "5")
+			http.Error(w, "try again shortly", http.StatusServiceUnavailable)
 			return
 		}
 		http.Redirect(w, r, "/", http.StatusSeeOther)
