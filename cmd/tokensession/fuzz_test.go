@@ -44,14 +44,17 @@ func FuzzInspectInput(f *testing.F) {
 		f.Fatal(err)
 	}
 	half := len(tok) / 2
+	secret := key.UnsafeExportPASERK()
 	f.Add(tok)
 	f.Add("Cookie: __Host-session=" + tok)
 	f.Add("__Host-session.0=" + tok[:half] + "; __Host-session.1=" + tok[half:])
 	f.Add("__Host-session.1=" + tok[half:] + "\ncookie: __Host-session.0=\"" + tok[:half] + "\"")
 	// One cookie more than net/http reads: no session.
 	f.Add(strings.Repeat("a=1; ", cookiechunk.MaxPairs) + "__Host-session=" + tok)
+	// A response's cookie, and a key pasted where the token belongs.
+	f.Add("Set-Cookie: __Host-session=" + tok + "; Path=/; Secure; HttpOnly")
+	f.Add("a=1; __Host-session=" + secret[len("k4.local."):])
 
-	secret := key.UnsafeExportPASERK()
 	const name = tokensession.DefaultCookieName
 	f.Fuzz(func(t *testing.T, tainted string) {
 		in, err := parseInspectInput(tainted, name, cookiechunk.Max)
@@ -67,6 +70,8 @@ func FuzzInspectInput(f *testing.F) {
 				t.Fatalf("bare token %q not trimmed", in.token)
 			case strings.ContainsRune(in.token, ';'):
 				t.Fatalf("token %q holds a cookie separator", in.token)
+			case looksLikeKey(in.token):
+				t.Fatal("key material accepted as a token")
 			}
 			if kid, err := footerKeyID(in.token); err == nil && safeID(kid) != kid {
 				t.Fatalf("footer key ID %q accepted", kid)

@@ -25,11 +25,14 @@ const usageInspect = `Usage: tokensession inspect [FLAGS] [TOKEN | COOKIE-HEADER
 
 Decrypt a session token and say whether it is valid now. The input, one
 argument or stdin (with no argument or "-"), is a bare token (v4.local.…)
-or a Cookie header value, with or without the "Cookie:" prefix. In a
-header, the session cookie is found by name; chunk cookies NAME.0,
-NAME.1, … are joined only as a complete, contiguous set, as the
-middleware does; a header with more than 3000 cookies, which net/http
-does not read, is an error.
+or a Cookie header value, with or without the "Cookie:" prefix. A line
+copied from a response, "Set-Cookie: NAME=VALUE; Path=/; …", gives its
+cookie, the NAME=VALUE before the first ';' (several such lines give the
+chunks of a large session). In a header, the session cookie is found by
+name; chunk cookies NAME.0, NAME.1, … are joined only as a complete,
+contiguous set, as the middleware does; a header with more than 3000
+cookies, which net/http does not read, is an error. Input that looks like
+a key is refused, and not repeated.
 
 Prints the key ID from the token's footer, whether the keyring holds that
 key and its state, the decrypted claims (exp, iat, created, sid and the
@@ -70,7 +73,8 @@ as such files (a Secret with the key session-keyring, or
 path that could be a key.
 
 Flags:
-  -cookie-name NAME   session cookie name (default "__Host-session")
+  -cookie-name NAME   session cookie name (default "__Host-session"; an
+                      application with UnsafeAllowHTTP uses "session")
   -purpose P          token purpose (default: the cookie name)
   -idle D             idle timeout (default 30m, the library default)
   -absolute D         absolute session lifetime (default 24h)

@@ -319,6 +319,87 @@ func TestInspect(t *testing.T) {
 	}
 }
 
+// TestInspectMisplacedInput gives inspect what operators paste instead of
+// a Cookie header: a key (a secret, which no output may show), a response's
+// Set-Cookie lines, and the cookie of an application over plain http.
+func TestInspectMisplacedInput(t *testing.T) {
+	key := tokensession.GenerateKey()
+	ring, _ := tokensession.NewKeyring(tokensession.KeyringEntry{Key: key})
+	clock := t0
+	tok, _, err := newManager(t, ring, &clock, tokensession.Config[json.RawMessage]{}).Seal(json.RawMessage(`1`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokDev, _, err := newManager(t, ring, &clock, tokensession.Config[json.RawMessage]{UnsafeAllowHTTP: true}).Seal(json.RawMessage(`1`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	big, _, err := newManager(t, ring, &clock, tokensession.Config[json.RawMessage]{MaxChunks: 4}).Seal(json.RawMessage(`"` + strings.Repeat("x", 5000) + `"`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bigChunks := split(big, 2)
+	other := tokensession.GenerateKey()
+	forms := secretForms(t, other)
+	const looksLikeKey = "inspect: the input looks like a key, which is a secret, not a token (it is not shown): give inspect a session token (v4.local.…) or a Cookie header, and the keys with -keyring, -keys or the environment"
+	keys := []string{"-keys", key.UnsafeExportPASERK()}
+
+	type tc struct {
+		name, arg, stdin string
+		wantCode         int
+		wantErr          string
+		wantOut          string
+	}
+	cases := []tc{
+		{name: "key on stdin", stdin: key.UnsafeExportPASERK() + "\n", wantCode: 1, wantErr: looksLikeKey},
+		{name: "keys on stdin, as in SESSION_KEYS", stdin: forms[0] + " " + key.UnsafeExportPASERK(), wantCode: 1, wantErr: looksLikeKey},
+		{name: "key as the session cookie", arg: "Cookie: __Host-session=" + forms[0], wantCode: 1, wantErr: looksLikeKey},
+		{name: "raw key as the session cookie, among others", arg: "theme=dark; __Host-session=" + forms[3], wantCode: 1, wantErr: looksLikeKey},
+		{name: "local-wrap PASERK", arg: "k4.local-wrap.pie." + forms[1], wantCode: 1, wantErr: looksLikeKey},
+		{name: "a word that is no key", arg: "hello", wantCode: 1, wantErr: "inspect: invalid: malformed token: not a v4.local token"},
+		{name: "a long cookie value is no key", arg: "Cookie: csrf=" + forms[1] + "; __Host-session=" + tok, wantOut: "valid now"},
+
+		{name: "Set-Cookie line", arg: "Set-Cookie: __Host-session=" + tok + "; Path=/; Max-Age=1800; HttpOnly; Secure; SameSite=Lax", wantOut: "from cookie __Host-session\n"},
+		{name: "Set-Cookie lines of chunks", stdin: "set-cookie: __Host-session.0=" + bigChunks[0] + "; Path=/; Secure\r\nSet-Cookie: __Host-session.1=" + bigChunks[1] + "; Path=/; Secure\r\n", wantOut: "(2 chunks)"},
+		{name: "Set-Cookie line, quoted value", arg: `Set-Cookie: __Host-session="` + tok + `"; Secure`, wantOut: "valid now"},
+		{name: "Set-Cookie line without a cookie", arg: "Set-Cookie: Secure; HttpOnly", wantCode: 1, wantErr: "inspect: a Set-Cookie line holds no name=value before its first ';': paste the Cookie request header, or the whole Set-Cookie line of the response"},
+		{name: "Set-Cookie line of another cookie", arg: "Set-Cookie: theme=dark; Path=/", wantCode: 1, wantErr: `no cookie named "__Host-session" in the Cookie header, which has "theme"; set -cookie-name`},
+
+		{name: "plain-http cookie", arg: "Cookie: theme=dark; session=" + tokDev, wantCode: 1, wantErr: `inspect: no cookie named "__Host-session" in the Cookie header, but one named "session", the name the library gives the session cookie over plain http (UnsafeAllowHTTP, as in the examples): add -cookie-name session`},
+		{name: "plain-http chunks", arg: "session.0=" + bigChunks[0] + "; session.1=" + bigChunks[1], wantCode: 1, wantErr: "add -cookie-name session"},
+		{name: "plain-http Set-Cookie", arg: "Set-Cookie: session=" + tokDev + "; Path=/; HttpOnly", wantCode: 1, wantErr: "add -cookie-name session"},
+	}
+	for i, f := range forms {
+		cases = append(cases,
+			tc{name: "key form " + strconv.Itoa(i), arg: f, wantCode: 1, wantErr: looksLikeKey},
+			tc{name: "key form " + strconv.Itoa(i) + " on stdin with Cookie:", stdin: "Cookie: " + f + "\n", wantCode: 1, wantErr: looksLikeKey},
+		)
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			args := append([]string{"inspect"}, keys...)
+			if c.arg != "" {
+				args = append(args, c.arg)
+			}
+			r := exec(t, t0, nil, c.stdin, args...)
+			checkResult(t, r, c.wantCode, c.wantErr)
+			if c.wantCode == 0 && (!strings.Contains(r.stdout, c.wantOut) || !strings.HasSuffix(r.stdout, "\nvalid now\n")) {
+				t.Errorf("stdout has no %q, or is not valid:\n%s", c.wantOut, r.stdout)
+			}
+			if c.wantErr == looksLikeKey && r.stdout != "" {
+				t.Errorf("stdout %q, want none", r.stdout)
+			}
+			if f, leaked := leaks(r.stdout+r.stderr, forms); leaked {
+				t.Errorf("output shows (part of) %q:\n%s%s", f, r.stdout, r.stderr)
+			}
+			noSecrets(t, r.stdout+r.stderr, key, other)
+		})
+	}
+	// The plain-http cookie, named: valid.
+	r := exec(t, t0, nil, "", append(append([]string{"inspect"}, keys...), "-cookie-name", "session", "Cookie: theme=dark; session="+tokDev)...)
+	checkResult(t, r, 0, "")
+}
+
 // TestInspectKeySources reads inspect's keys from every source form the
 // library's EnvKeySource and FileKeySource read, and checks that the
 // environment follows their rule: precedence, a variable set but empty,
