@@ -515,6 +515,54 @@ func TestKeyringPruneLeeway(t *testing.T) {
 	}
 }
 
+// TestKeyringSessionKeysFile runs every keyring command on a file that
+// holds keys in the SESSION_KEYS form: each says so, and how to make a
+// keyring JSON file of it, without showing a key or touching the file.
+func TestKeyringSessionKeysFile(t *testing.T) {
+	a, b := tokensession.GenerateKey(), tokensession.GenerateKey()
+	dir := tmpDir(t)
+	one := filepath.Join(dir, "one.txt")
+	two := filepath.Join(dir, "two.txt")
+	bad := filepath.Join(dir, "bad.txt")
+	for path, data := range map[string]string{
+		one: a.UnsafeExportPASERK() + "\n",
+		two: a.UnsafeExportPASERK() + "\n" + b.UnsafeExportPASERK() + "\n",
+		bad: a.UnsafeExportPASERK() + " k4.local.AAAA\n",
+	} {
+		if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		file string
+		want string
+	}{
+		{one, one + " holds keys in the SESSION_KEYS form (k4.local keys separated by white space), not keyring JSON: the keyring commands edit keyring JSON files, which hold each key's times; copy the key into a JSON keyring file with 'tokensession keyring import -file NEW.json -from " + one + "'"},
+		{two, "copy its 2 keys into a JSON keyring file, one 'tokensession keyring import -file NEW.json -from " + two + " -id KEYID' each, the last key first and every other with -not-before now"},
+		{bad, bad + " looks like keys in the SESSION_KEYS form (k4.local keys separated by white space), but they do not read (keyring entry 1: wrong key length"},
+	} {
+		before, _ := os.ReadFile(tc.file)
+		for _, args := range [][]string{
+			{"list"},
+			{"add"},
+			{"prune"},
+			{"retire", "-id", a.ID()},
+			{"promote", "-id", a.ID()},
+			{"reschedule", "-id", a.ID(), "-not-before", "+1h"},
+			{"import", "-from", "-"},
+		} {
+			t.Run(filepath.Base(tc.file)+" "+args[0], func(t *testing.T) {
+				r := exec(t, t0, nil, tokensession.GenerateKey().UnsafeExportPASERK(), append([]string{"keyring"}, append(args, "-file", tc.file)...)...)
+				checkResult(t, r, 1, tc.want)
+				noSecrets(t, r.stdout+r.stderr, a, b)
+			})
+		}
+		if after, _ := os.ReadFile(tc.file); string(after) != string(before) {
+			t.Errorf("%s changed", tc.file)
+		}
+	}
+}
+
 func TestKeyringList(t *testing.T) {
 	keys := []tokensession.Key{tokensession.GenerateKey(), tokensession.GenerateKey(), tokensession.GenerateKey(), tokensession.GenerateKey()}
 	file := writeRing(t, tmpDir(t),

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/tokensession/tokensession"
@@ -63,11 +64,40 @@ func (c *cli) readKeyringFileAs(path, label string, allowMissing bool) (*tokense
 	if allowMissing && len(bytes.TrimSpace(data)) == 0 {
 		return nil, nil
 	}
+	if err := notSessionKeys(label, data); err != nil {
+		return nil, err
+	}
 	ring, err := tokensession.ParseKeyringJSON(data)
 	if err != nil {
 		return nil, errorf("%s: %s", label, libMessage(err))
 	}
 	return ring, nil
+}
+
+// notSessionKeys returns an error if data, read from the file label, holds
+// keys in the SESSION_KEYS form (k4.local keys separated by white space)
+// rather than keyring JSON. The library's key sources read either form;
+// the keyring commands edit only JSON, which holds the keys' times. The
+// error names no key.
+func notSessionKeys(label string, data []byte) error {
+	text := string(bytes.TrimSpace(data))
+	if strings.HasPrefix(text, "{") {
+		return nil
+	}
+	fields := strings.Fields(text)
+	if len(fields) == 0 || !strings.HasPrefix(fields[0], "k4.local.") && !strings.HasPrefix(fields[0], "k3.local.") {
+		return nil
+	}
+	from := shellWord(label)
+	what := "holds keys in the SESSION_KEYS form (k4.local keys separated by white space)"
+	how := fmt.Sprintf("copy the key into a JSON keyring file with 'tokensession keyring import -file NEW.json -from %s'", from)
+	if ring, err := tokensession.ParseKeyringEnv(text); err != nil {
+		what = fmt.Sprintf("looks like keys in the SESSION_KEYS form (k4.local keys separated by white space), but they do not read (%s)", libMessage(err))
+		how = "once they do, copy them into a JSON keyring file with 'tokensession keyring import -file NEW.json -from " + from + "'"
+	} else if n := len(ring.Entries()); n > 1 {
+		how = fmt.Sprintf("copy its %d keys into a JSON keyring file, one 'tokensession keyring import -file NEW.json -from %s -id KEYID' each, the last key first and every other with -not-before now, so that the first key seals ('tokensession id < %s' prints the IDs)", n, from, from)
+	}
+	return errorf("%s %s, not keyring JSON: the keyring commands edit keyring JSON files, which hold each key's times; %s", label, what, how)
 }
 
 // checkMode warns when a keyring file's mode lets its group or others
