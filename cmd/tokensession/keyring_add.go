@@ -206,16 +206,19 @@ func (c *cli) nextSteps(file string, e tokensession.KeyringEntry, old *tokensess
 		c.warnf("%s seals now in %s: an instance that has not loaded this version of the file cannot open the sessions it seals", id, f)
 	}
 	b.WriteString("Next:\n")
+	// step numbers the steps, whichever of them apply.
+	n := 0
+	step := func() int { n++; return n }
 	when := "now"
 	if staged {
 		when = "before " + formatTime(e.NotBefore)
 	}
-	fmt.Fprintf(&b, "  1. Copy %s to every instance and reload each (SIGHUP or restart), %s.\n", f, when)
+	fmt.Fprintf(&b, "  %d. Copy %s to every instance and reload each (SIGHUP or restart), %s.\n", step(), f, when)
 	b.WriteString("     Every instance needs this same key: do not run 'keyring add' on each\n     instance's own file. To copy the key into another keyring file:\n")
 	fmt.Fprintf(&b, "       tokensession keyring import -file OTHER -from %s -id %s\n", f, id)
 	if staged {
-		fmt.Fprintf(&b, "  2. If the rollout runs late, before %s:\n", formatTime(e.NotBefore))
-		fmt.Fprintf(&b, "       tokensession keyring reschedule -file %s -id %s -not-before +1h\n", f, id)
+		fmt.Fprintf(&b, "  %d. If the rollout runs late, before %s, move the key's not_before\n     later (here by an hour):\n", step(), formatTime(e.NotBefore))
+		fmt.Fprintf(&b, "       tokensession keyring reschedule -file %s -id %s -not-before %s\n", f, id, formatTime(e.NotBefore.Add(time.Hour)))
 		b.WriteString("     If every instance has it early (optional):\n")
 		fmt.Fprintf(&b, "       tokensession keyring promote -file %s -id %s\n", f, id)
 	}
@@ -223,9 +226,9 @@ func (c *cli) nextSteps(file string, e tokensession.KeyringEntry, old *tokensess
 	if k, err := sealingKey(old, now); err == nil {
 		oldID = k.ID()
 	}
-	fmt.Fprintf(&b, "  3. Once it seals everywhere, retire the key it replaces (the default -at is\n     the earliest safe time) and copy %s again:\n", f)
+	fmt.Fprintf(&b, "  %d. Once it seals everywhere, retire the key it replaces (the default -at is\n     the earliest safe time) and copy %s again:\n", step(), f)
 	fmt.Fprintf(&b, "       tokensession keyring retire -file %s -id %s\n", f, oldID)
-	fmt.Fprintf(&b, "  4. After that time: tokensession keyring prune -file %s\n", f)
+	fmt.Fprintf(&b, "  %d. After that time: tokensession keyring prune -file %s\n", step(), f)
 	fmt.Fprint(c.stderr, b.String())
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -158,7 +159,7 @@ func TestKeyringAddStages(t *testing.T) {
 		"Copy " + file + " to every instance and reload each (SIGHUP or restart), before 2026-03-01T13:00:00Z",
 		"do not run 'keyring add' on each\n     instance's own file",
 		"tokensession keyring import -file OTHER -from " + file + " -id " + newID,
-		"tokensession keyring reschedule -file " + file + " -id " + newID + " -not-before +1h",
+		"tokensession keyring reschedule -file " + file + " -id " + newID + " -not-before 2026-03-01T14:00:00Z",
 		"tokensession keyring promote -file " + file + " -id " + newID,
 		"tokensession keyring retire -file " + file + " -id " + old.ID(),
 		"tokensession keyring prune -file " + file,
@@ -178,6 +179,42 @@ func TestKeyringAddStages(t *testing.T) {
 	}
 	if !strings.Contains(r.stderr, "warning: "+strings.TrimSpace(r.stdout)+" seals now in "+file) {
 		t.Errorf("-not-before now: no warning:\n%s", r.stderr)
+	}
+}
+
+// stepNumbers returns the numbers of the steps ("  1. …") in out.
+func stepNumbers(out string) []string {
+	var nums []string
+	for _, m := range regexp.MustCompile(`(?m)^  (\d+)\. `).FindAllStringSubmatch(out, -1) {
+		nums = append(nums, m[1])
+	}
+	return nums
+}
+
+// TestKeyringNextStepsNumbered checks that the steps printed after add and
+// import are numbered 1, 2, 3…, whichever of them apply: a key that seals
+// at once has no rollout step.
+func TestKeyringNextStepsNumbered(t *testing.T) {
+	bare := tokensession.GenerateKey()
+	for _, tc := range []struct {
+		name  string
+		stdin string
+		args  []string
+		want  string
+	}{
+		{"add, staged", "", []string{"add"}, "1 2 3 4"},
+		{"add -not-before now", "", []string{"add", "-not-before", "now"}, "1 2 3"},
+		{"import -not-before now", bare.UnsafeExportPASERK(), []string{"import", "-from", "-", "-not-before", "now"}, "1 2 3"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			file := writeRing(t, tmpDir(t), tokensession.KeyringEntry{Key: tokensession.GenerateKey()})
+			r := exec(t, t0, nil, tc.stdin, append([]string{"keyring"}, append(tc.args, "-file", file)...)...)
+			checkResult(t, r, 0, "")
+			if got := strings.Join(stepNumbers(r.stderr), " "); got != tc.want {
+				t.Errorf("steps numbered %q, want %q:\n%s", got, tc.want, r.stderr)
+			}
+			noSecrets(t, r.stdout+r.stderr, bare)
+		})
 	}
 }
 
