@@ -125,7 +125,8 @@ const usageKeyringPromote = `Usage: tokensession keyring promote -file FILE -id 
 Make the staged key KEYID seal from TIME (default now) instead of its
 not_before: a rollout that is complete before the key's not_before can end
 early. Only a staged key (not_before still ahead) can be promoted, and only
-to an earlier time: to move it later, use 'keyring reschedule'.
+to an earlier time: to move it later, use 'keyring reschedule'. A TIME of
++DURATION counts from now, not from the key's current not_before.
 
 Promote only once every instance has loaded a version of FILE that holds
 KEYID: from TIME on, the instances that have the new version seal with
@@ -135,7 +136,7 @@ to every instance again.
 Flags:
   -file FILE    keyring file (required)
   -id KEYID     the key's k4.lid ID, as 'keyring list' shows it (required)
-  -at TIME      RFC 3339, "now" or +DURATION (default now)
+  -at TIME      RFC 3339, "now" or +DURATION from now (default now)
 
 Environment:
   TOKENSESSION_NOW    for testing only: an RFC 3339 time used instead of
@@ -144,20 +145,26 @@ Environment:
 
 const usageKeyringReschedule = `Usage: tokensession keyring reschedule -file FILE -id KEYID -not-before TIME
 
-Move the not_before of the staged key KEYID to TIME, in the future: when a
+Move the not_before of the staged key KEYID later, to TIME: when a
 rollout runs late, so that no instance starts sealing with a key that
 another has not loaded yet. Refuses a key that is no longer staged: once
 its not_before has passed, every instance that has the key seals with it,
 and the only fix is to finish the rollout.
 
+TIME must be later than the key's current not_before. A TIME of +DURATION
+counts from now, not from the current not_before: at 12:00, a key staged
+for 13:00 moves an hour on with +2h (or 14:00 in RFC 3339), and +30m,
+which is earlier, is refused. To make a key seal earlier, use 'keyring
+promote'.
+
 Copy FILE to every instance again before the key's current not_before:
 an instance that keeps the old version starts sealing at the old time.
-To make a key seal earlier, use 'keyring promote'.
 
 Flags:
   -file FILE          keyring file (required)
   -id KEYID           the key's k4.lid ID (required)
-  -not-before TIME    the new time: RFC 3339 or +DURATION (required)
+  -not-before TIME    the new time, later than the current one: RFC 3339
+                      or +DURATION from now (required)
 
 Environment:
   TOKENSESSION_NOW    for testing only: an RFC 3339 time used instead of

@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/tokensession/tokensession"
@@ -39,7 +40,7 @@ func runKeyringPromote(c *cli, args []string) error {
 			return nil, errorf("%s: entry %d (%s) is %s, not staged: its not_before (%s) has passed, nothing to promote", showPath(file), i, *id, st, formatTime(e.NotBefore))
 		}
 		if at.After(e.NotBefore) {
-			return nil, errorf("%s: -at %s is after entry %d's not_before (%s): promote moves it earlier; to move it later use 'keyring reschedule'", showPath(file), formatTime(at), i, formatTime(e.NotBefore))
+			return nil, errorf("%s: -at %s%s is after entry %d's not_before (%s): promote moves it earlier; to move it later use 'keyring reschedule'", showPath(file), formatTime(at), fromNowHint(*atFlag), i, formatTime(e.NotBefore))
 		}
 		if !e.NotAfter.IsZero() && !at.Before(e.NotAfter) {
 			return nil, errorf("%s: -at %s is not before entry %d's not_after (%s)", showPath(file), formatTime(at), i, formatTime(e.NotAfter))
@@ -78,7 +79,10 @@ func runKeyringReschedule(c *cli, args []string) error {
 	if !nb.After(now) {
 		return usageErrorf("%s: -not-before must be in the future; to make a staged key seal now, use 'keyring promote'", name)
 	}
-	var was time.Time
+	var (
+		was       time.Time
+		unchanged bool
+	)
 	err = c.editKeyringFile(file, false, func(ring *tokensession.Keyring) (*tokensession.Keyring, error) {
 		i, err := findKey(ring, *id, file)
 		if err != nil {
@@ -89,10 +93,16 @@ func runKeyringReschedule(c *cli, args []string) error {
 		if st := keyState(ring, i, now); st != tokensession.KeyStaged {
 			return nil, errorf("%s: entry %d (%s) is %s, not staged: its not_before (%s) has passed, so every instance that has the key seals with it; finish the rollout instead", showPath(file), i, *id, st, formatTime(e.NotBefore))
 		}
-		if !e.NotAfter.IsZero() && !nb.Before(e.NotAfter) {
+		was = e.NotBefore
+		switch {
+		case nb.Equal(was):
+			unchanged = true
+			return nil, nil
+		case nb.Before(was):
+			return nil, errorf("%s: -not-before %s%s is before entry %d's not_before (%s): reschedule only moves a staged key later; to make it seal earlier, once every instance holds it, use 'keyring promote -at %s'", showPath(file), formatTime(nb), fromNowHint(*nbFlag), i, formatTime(was), formatTime(nb))
+		case !e.NotAfter.IsZero() && !nb.Before(e.NotAfter):
 			return nil, errorf("%s: -not-before %s is not before entry %d's not_after (%s)", showPath(file), formatTime(nb), i, formatTime(e.NotAfter))
 		}
-		was = e.NotBefore
 		e.NotBefore = nb
 		return rebuild(file, entries)
 	})
@@ -100,6 +110,10 @@ func runKeyringReschedule(c *cli, args []string) error {
 		return err
 	}
 	fmt.Fprintf(c.stdout, "%s not_before=%s\n", *id, formatTime(nb))
+	if unchanged {
+		c.notef("%s already has not_before %s; unchanged", *id, fromNow(nb, now))
+		return nil
+	}
 	c.notef("copy %s to every instance again before %s: an instance that keeps the old version starts sealing with %s then", showPath(file), fromNow(was, now), *id)
 	return nil
 }
@@ -187,6 +201,16 @@ func runKeyringRetire(c *cli, args []string) error {
 		c.warnf("sessions sealed by %s that have not been refreshed by %s end then; copy %s to every instance, and prune after that time", *id, fromNow(at, now), showPath(file))
 	}
 	return nil
+}
+
+// fromNowHint returns, for a TIME flag given as +DURATION, a reminder
+// that the duration counts from now: an operator moving a key's time may
+// expect it to count from the key's current time.
+func fromNowHint(flag string) string {
+	if strings.HasPrefix(flag, "+") {
+		return " (" + flag + " from now: +DURATION counts from now, not from the key's current not_before)"
+	}
+	return ""
 }
 
 // sealingEnd returns when entry i of ring stops, or stopped, sealing as

@@ -454,6 +454,54 @@ func TestKeyringPromoteAndReschedule(t *testing.T) {
 	}
 }
 
+// TestKeyringRescheduleOnlyLater checks that reschedule refuses to move a
+// staged key earlier, even by a +DURATION that counts from now and so
+// lands before the key's not_before, and points to promote.
+func TestKeyringRescheduleOnlyLater(t *testing.T) {
+	staged, old := tokensession.GenerateKey(), tokensession.GenerateKey()
+	file := writeRing(t, tmpDir(t),
+		tokensession.KeyringEntry{Key: staged, NotBefore: t0.Add(2 * time.Hour)},
+		tokensession.KeyringEntry{Key: old})
+	before, _ := os.ReadFile(file)
+	for _, tc := range []struct {
+		name, when, wantErr string
+	}{
+		{"+DURATION before not_before", "+10m", "-not-before 2026-03-01T12:10:00Z (+10m from now: +DURATION counts from now, not from the key's current not_before) is before entry 0's not_before (2026-03-01T14:00:00Z): reschedule only moves a staged key later; to make it seal earlier, once every instance holds it, use 'keyring promote -at 2026-03-01T12:10:00Z'"},
+		{"RFC 3339 before not_before", "2026-03-01T13:59:59Z", "-not-before 2026-03-01T13:59:59Z is before entry 0's not_before (2026-03-01T14:00:00Z): reschedule only moves a staged key later"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := exec(t, t0, nil, "", "keyring", "reschedule", "-file", file, "-id", staged.ID(), "-not-before", tc.when)
+			checkResult(t, r, 1, tc.wantErr)
+		})
+	}
+	// promote -at later than not_before says the same of +DURATION.
+	r := exec(t, t0, nil, "", "keyring", "promote", "-file", file, "-id", staged.ID(), "-at", "+3h")
+	checkResult(t, r, 1, "-at 2026-03-01T15:00:00Z (+3h from now: +DURATION counts from now, not from the key's current not_before) is after entry 0's not_before")
+	if after, _ := os.ReadFile(file); string(after) != string(before) {
+		t.Fatal("a refused reschedule or promote changed the file")
+	}
+
+	// The same time: nothing to do.
+	r = exec(t, t0, nil, "", "keyring", "reschedule", "-file", file, "-id", staged.ID(), "-not-before", "+2h")
+	checkResult(t, r, 0, "")
+	if after, _ := os.ReadFile(file); string(after) != string(before) || !strings.Contains(r.stderr, "unchanged") {
+		t.Errorf("rescheduling to the same time changed the file, or said %q", r.stderr)
+	}
+	// Later: moved.
+	r = exec(t, t0, nil, "", "keyring", "reschedule", "-file", file, "-id", staged.ID(), "-not-before", "+3h")
+	checkResult(t, r, 0, "")
+	if nb := readRing(t, file).Entries()[0].NotBefore; !nb.Equal(t0.Add(3 * time.Hour)) {
+		t.Errorf("not_before %v after rescheduling later", nb)
+	}
+
+	// The usage says from when +DURATION counts.
+	for _, name := range []string{"keyring reschedule", "keyring promote"} {
+		if u := strings.Join(strings.Fields(lookup(name).usage), " "); !strings.Contains(u, "+DURATION counts from now, not from the") {
+			t.Errorf("usage of %s does not say that +DURATION counts from now:\n%s", name, u)
+		}
+	}
+}
+
 // TestKeyringRetireSafeTime checks retire's default and shortest -at: the
 // idle timeout and the leeway after the key stopped sealing.
 func TestKeyringRetireSafeTime(t *testing.T) {
