@@ -194,6 +194,11 @@ An earlier -at ends sessions early and is refused unless -force is given
 (for a key that has leaked). Also refuses to leave no key able to seal,
 now or at TIME: add the new key, and let it seal, first.
 
+A key that already has a not_after keeps it unless TIME is earlier: a
+later TIME, the default -at included, would let a key retired early
+(perhaps because it leaked) open tokens again, and is refused unless
+-force is given. The same TIME leaves the file unchanged.
+
 Flags:
   -file FILE    keyring file (required)
   -id KEYID     the key's k4.lid ID (required)
@@ -201,7 +206,8 @@ Flags:
                 time)
   -idle D       the application's Config.IdleTimeout (default 30m)
   -leeway D     the application's Config.Leeway (default 30s)
-  -force        retire at -at even though sessions end early
+  -force        retire at -at even though sessions end early, or move a
+                not_after later
 
 Environment:
   TOKENSESSION_NOW    for testing only: an RFC 3339 time used instead of

@@ -146,7 +146,10 @@ func runKeyringRetire(c *cli, args []string) error {
 			return usageErrorf("%s: -at: %v", name, err)
 		}
 	}
-	var safe time.Time
+	var (
+		safe, was time.Time
+		unchanged bool
+	)
 	err = c.editKeyringFile(file, false, func(ring *tokensession.Keyring) (*tokensession.Keyring, error) {
 		i, err := findKey(ring, *id, file)
 		if err != nil {
@@ -169,8 +172,20 @@ func runKeyringRetire(c *cli, args []string) error {
 		if t := safe.Truncate(time.Second); !t.Equal(safe) {
 			safe = t.Add(time.Second)
 		}
-		if at.IsZero() {
+		byDefault := at.IsZero()
+		if byDefault {
 			at = safe
+		}
+		was = e.NotAfter
+		switch {
+		case was.IsZero():
+		case at.Equal(was):
+			unchanged = true
+			return nil, nil
+		case at.After(was) && !*force:
+			// A key may have been retired early because it leaked: a
+			// second retire, or its default -at, must not bring it back.
+			return nil, refuseLater(file, *id, was, at, now, byDefault)
 		}
 		if at.Before(safe) && !*force {
 			return nil, errorf("%s: retiring %s at %s ends its sessions before they expire: it stops sealing at %s, and sessions last the idle timeout (%s) plus the leeway (%s) after that; the earliest safe -at is %s (give -force to end them anyway, for a leaked key)", showPath(file), *id, formatTime(at), formatTime(end), *idle, *leeway, formatTime(safe))
@@ -195,6 +210,17 @@ func runKeyringRetire(c *cli, args []string) error {
 		return err
 	}
 	fmt.Fprintf(c.stdout, "%s not_after=%s\n", *id, formatTime(at))
+	if unchanged {
+		c.notef("%s already has not_after %s; unchanged", *id, fromNow(at, now))
+		return nil
+	}
+	if !was.IsZero() && at.After(was) {
+		again := "for longer"
+		if !now.Before(was) {
+			again = "again"
+		}
+		c.warnf("-force moved the not_after of %s later, from %s to %s: the key opens tokens %s until then", *id, formatTime(was), formatTime(at), again)
+	}
 	if at.Before(safe) {
 		c.warnf("sessions sealed by %s end at %s, before they expire (the earliest safe time is %s)", *id, fromNow(at, now), formatTime(safe))
 	} else {
@@ -211,6 +237,23 @@ func fromNowHint(flag string) string {
 		return " (" + flag + " from now: +DURATION counts from now, not from the key's current not_before)"
 	}
 	return ""
+}
+
+// refuseLater explains why retire does not move the not_after was of the
+// key id later, to at (the default -at if byDefault), and what to do.
+func refuseLater(file, id string, was, at, now time.Time, byDefault bool) error {
+	which := "-at " + formatTime(at)
+	if byDefault {
+		which = "the default -at, the earliest safe time " + formatTime(at) + ","
+	}
+	if now.Before(was) {
+		next := "give an earlier -at to end it sooner, or -force to move it later on purpose"
+		if byDefault {
+			next = "leave it, or give an earlier -at to end it sooner (or -at TIME -force to move it later on purpose)"
+		}
+		return errorf("%s: %s already retires: its not_after is %s; %s would move it later, so that the key opens tokens for longer: refused, since a key retired early may have leaked; %s", showPath(file), id, fromNow(was, now), which, next)
+	}
+	return errorf("%s: %s is already retired: its not_after is %s; %s would move it later, so that the key opens tokens again: refused, since a key retired early may have leaked; leave it as it is (prune drops it), or give -at TIME -force to bring it back on purpose", showPath(file), id, fromNow(was, now), which)
 }
 
 // sealingEnd returns when entry i of ring stops, or stopped, sealing as

@@ -502,6 +502,73 @@ func TestKeyringRescheduleOnlyLater(t *testing.T) {
 	}
 }
 
+// TestKeyringRetireNeverLater checks that retire does not move a key's
+// not_after later without -force, so that a second retire, or its
+// default -at, does not bring back a key retired early (perhaps because it
+// leaked), nor keep a retiring key longer; moving it earlier stays
+// allowed.
+func TestKeyringRetireNeverLater(t *testing.T) {
+	leaked, next := tokensession.GenerateKey(), tokensession.GenerateKey()
+	dir := tmpDir(t)
+	file := filepath.Join(dir, "leak.json")
+	at := func(d time.Duration, wantCode int, wantErr string, args ...string) result {
+		t.Helper()
+		r := exec(t, t0.Add(d), nil, "", append([]string{"keyring", "retire", "-file", file, "-id", leaked.ID()}, args...)...)
+		checkResult(t, r, wantCode, wantErr)
+		return r
+	}
+
+	// The operator's steps: the leaked key replaced at once and retired
+	// at once, by force.
+	writeRing(t, dir, tokensession.KeyringEntry{Key: leaked})
+	if err := os.Rename(filepath.Join(dir, "keys.json"), file); err != nil {
+		t.Fatal(err)
+	}
+	checkResult(t, exec(t, t0, nil, next.UnsafeExportPASERK(), "keyring", "import", "-file", file, "-from", "-", "-not-before", "now"), 0, "")
+	at(0, 0, "", "-at", "now", "-force")
+	retired := readRing(t, file)
+	if st := keyState(retired, 1, t0.Add(time.Second)); st != tokensession.KeyRetired {
+		t.Fatalf("leaked key %s after retire -force", st)
+	}
+	before, _ := os.ReadFile(file)
+
+	at(time.Second, 1, leaked.ID()+" is already retired: its not_after is 2026-03-01T12:00:00Z (1s ago); the default -at, the earliest safe time 2026-03-01T12:30:31Z, would move it later, so that the key opens tokens again: refused, since a key retired early may have leaked")
+	at(time.Second, 1, "-at 2026-03-01T13:00:01Z would move it later", "-at", "+1h")
+	at(time.Hour, 1, "-at 2026-03-01T14:00:00Z would move it later", "-at", "+1h")
+	if after, _ := os.ReadFile(file); string(after) != string(before) {
+		t.Fatal("a refused retire changed the file")
+	}
+	if l := exec(t, t0.Add(time.Second), nil, "", "keyring", "list", "-file", file).stdout; !strings.Contains(l, leaked.ID()+"  retired ") {
+		t.Errorf("list after a refused retire:\n%s", l)
+	}
+	// The same time again: nothing to do, whatever the safe time.
+	r := at(time.Second, 0, "", "-at", "2026-03-01T12:00:00Z")
+	if after, _ := os.ReadFile(file); string(after) != string(before) || r.stdout != leaked.ID()+" not_after=2026-03-01T12:00:00Z\n" || !strings.Contains(r.stderr, "unchanged") {
+		t.Errorf("retire at the same time: stdout %q, stderr %q", r.stdout, r.stderr)
+	}
+	// -force moves it later, on purpose, and says what that does.
+	r = at(time.Second, 0, "", "-at", "+1h", "-force")
+	if !strings.Contains(r.stderr, "warning: -force moved the not_after of "+leaked.ID()+" later, from 2026-03-01T12:00:00Z to 2026-03-01T13:00:01Z: the key opens tokens again until then") {
+		t.Errorf("no warning that the key opens tokens again:\n%s", r.stderr)
+	}
+
+	// A key retiring in the future: a rerun of retire, whose default
+	// counts from now when the file does not say when the key stopped
+	// sealing, does not push its not_after on; an earlier -at is fine.
+	file = writeRing(t, tmpDir(t), tokensession.KeyringEntry{Key: next}, tokensession.KeyringEntry{Key: leaked})
+	at(0, 0, "")
+	if na := readRing(t, file).Entries()[1].NotAfter; !na.Equal(t0.Add(30*time.Minute + 30*time.Second)) {
+		t.Fatalf("not_after %v", na)
+	}
+	at(time.Minute, 1, leaked.ID()+" already retires: its not_after is 2026-03-01T12:30:30Z (in 29m30s); the default -at, the earliest safe time 2026-03-01T12:31:30Z, would move it later, so that the key opens tokens for longer")
+	at(time.Minute, 0, "", "-at", "2026-03-01T12:20:00Z", "-force")
+	if na := readRing(t, file).Entries()[1].NotAfter; !na.Equal(t0.Add(20 * time.Minute)) {
+		t.Errorf("not_after %v after moving it earlier", na)
+	}
+	// Earlier, but before the safe time, still needs -force.
+	at(2*time.Minute, 1, "ends its sessions before they expire", "-at", "2026-03-01T12:10:00Z")
+}
+
 // TestKeyringRetireSafeTime checks retire's default and shortest -at: the
 // idle timeout and the leeway after the key stopped sealing.
 func TestKeyringRetireSafeTime(t *testing.T) {
