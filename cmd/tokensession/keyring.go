@@ -220,7 +220,9 @@ Drop the keys retired for longer than the leeway, and print their IDs,
 one per line. A retired key still opens tokens for the leeway after its
 not_after (Config.Leeway, for clock skew), so it stays in FILE until then.
 Refuses to leave an empty keyring or one in which no key can seal now.
-FILE is not rewritten when no key is dropped.
+FILE is not rewritten when no key is dropped. On stderr, prune says which
+retired (or retiring) keys it keeps and from when it drops them, or that
+there is nothing to prune.
 
 Flags:
   -file FILE    keyring file (required)

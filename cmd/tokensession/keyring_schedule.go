@@ -316,6 +316,7 @@ func runKeyringPrune(c *cli, args []string) error {
 	}
 	now := c.now()
 	var dropped []string
+	var pending []tokensession.KeyringEntry // retired or retiring, kept for now
 	err = c.editKeyringFile(file, false, func(ring *tokensession.Keyring) (*tokensession.Keyring, error) {
 		var keep []tokensession.KeyringEntry
 		for _, e := range ring.Entries() {
@@ -324,6 +325,9 @@ func runKeyringPrune(c *cli, args []string) error {
 			if !e.NotAfter.IsZero() && !now.Before(e.NotAfter.Add(*leeway)) {
 				dropped = append(dropped, e.Key.ID())
 				continue
+			}
+			if !e.NotAfter.IsZero() {
+				pending = append(pending, e)
 			}
 			keep = append(keep, e)
 		}
@@ -347,6 +351,21 @@ func runKeyringPrune(c *cli, args []string) error {
 	}
 	for _, id := range dropped {
 		fmt.Fprintln(c.stdout, id)
+	}
+	// Say what is left to prune, and when: stdout holds only the IDs
+	// dropped, for scripts.
+	switch {
+	case len(dropped) == 0 && len(pending) == 0:
+		c.notef("nothing to prune: no key in %s has a not_after (retire one first with 'keyring retire')", showPath(file))
+	case len(dropped) == 0:
+		c.notef("nothing to prune now in %s", showPath(file))
+	}
+	for _, e := range pending {
+		state := "retires at"
+		if !now.Before(e.NotAfter) {
+			state = "is retired since"
+		}
+		c.notef("%s %s %s and opens tokens for the leeway (%s) after that: prune drops it from %s", e.Key.ID(), state, formatTime(e.NotAfter), *leeway, fromNow(e.NotAfter.Add(*leeway), now))
 	}
 	return nil
 }

@@ -667,6 +667,51 @@ func TestKeyringPruneLeeway(t *testing.T) {
 	}
 }
 
+// TestKeyringPruneSaysWhatIsPending checks that prune, when it drops
+// nothing or not everything, says which keys it keeps for later and from
+// when it drops them, or that there is nothing to prune.
+func TestKeyringPruneSaysWhatIsPending(t *testing.T) {
+	a, b, c := tokensession.GenerateKey(), tokensession.GenerateKey(), tokensession.GenerateKey()
+	for _, tc := range []struct {
+		name    string
+		entries []tokensession.KeyringEntry
+		stdout  string
+		want    []string
+	}{
+		{"no retired key", []tokensession.KeyringEntry{{Key: a}, {Key: b}}, "", []string{
+			"tokensession: nothing to prune: no key in KEYS has a not_after (retire one first with 'keyring retire')\n",
+		}},
+		{"within the leeway", []tokensession.KeyringEntry{{Key: a}, {Key: b, NotAfter: t0.Add(-10 * time.Second)}}, "", []string{
+			"tokensession: nothing to prune now in KEYS\n",
+			"tokensession: " + b.ID() + " is retired since 2026-03-01T11:59:50Z and opens tokens for the leeway (30s) after that: prune drops it from 2026-03-01T12:00:20Z (in 20s)\n",
+		}},
+		{"retiring later", []tokensession.KeyringEntry{{Key: a}, {Key: b, NotAfter: t0.Add(time.Hour)}}, "", []string{
+			"tokensession: nothing to prune now in KEYS\n",
+			"tokensession: " + b.ID() + " retires at 2026-03-01T13:00:00Z and opens tokens for the leeway (30s) after that: prune drops it from 2026-03-01T13:00:30Z (in 1h0m30s)\n",
+		}},
+		{"one dropped, one kept", []tokensession.KeyringEntry{{Key: a}, {Key: b, NotAfter: t0.Add(time.Hour)}, {Key: c, NotAfter: t0.Add(-time.Hour)}}, c.ID() + "\n", []string{
+			"tokensession: " + b.ID() + " retires at 2026-03-01T13:00:00Z",
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			file := writeRing(t, tmpDir(t), tc.entries...)
+			r := exec(t, t0, nil, "", "keyring", "prune", "-file", file)
+			checkResult(t, r, 0, "")
+			if r.stdout != tc.stdout {
+				t.Errorf("stdout %q, want %q", r.stdout, tc.stdout)
+			}
+			for _, want := range tc.want {
+				if want = strings.ReplaceAll(want, "KEYS", file); !strings.Contains(r.stderr, want) {
+					t.Errorf("stderr has no %q:\n%s", want, r.stderr)
+				}
+			}
+			if tc.stdout != "" && strings.Contains(r.stderr, "nothing to prune") {
+				t.Errorf("stderr says nothing to prune after pruning:\n%s", r.stderr)
+			}
+		})
+	}
+}
+
 // TestKeyringSessionKeysFile runs every keyring command on a file that
 // holds keys in the SESSION_KEYS form: each says so, and how to make a
 // keyring JSON file of it, without showing a key or touching the file.
