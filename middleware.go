@@ -35,8 +35,12 @@ import (
 // by a shared cache: the handler's Cache-Control lines are merged into one
 // and every directive kept, except "public" and "s-maxage", which grant
 // shared caches what the cookie forbids and are dropped; unless "private"
-// or "no-store" is present, `private, no-cache="Set-Cookie"` is added.
+// or "no-store" is present, `private, no-cache="Set-Cookie"` is added. If
+// the handler's directives do not parse (an unbalanced quote, a bad
+// escape), a cache could read the added ones as part of them, so they are
+// replaced by "private, no-store" instead.
 //
+
 // A bad cookie is no session, never an error response; the reason goes to
 // [Config.ErrorHandler] and [Session.Err].
 func (m *Manager[T]) Handler(next http.Handler) http.Handler {
@@ -147,7 +151,10 @@ func writeSetCookie(h http.Header, lines []string) {
 
 // privateCacheControl merges Cache-Control lines, dropping the directives
 // that allow shared caching and adding private, no-cache="Set-Cookie"
-// unless private or no-store is there.
+// unless private or no-store is there. If a directive does not parse (an
+// unbalanced quote, a bad escape), where it ends is anyone's guess, and a
+// cache might read what follows as part of it: the lines are replaced by
+// "private, no-store", the strictest answer.
 func privateCacheControl(lines []string) string {
 	var b strings.Builder
 	closed := false
@@ -157,6 +164,9 @@ func privateCacheControl(lines []string) string {
 			d, line = nextDirective(line)
 			if d == "" {
 				continue
+			}
+			if !validDirective(d) {
+				return "private, no-store"
 			}
 			name, _, _ := strings.Cut(d, "=")
 			name = strings.TrimSpace(name)
@@ -197,6 +207,58 @@ func nextDirective(s string) (d, rest string) {
 		}
 	}
 	return strings.TrimSpace(s), ""
+}
+
+// validDirective reports whether d is a Cache-Control directive as RFC
+// 9111 section 5.2 writes it: a token, optionally followed by "=" and a
+// token or a quoted string (RFC 9110 section 5.6).
+func validDirective(d string) bool {
+	name, arg, hasArg := strings.Cut(d, "=")
+	switch {
+	case !isToken(name):
+		return false
+	case !hasArg:
+		return true
+	case len(arg) == 0 || arg[0] != '"':
+		return isToken(arg)
+	}
+	// A quoted string: qdtext and quoted-pairs, then the closing quote
+	// and nothing after it.
+	for i := 1; i < len(arg); i++ {
+		switch c := arg[i]; {
+		case c == '"':
+			return i == len(arg)-1
+		case c == '\\':
+			i++
+			if i == len(arg) || !isQuotedText(arg[i]) && arg[i] != '"' && arg[i] != '\\' {
+				return false
+			}
+		case !isQuotedText(c):
+			return false
+		}
+	}
+	return false
+}
+
+// isToken reports whether s is an RFC 9110 token: one or more tchars.
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+			strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// isQuotedText reports whether c may stand unescaped in an RFC 9110 quoted
+// string: tab, space, or a visible or obs-text byte other than '"' and '\'.
+func isQuotedText(c byte) bool {
+	return c == '\t' || c == ' ' || c >= 0x21 && c != '"' && c != '\\' && c != 0x7f
 }
 
 // addVaryCookie adds Vary: Cookie to h unless a Vary line already names
