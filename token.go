@@ -230,6 +230,20 @@ func init() {
 	})
 }
 
+// footerKeyID returns the key ID that the footer of tainted names, or ""
+// unless the footer is a valid one, naming a k4.lid key ID.
+func footerKeyID(tainted string) string {
+	_, footer, err := format.Split(tainted)
+	if err != nil {
+		return ""
+	}
+	id, err := format.FooterKeyID(footer)
+	if err != nil {
+		return ""
+	}
+	return id
+}
+
 // formatError returns the error of this package for an error of package
 // format.
 func formatError(err error) error {
