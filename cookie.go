@@ -36,10 +36,12 @@ const (
 // every Set-Cookie line carries, validated once by [New], and the size
 // budget.
 type sessionCookie struct {
-	template   http.Cookie // Name and attributes; Value and MaxAge unset
-	maxSize    int         // bytes of name and value in one cookie
-	chunkNames []string    // Name.0, Name.1, … up to MaxChunks
-	maxToken   int         // the longest token the cookies can carry
+	template   http.Cookie             // Name and attributes; Value and MaxAge unset
+	maxSize    int                     // bytes of name and value in one cookie
+	maxChunks  int                     // how many chunks this manager writes
+	chunkNames [cookiechunk.Max]string // Name.0, Name.1, … up to the package's bound
+	maxToken   int                     // the longest token the cookies can carry
+	anyToken   int                     // the longest token any configuration's cookies can carry
 }
 
 // seenCookies records which of the session's cookies a request carried:
@@ -119,16 +121,17 @@ func newSessionCookie[T any](cfg *Config[T]) (sessionCookie, error) {
 	if len(c.Name)+lidLen+200 > maxSize {
 		return sessionCookie{}, errors.New("tokensession: Config.CookieName too long for Config.MaxCookieSize")
 	}
-	sc := sessionCookie{template: c, maxSize: maxSize, chunkNames: make([]string, maxChunks)}
+	sc := sessionCookie{template: c, maxSize: maxSize, maxChunks: maxChunks}
 	for i := range sc.chunkNames {
 		sc.chunkNames[i] = c.Name + "." + strconv.Itoa(i)
+		sc.anyToken += maxCookieSize - len(sc.chunkNames[i])
 	}
 	// Opening bounds its input by the largest token the cookies can carry;
 	// every token Seal returns fits the same bound.
 	sc.maxToken = maxSize - len(c.Name)
 	if maxChunks > 1 {
 		sc.maxToken = 0
-		for _, name := range sc.chunkNames {
+		for _, name := range sc.chunkNames[:maxChunks] {
 			sc.maxToken += maxSize - len(name)
 		}
 	}
@@ -143,17 +146,28 @@ func hasPrefixFold(s, prefix string) bool {
 // chunks 0…n-1, read back only as a complete, contiguous set. It returns
 // the token ("" if none), the cookies seen, and an error for a header with
 // too many cookies, an incomplete chunk set or an oversized token.
+//
+// Chunk names are recognised up to [cookiechunk.Max] whatever MaxChunks
+// is, and sizes are judged against what any configuration may write, so
+// that a session written by an instance configured for larger ones (during
+// a rolling change of MaxChunks or MaxCookieSize) is told apart from a bad
+// cookie: read reports it as errCookieTooLarge, and the middleware leaves
+// it alone rather than expire it. Only a cookie that no configuration
+// writes is malformed.
 func (c *sessionCookie) read(r *http.Request) (string, seenCookies, error) {
 	var set cookiechunk.Set
-	if !set.Scan(r.Header["Cookie"], c.template.Name, len(c.chunkNames), nil) {
+	if !set.Scan(r.Header["Cookie"], c.template.Name, cookiechunk.Max, nil) {
 		return "", seenCookies{}, errTooManyCookies
 	}
 	seen := seenCookies{plain: set.HasPlain, chunks: set.Present}
 	if set.HasPlain {
 		// One cookie never carries more than one cookie's worth, whatever
 		// MaxChunks allows in total.
-		if len(c.template.Name)+len(set.Plain) > c.maxSize {
+		switch n := len(c.template.Name) + len(set.Plain); {
+		case n > maxCookieSize:
 			return "", seen, errOversized
+		case n > c.maxSize:
+			return "", seen, errCookieTooLarge
 		}
 		return set.Plain, seen, nil
 	}
@@ -168,8 +182,11 @@ func (c *sessionCookie) read(r *http.Request) (string, seenCookies, error) {
 	for _, v := range set.Chunks[:n] {
 		total += len(v)
 	}
-	if total > c.maxToken {
+	switch {
+	case total > c.anyToken:
 		return "", seen, errOversized
+	case n > c.maxChunks || total > c.maxToken:
+		return "", seen, errCookieTooLarge
 	}
 	return strings.Join(set.Chunks[:n], ""), seen, nil
 }
@@ -187,7 +204,7 @@ func (c *sessionCookie) lines(tok string, ttl time.Duration, seen seenCookies) (
 		}
 		return append([]string{line}, c.expire(seen, seenCookies{plain: true})...), nil
 	}
-	lines := make([]string, 0, 2*len(c.chunkNames))
+	lines := make([]string, 0, c.maxChunks+bits.OnesCount16(seen.chunks)+1)
 	var written seenCookies
 	for i := 0; len(tok) > 0; i++ {
 		n := min(len(tok), c.maxSize-len(c.chunkNames[i]))

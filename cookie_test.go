@@ -3,6 +3,7 @@ package tokensession_test
 import (
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
@@ -259,4 +260,190 @@ func TestSetCookieDomainLeadingDot(t *testing.T) {
 	e := newMWEnv(t, func(c *tokensession.Config[mwValue]) { c.CookieName, c.Domain = "sid", ".example.co.uk" })
 	line := e.do("/set?user=ada").Result().Header.Get("Set-Cookie")
 	mustContain(t, line, "; Domain=example.co.uk;")
+}
+
+// During a rolling change of MaxChunks or MaxCookieSize, an instance meets
+// sessions sealed under larger settings than its own. It cannot read them,
+// but they are sessions, not bad cookies: a read or a write leaves every
+// chunk as it is, and only Renew or Destroy replace them, Destroy expiring
+// every chunk present, those above the local MaxChunks included.
+func TestChunksFromLargerConfigKept(t *testing.T) {
+	t.Parallel()
+	big := newMWEnv(t, func(c *tokensession.Config[mwValue]) { c.MaxChunks = 4; c.MaxCookieSize = 1024 })
+	user := strings.Repeat("u", 1500)
+	chunks := big.do("/set?user=" + user).Result().Cookies()
+	if len(chunks) != 3 {
+		t.Fatalf("%d chunks, want 3", len(chunks))
+	}
+	for _, tc := range []struct {
+		name      string
+		maxChunks int
+		size      int
+	}{
+		{"fewer chunks", 2, 1024},
+		{"one chunk", 1, 1024},
+		{"smaller cookies", 4, 512},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newMWEnv(t, func(c *tokensession.Config[mwValue]) {
+				c.Keyring = big.m.Keyring()
+				c.MaxChunks, c.MaxCookieSize = tc.maxChunks, tc.size
+			})
+			var sessErr, saveErr error
+			serve := func(fn func(s *tokensession.Session[mwValue])) *httptest.ResponseRecorder {
+				t.Helper()
+				rec := newRecorder()
+				e.m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					s := e.m.FromContext(r.Context())
+					sessErr = s.Err()
+					fn(s)
+				})).ServeHTTP(rec, mwRequest("/", chunks...))
+				return rec
+			}
+			tooLarge := func(err error) bool {
+				return errors.Is(err, tokensession.ErrTooLarge) && !errors.Is(err, tokensession.ErrMalformed)
+			}
+
+			// A read: no session, the reason, nothing written.
+			rec := serve(func(s *tokensession.Session[mwValue]) {
+				if _, ok := s.Get(); ok {
+					t.Error("read a session")
+				}
+			})
+			if got := rec.Result().Header["Set-Cookie"]; len(got) != 0 {
+				t.Errorf("read wrote %q", got)
+			}
+			if !tooLarge(sessErr) {
+				t.Errorf("Err = %v, want ErrTooLarge", sessErr)
+			}
+			if _, _, err := e.m.Load(mwRequest("/", chunks...)); err != sessErr {
+				t.Errorf("Load = %v, the middleware %v", err, sessErr)
+			}
+			if errs := e.errs.take(); len(errs) != 1 || errs[0] != sessErr {
+				t.Errorf("ErrorHandler got %v, want the opening error", errs)
+			}
+
+			// A write without Save: refused and reported.
+			rec = serve(func(s *tokensession.Session[mwValue]) { s.Set(mwValue{User: "anon"}) })
+			if got := rec.Result().Header["Set-Cookie"]; len(got) != 0 {
+				t.Errorf("Set wrote %q", got)
+			}
+			if errs := e.errs.take(); len(errs) != 2 || !tooLarge(errs[1]) || errs[1] == errs[0] {
+				t.Errorf("ErrorHandler got %v, want the opening error and the refused write", errs)
+			}
+			// With Save: Save returns the refusal.
+			rec = serve(func(s *tokensession.Session[mwValue]) {
+				s.Update(func(v *mwValue) { v.Cart = append(v.Cart, "x") })
+				saveErr = s.Save()
+			})
+			if got := rec.Result().Header["Set-Cookie"]; len(got) != 0 {
+				t.Errorf("Update wrote %q", got)
+			}
+			if !tooLarge(saveErr) {
+				t.Errorf("Save = %v, want ErrTooLarge", saveErr)
+			}
+			if errs := e.errs.take(); len(errs) != 1 {
+				t.Errorf("ErrorHandler got %v, want the opening error alone", errs)
+			}
+
+			// Login replaces the session and expires the chunks it does
+			// not rewrite.
+			rec = serve(func(s *tokensession.Session[mwValue]) {
+				s.Set(mwValue{User: "bob"})
+				s.Renew()
+			})
+			got := cookiesByName(rec)
+			for _, c := range chunks {
+				if got[c.Name] == nil {
+					t.Errorf("Renew left %s as it was", c.Name)
+				}
+			}
+			var fresh []*http.Cookie
+			for _, c := range got {
+				if c.MaxAge > 0 {
+					fresh = append(fresh, c)
+				}
+			}
+			if v, _ := e.openCookie(fresh...); v.User != "bob" {
+				t.Errorf("renewed session %q", v.User)
+			}
+
+			// Logout expires every chunk.
+			got = cookiesByName(serve(func(s *tokensession.Session[mwValue]) { s.Destroy() }))
+			for _, c := range chunks {
+				if d := got[c.Name]; d == nil || d.MaxAge >= 0 {
+					t.Errorf("Destroy did not expire %s", c.Name)
+				}
+			}
+			e.errs.take()
+
+			// An incomplete set is still malformed, and expired.
+			rec = e.do("/", chunks[0], chunks[2])
+			if !e.errs.has(tokensession.ErrMalformed) {
+				t.Error("incomplete set not malformed")
+			}
+			if got := cookiesByName(rec); got[chunks[0].Name] == nil || got[chunks[2].Name] == nil {
+				t.Errorf("incomplete set not expired: %q", rec.Result().Header["Set-Cookie"])
+			}
+		})
+	}
+	// The instance that sealed the session still reads it.
+	if got := big.do("/", chunks...).Body.String(); got != user {
+		t.Errorf("session lost: read %d bytes", len(got))
+	}
+}
+
+// Chunk names are chunks up to the package's bound whatever MaxChunks is:
+// a set too long for any configuration is malformed, and names from the
+// bound up are other cookies.
+func TestChunkNamesUpToPackageBound(t *testing.T) {
+	t.Parallel()
+	e := newMWEnv(t, func(c *tokensession.Config[mwValue]) { c.MaxChunks = 2; c.MaxCookieSize = 1024 })
+	chunks := e.do("/set?user=" + strings.Repeat("u", 900)).Result().Cookies()
+	if len(chunks) != 2 {
+		t.Fatalf("%d chunks, want 2", len(chunks))
+	}
+	withNames := func(from, to int, value string) []*http.Cookie {
+		cs := append([]*http.Cookie(nil), chunks...)
+		for i := from; i <= to; i++ {
+			cs = append(cs, &http.Cookie{Name: e.name + "." + strconv.Itoa(i), Value: value})
+		}
+		return cs
+	}
+	for _, tc := range []struct {
+		name    string
+		cookies []*http.Cookie
+		want    error // nil: the session reads
+	}{
+		{"names 16 to 40 are other cookies", withNames(16, 40, "junk"), nil},
+		{"junk chunks 2 to 15", withNames(2, 15, "junk"), tokensession.ErrTooLarge},
+		{"junk chunk 5", withNames(5, 5, "junk"), tokensession.ErrMalformed},
+		{"16 chunks too long for any configuration", withNames(2, 15, strings.Repeat("a", 4700)), tokensession.ErrMalformed},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := e.do("/", tc.cookies...)
+			errs := e.errs.take()
+			switch {
+			case tc.want == nil && (rec.Body.String() == "-" || len(errs) != 0):
+				t.Errorf("no session: %v", errs)
+			case tc.want != nil && (len(errs) != 1 || !errors.Is(errs[0], tc.want)):
+				t.Errorf("reported %v, want %v", errs, tc.want)
+			}
+			_, _, err := e.m.Load(mwRequest("/", tc.cookies...))
+			if (err == nil) != (tc.want == nil) || tc.want != nil && !errors.Is(err, tc.want) {
+				t.Errorf("Load = %v, want %v", err, tc.want)
+			}
+			// Only a malformed set is expired, every chunk of it.
+			got := cookiesByName(rec)
+			if tc.want == tokensession.ErrMalformed {
+				for _, c := range tc.cookies {
+					if d := got[c.Name]; d == nil || d.MaxAge >= 0 {
+						t.Errorf("%s not expired", c.Name)
+					}
+				}
+			} else if len(got) != 0 {
+				t.Errorf("wrote %q", rec.Result().Header["Set-Cookie"])
+			}
+		})
+	}
 }

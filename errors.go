@@ -43,7 +43,13 @@ var (
 	ErrRevoked = errors.New("tokensession: session revoked")
 
 	// ErrTooLarge reports a session that does not fit in the configured
-	// size. The concrete error is a [*TooLargeError].
+	// size. Sealing fails with a [*TooLargeError]. [Session.Err] and
+	// [Manager.Load] report with another error matching ErrTooLarge a
+	// session cookie larger than this manager's MaxChunks and
+	// MaxCookieSize allow but not larger than some configuration writes:
+	// during a rolling change of those settings another instance may have
+	// sealed it, so the middleware leaves such a cookie untouched, on
+	// reads and on writes alike, as it does a cookie of an unknown key.
 	ErrTooLarge = errors.New("tokensession: session too large")
 
 	// ErrNoSealingKey reports a keyring with no key able to seal at the
@@ -152,7 +158,12 @@ var (
 var (
 	// errKeepCookie refuses to seal over a cookie sealed by a key this
 	// instance does not have.
-	errKeepCookie       = &reasonError{ErrUnknownKey, "session cookie sealed by a key this instance does not have is kept; only Renew or Destroy replaces it"}
+	errKeepCookie = &reasonError{ErrUnknownKey, "session cookie sealed by a key this instance does not have is kept; only Renew or Destroy replaces it"}
+	// errCookieTooLarge is why a session cookie did not open: it is
+	// larger than this instance's settings allow, but not than others'.
+	errCookieTooLarge = &reasonError{ErrTooLarge, "session cookie has more chunks or bytes than this instance's MaxChunks and MaxCookieSize allow; an instance configured for larger sessions may have sealed it"}
+	// errKeepLargeCookie refuses to seal over such a cookie.
+	errKeepLargeCookie  = &reasonError{ErrTooLarge, "session cookie larger than this instance reads is kept; only Renew or Destroy replaces it"}
 	errIncompleteChunks = &reasonError{ErrMalformed, "incomplete or non-contiguous cookie chunks: the client or a proxy may have dropped a cookie (for example a Cookie header over about 8 KB)"}
 	errTooManyCookies   = &reasonError{ErrMalformed, "the Cookie header holds more cookies than net/http reads (" + strconv.Itoa(cookiechunk.MaxPairs) + ")"}
 )

@@ -88,13 +88,18 @@ type Config[T any] struct {
 	//
 	// Default: log through [slog.Default], as net/http logs its handlers'
 	// mistakes. Server-side failures log at [slog.LevelError] (a write
-	// refused during a key rollout at [slog.LevelWarn]); the opening
-	// errors any client can cause (malformed, forged, expired, unknown
-	// key…) at [slog.LevelDebug], so they cannot flood the log at the
-	// default level; an incomplete chunk set, usually a cookie dropped by
-	// a client or proxy over its Cookie header limit, at [slog.LevelInfo]
-	// at most once a minute, else at debug. Lines name the cookie, the
-	// method, the path and the error, never the token.
+	// refused during a key rollout or a rolling change of MaxChunks or
+	// MaxCookieSize at [slog.LevelWarn]); the opening errors any client
+	// can cause (malformed, forged, expired…) at [slog.LevelDebug], so
+	// they cannot flood the log at the default level. Three of them
+	// usually point at the deployment and show above debug at most once a
+	// minute: a cookie of an unknown key, at [slog.LevelWarn] once per key
+	// ID (for at most 8 IDs a minute), naming the key ID and hinting that
+	// every instance needs the same keyring; a cookie larger than this
+	// instance's MaxChunks and MaxCookieSize allow, at [slog.LevelWarn];
+	// and an incomplete chunk set, usually a cookie dropped by a client or
+	// proxy over its Cookie header limit, at [slog.LevelInfo]. Lines name
+	// the cookie, the method, the path and the error, never the token.
 	ErrorHandler func(r *http.Request, err error)
 
 	// Path is the cookie's Path. Default "/". It must start with '/', and
@@ -139,6 +144,15 @@ type Config[T any] struct {
 	// (up to 16) to split larger sessions across CookieName.0,
 	// CookieName.1, …; mind proxies' limits on the whole Cookie header
 	// (nginx allows 8 KiB by default).
+	//
+	// Cookies named CookieName.0 to CookieName.15 are chunks whatever
+	// MaxChunks is. A session in more chunks, or more bytes, than this
+	// manager's MaxChunks and MaxCookieSize allow (sealed by an instance
+	// configured for larger ones, during a rolling change of these
+	// settings) does not open here: [Session.Err] reports [ErrTooLarge],
+	// and the middleware leaves its cookies alone unless the handler
+	// renews or destroys the session. Lower these settings only once no
+	// live session exceeds them, or raise them everywhere first.
 	MaxChunks int
 }
 
@@ -179,9 +193,13 @@ type Manager[T any] struct {
 	maxTokenSize  int
 	cache         *openCache
 	cookie        sessionCookie
-	// hintAt is when the default log last showed the incomplete-chunks
-	// hint at info level, in UnixNano of the manager's clock.
-	hintAt atomic.Int64
+	// chunksHintAt and sizeHintAt are when the default log last showed
+	// the incomplete-chunks and the cookie-too-large hints above debug
+	// level, in UnixNano of the manager's clock; keyHints, the
+	// unknown-key hints.
+	chunksHintAt atomic.Int64
+	sizeHintAt   atomic.Int64
+	keyHints     keyHints
 }
 
 // New validates cfg and returns a Manager. It does no I/O and starts no

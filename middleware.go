@@ -8,6 +8,8 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -35,7 +37,10 @@ import (
 // by a shared cache: the handler's Cache-Control lines are merged into one
 // and every directive kept, except "public" and "s-maxage", which grant
 // shared caches what the cookie forbids and are dropped; unless "private"
-// or "no-store" is present, `private, no-cache="Set-Cookie"` is added.
+// or "no-store" is present, `private, no-cache="Set-Cookie"` is added. If
+// the handler's directives do not parse (an unbalanced quote, a bad
+// escape), a cache could read the added ones as part of them, so they are
+// replaced by "private, no-store" instead.
 //
 // A bad cookie is no session, never an error response; the reason goes to
 // [Config.ErrorHandler] and [Session.Err].
@@ -147,7 +152,10 @@ func writeSetCookie(h http.Header, lines []string) {
 
 // privateCacheControl merges Cache-Control lines, dropping the directives
 // that allow shared caching and adding private, no-cache="Set-Cookie"
-// unless private or no-store is there.
+// unless private or no-store is there. If a directive does not parse (an
+// unbalanced quote, a bad escape), where it ends is anyone's guess, and a
+// cache might read what follows as part of it: the lines are replaced by
+// "private, no-store", the strictest answer.
 func privateCacheControl(lines []string) string {
 	var b strings.Builder
 	closed := false
@@ -157,6 +165,9 @@ func privateCacheControl(lines []string) string {
 			d, line = nextDirective(line)
 			if d == "" {
 				continue
+			}
+			if !validDirective(d) {
+				return "private, no-store"
 			}
 			name, _, _ := strings.Cut(d, "=")
 			name = strings.TrimSpace(name)
@@ -199,6 +210,58 @@ func nextDirective(s string) (d, rest string) {
 	return strings.TrimSpace(s), ""
 }
 
+// validDirective reports whether d is a Cache-Control directive as RFC
+// 9111 section 5.2 writes it: a token, optionally followed by "=" and a
+// token or a quoted string (RFC 9110 section 5.6).
+func validDirective(d string) bool {
+	name, arg, hasArg := strings.Cut(d, "=")
+	switch {
+	case !isToken(name):
+		return false
+	case !hasArg:
+		return true
+	case len(arg) == 0 || arg[0] != '"':
+		return isToken(arg)
+	}
+	// A quoted string: qdtext and quoted-pairs, then the closing quote
+	// and nothing after it.
+	for i := 1; i < len(arg); i++ {
+		switch c := arg[i]; {
+		case c == '"':
+			return i == len(arg)-1
+		case c == '\\':
+			i++
+			if i == len(arg) || !isQuotedText(arg[i]) && arg[i] != '"' && arg[i] != '\\' {
+				return false
+			}
+		case !isQuotedText(c):
+			return false
+		}
+	}
+	return false
+}
+
+// isToken reports whether s is an RFC 9110 token: one or more tchars.
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+			strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// isQuotedText reports whether c may stand unescaped in an RFC 9110 quoted
+// string: tab, space, or a visible or obs-text byte other than '"' and '\'.
+func isQuotedText(c byte) bool {
+	return c == '\t' || c == ' ' || c >= 0x21 && c != '"' && c != '\\' && c != 0x7f
+}
+
 // addVaryCookie adds Vary: Cookie to h unless a Vary line already names
 // Cookie (in any case) or is "*".
 func addVaryCookie(h http.Header) {
@@ -215,40 +278,67 @@ func addVaryCookie(h http.Header) {
 
 // report hands err to the ErrorHandler, or by default logs it through
 // [slog.Default]: see [Config.ErrorHandler].
-func (m *Manager[T]) report(r *http.Request, err error) {
+func (m *Manager[T]) report(r *http.Request, err error) { m.reportKeyID(r, err, "") }
+
+// reportKeyID is report with, for [ErrUnknownKey], the key ID that the
+// token's footer names, which the default log shows: a PASERK ID is
+// public, and the footer parsed as one before the key was looked up.
+func (m *Manager[T]) reportKeyID(r *http.Request, err error, keyID string) {
 	if m.errorHandler != nil {
 		m.errorHandler(r, err)
 		return
 	}
-	level := m.logLevel(err)
+	if !errors.Is(err, ErrUnknownKey) {
+		keyID = ""
+	}
+	level := m.logLevel(err, keyID)
 	ctx := r.Context()
 	l := slog.Default()
 	if !l.Enabled(ctx, level) {
 		return
 	}
-	// Every error of this package has a fixed message: no token bytes.
-	l.Log(ctx, level, "tokensession: "+logMessage(err),
+	attrs := []slog.Attr{
 		slog.String("cookie", m.cookie.template.Name),
 		slog.String("method", r.Method),
 		slog.String("path", r.URL.Path),
-		slog.String("err", err.Error()))
+	}
+	msg := logMessage(err)
+	if keyID != "" {
+		msg = "session cookie sealed by an unknown key: an instance seals with a key this one lacks: give every instance the same keyring"
+		attrs = append(attrs, slog.String("key_id", keyID))
+	}
+	// Every error of this package has a fixed message: no token bytes.
+	attrs = append(attrs, slog.String("err", err.Error()))
+	l.LogAttrs(ctx, level, "tokensession: "+msg, attrs...)
 }
 
 // logLevel ranks err for the default log. Problems of the server (a
 // change lost, a session too large, a codec failure, no sealing key) are
-// errors; a write refused during a key rollout is a warning; the opening
-// errors any client can cause at will are debug, except that an
-// incomplete chunk set, which usually means a client or proxy dropped a
-// cookie, is info at most once a minute per manager.
-func (m *Manager[T]) logLevel(err error) slog.Level {
+// errors; a write refused during a key rollout or a rolling change of the
+// cookie settings is a warning; the opening errors any client can cause at
+// will are debug, except three that usually point at a problem of the
+// deployment, shown at most once a minute and otherwise at debug: a
+// cookie of an unknown key, a warning per key ID (keyID, if not empty,
+// names it); a cookie larger than this instance's settings allow, a
+// warning per manager; and an incomplete chunk set, which usually means a
+// client or proxy dropped a cookie, info per manager.
+func (m *Manager[T]) logLevel(err error, keyID string) slog.Level {
 	switch {
-	case err == errKeepCookie:
+	case err == errKeepCookie, err == errKeepLargeCookie:
 		return slog.LevelWarn
 	case err == errIncompleteChunks:
-		now := m.now().UnixNano()
-		last := m.hintAt.Load()
-		if now-last >= int64(time.Minute) && m.hintAt.CompareAndSwap(last, now) {
+		if onceAMinute(&m.chunksHintAt, m.now()) {
 			return slog.LevelInfo
+		}
+		return slog.LevelDebug
+	case err == errCookieTooLarge:
+		if onceAMinute(&m.sizeHintAt, m.now()) {
+			return slog.LevelWarn
+		}
+		return slog.LevelDebug
+	case keyID != "":
+		if m.keyHints.warn(keyID, m.now().UnixNano()) {
+			return slog.LevelWarn
 		}
 		return slog.LevelDebug
 	case errors.Is(err, ErrMalformed), errors.Is(err, ErrUnknownKey),
@@ -259,12 +349,57 @@ func (m *Manager[T]) logLevel(err error) slog.Level {
 	return slog.LevelError
 }
 
+// onceAMinute reports whether a minute has passed since *last (UnixNano of
+// the manager's clock), and if so sets it to now.
+func onceAMinute(last *atomic.Int64, now time.Time) bool {
+	n, l := now.UnixNano(), last.Load()
+	return n-l >= int64(time.Minute) && last.CompareAndSwap(l, n)
+}
+
+// keyHints remembers when the default log last warned of an unknown key
+// ID, for a few IDs: any client can name as many IDs as it likes, so the
+// warnings are bounded per ID and in total.
+type keyHints struct {
+	mu  sync.Mutex
+	ids [8]string
+	at  [8]int64 // UnixNano of the manager's clock
+}
+
+// warn reports whether to warn of the key ID id at now: at most once a
+// minute per ID, and for at most len(h.ids) IDs a minute.
+func (h *keyHints) warn(id string, now int64) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	free := -1
+	for i, seen := range h.ids {
+		switch {
+		case seen == id:
+			if now-h.at[i] < int64(time.Minute) {
+				return false
+			}
+			h.at[i] = now
+			return true
+		case free < 0 && (seen == "" || now-h.at[i] >= int64(time.Minute)):
+			free = i
+		}
+	}
+	if free < 0 {
+		return false
+	}
+	h.ids[free], h.at[free] = id, now
+	return true
+}
+
 func logMessage(err error) string {
 	switch {
 	case errors.Is(err, ErrHeadersWritten):
 		return "session change lost: made after the response headers were written"
 	case err == errKeepCookie:
 		return "session change not saved: the cookie was sealed by a key this instance does not have"
+	case err == errKeepLargeCookie:
+		return "session change not saved: the cookie is larger than this instance's MaxChunks and MaxCookieSize allow, and is kept"
+	case err == errCookieTooLarge:
+		return "session cookie larger than this instance's MaxChunks and MaxCookieSize allow: an instance seals larger sessions than this one reads: give every instance the same MaxChunks and MaxCookieSize"
 	case err == errIncompleteChunks:
 		return "session cookie chunks incomplete: the client or a proxy may have dropped a cookie"
 	case errors.Is(err, ErrTooLarge):

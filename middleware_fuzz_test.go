@@ -58,8 +58,30 @@ func FuzzMiddlewareCookie(f *testing.F) {
 		`__Host-session="quoted"`,
 		"a=b; __Host-session=\x00\xff; c",
 		strings.Repeat(";", 3000) + "__Host-session=v4.local.x",
+		"__Host-session.0=a; __Host-session.1=b; __Host-session.2=c; __Host-session.3=d",
+		"__Host-session.0=a; __Host-session.1=b; __Host-session.15=c",
 	} {
 		f.Add(seed)
+	}
+	// Sessions sealed under larger settings than m's: four chunks, and
+	// one cookie longer than m's MaxCookieSize.
+	for _, cfg := range []tokensession.Config[mwValue]{
+		{Keyring: ring, Now: now, MaxChunks: 16, MaxCookieSize: 600},
+		{Keyring: ring, Now: now},
+	} {
+		big, err := tokensession.New(cfg)
+		if err != nil {
+			f.Fatal(err)
+		}
+		rec := httptest.NewRecorder()
+		big.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			big.FromContext(r.Context()).Set(mwValue{User: strings.Repeat("u", 1200)})
+		})).ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+		var pairs []string
+		for _, c := range rec.Result().Cookies() {
+			pairs = append(pairs, c.Name+"="+c.Value)
+		}
+		f.Add(strings.Join(pairs, "; "))
 	}
 	f.Fuzz(func(t *testing.T, header string) {
 		req := httptest.NewRequest("GET", "/", nil)

@@ -371,6 +371,16 @@ func TestMiddlewareCacheHeadersMerged(t *testing.T) {
 		{name: "no-store in a value", cc: []string{`x="a, no-store", must-revalidate`}, wantCC: `x="a, no-store", must-revalidate, ` + ours},
 		{name: "public dropped", cc: []string{"public, max-age=600", "S-MAXAGE=600, no-transform"}, wantCC: "max-age=600, no-transform, " + ours},
 		{name: "public with no-store", cc: []string{"public", "no-store"}, wantCC: "no-store"},
+		{name: "escaped quote in a value", cc: []string{`no-cache="a\", private", max-age=5`}, wantCC: `no-cache="a\", private", max-age=5, ` + ours},
+		// Where a directive that does not parse ends is anyone's guess: a
+		// cache could read what follows inside its quotes. The strictest
+		// answer replaces them.
+		{name: "unbalanced quote", cc: []string{`public, max-age=600, no-cache="x`}, wantCC: "private, no-store"},
+		{name: "escaped quote outside quotes", cc: []string{`max-age=1\", public`}, wantCC: "private, no-store"},
+		{name: "escape at the end", cc: []string{`no-cache="x\`}, wantCC: "private, no-store"},
+		{name: "text after the quotes", cc: []string{`no-cache="x"y, max-age=5`}, wantCC: "private, no-store"},
+		{name: "unbalanced on a second line", cc: []string{"max-age=60", `x="`}, wantCC: "private, no-store"},
+		{name: "not a token", cc: []string{"max-age=60, max age=5"}, wantCC: "private, no-store"},
 		{name: "vary has cookie", vary: []string{"Accept-Encoding, cookie"}, wantCC: ours, wantVary: []string{"Accept-Encoding, cookie"}},
 		{name: "vary star", vary: []string{"*"}, wantCC: ours, wantVary: []string{"*"}},
 		{name: "vary other", vary: []string{"Accept-Encoding"}, wantCC: ours, wantVary: []string{"Accept-Encoding", "Cookie"}},
@@ -378,6 +388,7 @@ func TestMiddlewareCacheHeadersMerged(t *testing.T) {
 		// the body depends on the cookie.
 		{name: "read public", readOnly: true, cc: []string{"public, max-age=600"}, wantCC: "public, max-age=600", wantVary: []string{"Cookie"}},
 		{name: "read vary cookie", readOnly: true, vary: []string{"Cookie"}, wantVary: []string{"Cookie"}},
+		{name: "read unbalanced quote", readOnly: true, cc: []string{`public, max-age=600, no-cache="x`}, wantCC: `public, max-age=600, no-cache="x`, wantVary: []string{"Cookie"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

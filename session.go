@@ -16,13 +16,16 @@ import (
 // response headers are written, or earlier by [Session.Save].
 //
 // A write never replaces a cookie this instance could not read for want of
-// its key ([ErrUnknownKey]): during a key rollout another instance may hold
-// that key, and the cookie is the user's session there. Such a request has
-// no session and [Session.Err] says why; a Set or Update still changes the
-// value the handler sees, but it is not sealed: [Session.Save] returns an
-// error matching ErrUnknownKey, and without Save the response leaves the
+// its key ([ErrUnknownKey]) or because it is larger than this instance's
+// MaxChunks and MaxCookieSize allow ([ErrTooLarge]): during a key rollout
+// or a rolling change of those settings another instance may read it, and
+// the cookie is the user's session there. Such a request has no session
+// and [Session.Err] says why; a Set or Update still changes the value the
+// handler sees, but it is not sealed: [Session.Save] returns an error
+// matching the same sentinel, and without Save the response leaves the
 // cookie as it was and the error goes to [Config.ErrorHandler]. An explicit
-// [Session.Renew] (login) or [Session.Destroy] (logout) replaces the cookie.
+// [Session.Renew] (login) or [Session.Destroy] (logout) replaces the cookie,
+// and Destroy expires every chunk present.
 //
 // A Session is safe for concurrent use by the request's goroutines. It
 // must not be used after the handler returns.
@@ -40,9 +43,10 @@ type Session[T any] struct {
 	// staleKey: the token opened was sealed by a key listed after the
 	// current sealing key, an older one.
 	staleKey bool
-	// keep: the cookie was sealed by a key this instance does not have, so
-	// only Renew or Destroy may replace it.
-	keep  bool
+	// keep, if not nil, is why a write must not replace the cookie: it
+	// was sealed by a key this instance does not have, or is larger than
+	// this instance reads. Only Renew or Destroy clear it.
+	keep  error
 	renew bool // the next seal starts a new session ID
 	// done: the handler has returned, so a change is reported at once.
 	done bool
@@ -137,13 +141,14 @@ func (s *Session[T]) lock() {
 		panic("tokensession: Session used outside Manager.Handler (FromContext returned nil)")
 	}
 	var err error
+	var keyID string
 	s.once.Do(func() {
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		err = s.load()
+		keyID, err = s.load()
 	})
 	if err != nil {
-		s.m.report(s.r, err)
+		s.m.reportKeyID(s.r, err, keyID)
 	}
 	s.mu.Lock()
 }
@@ -191,7 +196,7 @@ func (s *Session[T]) Update(fn func(v *T)) {
 // planted or saw before cannot follow the user in (session fixation).
 func (s *Session[T]) Renew() {
 	s.mutate(func() {
-		s.renew, s.keep = true, false
+		s.renew, s.keep = true, nil
 	})
 }
 
@@ -203,7 +208,7 @@ func (s *Session[T]) Destroy() {
 		var zero T
 		s.value = zero
 		s.exists = false
-		s.renew, s.keep = true, false
+		s.renew, s.keep = true, nil
 	})
 }
 
@@ -237,7 +242,9 @@ func (s *Session[T]) mutate(fn func()) {
 //
 // It returns [http.ErrNoCookie] when r carries no session cookie (or an
 // empty one), an error matching [ErrMalformed] for chunk cookies that are
-// incomplete or too long, and otherwise the errors of [Manager.Open].
+// incomplete or longer than any configuration writes, an error matching
+// [ErrTooLarge] for a cookie larger than this manager's MaxChunks and
+// MaxCookieSize allow, and otherwise the errors of [Manager.Open].
 func (m *Manager[T]) Load(r *http.Request) (T, Info, error) {
 	tok, _, err := m.cookie.read(r)
 	if err == nil && tok == "" {
@@ -253,10 +260,13 @@ func (m *Manager[T]) Load(r *http.Request) (T, Info, error) {
 // Err returns why the request has no session: nil when it carried no
 // session cookie or the cookie opened, otherwise the reason the cookie did
 // not open, which matches one of [ErrMalformed], [ErrUnknownKey],
-// [ErrKeyRetired], [ErrNotAuthentic], [ErrExpired] or [ErrRevoked] with
-// [errors.Is] and never contains token bytes. A handler that gets
-// ErrUnknownKey meets a session sealed by a key this instance does not
-// have yet; it may answer 503 with Retry-After rather than act anonymously.
+// [ErrKeyRetired], [ErrNotAuthentic], [ErrExpired], [ErrRevoked] or
+// [ErrTooLarge] with [errors.Is] and never contains token bytes. A handler
+// that gets ErrUnknownKey meets a session sealed by a key this instance
+// does not have yet, and one that gets ErrTooLarge a session larger than
+// this instance's MaxChunks and MaxCookieSize allow, sealed by an instance
+// configured otherwise; it may answer 503 with Retry-After rather than act
+// anonymously.
 func (s *Session[T]) Err() error {
 	s.lock()
 	defer s.mu.Unlock()
@@ -269,9 +279,10 @@ func (s *Session[T]) Err() error {
 // nil when nothing changed; a [*TooLargeError] when the session does not
 // fit (the client then keeps its previous cookie unless the value is
 // changed again); an error matching [ErrUnknownKey] when the cookie was
-// sealed by a key this instance does not have and must not be replaced
-// (see [Session]); and [ErrHeadersWritten] when a change came after the
-// headers were sent.
+// sealed by a key this instance does not have, or one matching
+// [ErrTooLarge] when the cookie is larger than this instance reads, and
+// must not be replaced (see [Session]); and [ErrHeadersWritten] when a
+// change came after the headers were sent.
 func (s *Session[T]) Save() error {
 	s.lock()
 	defer s.mu.Unlock()
@@ -297,18 +308,20 @@ func (s *Session[T]) Save() error {
 }
 
 // load opens the request's cookie. It is called once, with s.mu held, and
-// returns the reason a cookie present did not open.
-func (s *Session[T]) load() error {
+// returns the reason a cookie present did not open and, for
+// [ErrUnknownKey], the key ID that the token's footer names.
+func (s *Session[T]) load() (keyID string, err error) {
 	s.status = clean
 	m := s.m
 	tok, seen, err := m.cookie.read(s.r)
 	s.seen = seen
 	if err != nil {
 		s.loadErr = err
-		return err
+		s.keep = keepError(err)
+		return "", err
 	}
 	if tok == "" {
-		return nil
+		return "", nil
 	}
 	now := m.now()
 	info, ring, err := m.open(tok, now, &s.value)
@@ -316,8 +329,11 @@ func (s *Session[T]) load() error {
 		var zero T
 		s.value = zero
 		s.loadErr = err
-		s.keep = errors.Is(err, ErrUnknownKey)
-		return err
+		s.keep = keepError(err)
+		if errors.Is(err, ErrUnknownKey) {
+			keyID = footerKeyID(tok)
+		}
+		return keyID, err
 	}
 	s.exists = true
 	s.info = packInfo(info)
@@ -328,7 +344,7 @@ func (s *Session[T]) load() error {
 	if i := ring.sealingIndex(now); i >= 0 && ring.byID[info.KeyID] > i {
 		s.staleKey = true
 	}
-	return nil
+	return "", nil
 }
 
 // sealLocked returns the Set-Cookie lines for the session's current state:
@@ -339,8 +355,8 @@ func (s *Session[T]) sealLocked(now time.Time) ([]string, error) {
 	if !s.exists {
 		return m.cookie.expire(s.seen, seenCookies{}), nil
 	}
-	if s.keep {
-		return nil, errKeepCookie
+	if s.keep != nil {
+		return nil, s.keep
 	}
 	sid, created := s.info.id, fromUnixNano(s.info.created)
 	if s.renew || sid == "" {
@@ -444,8 +460,22 @@ func (s *Session[T]) needsRefresh(now time.Time) bool {
 }
 
 // isBadCookie reports whether err condemns the cookie: it can never open
-// anywhere, so the response should expire it. An unknown key may be known
-// to another instance during a rollout, so that cookie is left alone.
+// anywhere, so the response should expire it.
 func isBadCookie(err error) bool {
-	return err != nil && !errors.Is(err, ErrUnknownKey)
+	return err != nil && keepError(err) == nil
+}
+
+// keepError returns, for a reason the cookie did not open, the error that
+// refuses a write over it, or nil if a write may replace it. An unknown
+// key may be known to another instance during a rollout, and a cookie
+// larger than this instance reads may have been sealed by an instance
+// configured for larger sessions: those cookies are left alone.
+func keepError(err error) error {
+	switch {
+	case errors.Is(err, ErrUnknownKey):
+		return errKeepCookie
+	case err == errCookieTooLarge:
+		return errKeepLargeCookie
+	}
+	return nil
 }

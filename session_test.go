@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -213,13 +214,24 @@ func TestSessionDefaultErrorHandlerLogs(t *testing.T) {
 	}
 	other := newMWEnv(t, nil)
 	foreign := other.login("alice")
+	// A session sealed with the same key by an instance whose cookies
+	// carry more: three chunks, where m reads two.
+	big, err := tokensession.New(tokensession.Config[mwValue]{Keyring: ring, Now: clock.Now, MaxChunks: 4, MaxCookieSize: 512})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bigRec := httptest.NewRecorder()
+	big.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		big.FromContext(r.Context()).Set(mwValue{User: strings.Repeat("b", 700)})
+	})).ServeHTTP(bigRec, mwRequest("/"))
+	bigChunks := bigRec.Result().Cookies()
+	if len(bigChunks) != 3 {
+		t.Fatalf("%d chunks, want 3", len(bigChunks))
+	}
 
 	var saveErr error
-	run := func(c *http.Cookie, fn func(w http.ResponseWriter, s *tokensession.Session[mwValue])) *http.Response {
-		req := mwRequest("/")
-		if c != nil {
-			req.AddCookie(c)
-		}
+	run := func(c []*http.Cookie, fn func(w http.ResponseWriter, s *tokensession.Session[mwValue])) *http.Response {
+		req := mwRequest("/", c...)
 		rec := newRecorder()
 		m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			fn(w, m.FromContext(r.Context()))
@@ -259,9 +271,11 @@ func TestSessionDefaultErrorHandlerLogs(t *testing.T) {
 	read := func(w http.ResponseWriter, s *tokensession.Session[mwValue]) { s.Get() }
 	tampered := &http.Cookie{Name: "__Host-session", Value: foreign.Value[:len(foreign.Value)-60] + strings.Repeat("A", 60)}
 
+	write := func(w http.ResponseWriter, s *tokensession.Session[mwValue]) { s.Set(mwValue{User: "anon"}) }
+	fromOther := func(kid string) string { return "key_id=" + kid }
 	for _, tc := range []struct {
 		name   string
-		cookie *http.Cookie
+		cookie []*http.Cookie
 		fn     func(http.ResponseWriter, *tokensession.Session[mwValue])
 		want   []slog.Level // levels logged, in order
 		hasMsg string
@@ -270,13 +284,17 @@ func TestSessionDefaultErrorHandlerLogs(t *testing.T) {
 		{"late change saved", nil, late(true), nil, ""},
 		{"too large", nil, huge(false), []slog.Level{slog.LevelError}, "too large"},
 		{"too large saved", nil, huge(true), nil, ""},
-		{"forged cookie", tampered, read, []slog.Level{slog.LevelDebug}, "did not open"},
-		{"unknown key read", foreign, read, []slog.Level{slog.LevelDebug}, "did not open"},
-		{"unknown key write", foreign, func(w http.ResponseWriter, s *tokensession.Session[mwValue]) {
-			s.Set(mwValue{User: "anon"})
-		}, []slog.Level{slog.LevelDebug, slog.LevelWarn}, "does not have"},
-		{"dropped chunk", chunk1, read, []slog.Level{slog.LevelInfo}, "may have dropped a cookie"},
-		{"dropped chunk again", chunk1, read, []slog.Level{slog.LevelDebug}, "may have dropped a cookie"},
+		{"forged cookie", []*http.Cookie{tampered}, read, []slog.Level{slog.LevelDebug}, "did not open"},
+		// An unknown key: a warning naming the key ID with a hint, once a
+		// minute per key ID.
+		{"unknown key read", []*http.Cookie{foreign}, read, []slog.Level{slog.LevelWarn}, fromOther(other.key.ID())},
+		{"unknown key read again", []*http.Cookie{foreign}, read, []slog.Level{slog.LevelDebug}, fromOther(other.key.ID())},
+		{"unknown key write", []*http.Cookie{foreign}, write, []slog.Level{slog.LevelDebug, slog.LevelWarn}, "does not have"},
+		{"larger cookie read", bigChunks, read, []slog.Level{slog.LevelWarn}, "give every instance the same MaxChunks and MaxCookieSize"},
+		{"larger cookie read again", bigChunks, read, []slog.Level{slog.LevelDebug}, "give every instance the same MaxChunks and MaxCookieSize"},
+		{"larger cookie write", bigChunks, write, []slog.Level{slog.LevelDebug, slog.LevelWarn}, "is kept"},
+		{"dropped chunk", []*http.Cookie{chunk1}, read, []slog.Level{slog.LevelInfo}, "may have dropped a cookie"},
+		{"dropped chunk again", []*http.Cookie{chunk1}, read, []slog.Level{slog.LevelDebug}, "may have dropped a cookie"},
 	} {
 		saveErr = nil
 		resp := run(tc.cookie, tc.fn)
@@ -284,8 +302,10 @@ func TestSessionDefaultErrorHandlerLogs(t *testing.T) {
 		var levels []slog.Level
 		for _, r := range recs {
 			levels = append(levels, r.level)
-			if strings.Contains(r.text, "v4.local.") || (tc.cookie != nil && strings.Contains(r.text, tc.cookie.Value[20:50])) {
-				t.Errorf("%s: log line carries token bytes: %s", tc.name, r.text)
+			for _, c := range tc.cookie {
+				if strings.Contains(r.text, "v4.local.") || strings.Contains(r.text, c.Value[20:50]) {
+					t.Errorf("%s: log line carries token bytes: %s", tc.name, r.text)
+				}
 			}
 		}
 		if len(levels) != len(tc.want) || (len(levels) > 0 && !equalLevels(levels, tc.want)) {
@@ -298,15 +318,54 @@ func TestSessionDefaultErrorHandlerLogs(t *testing.T) {
 		if strings.HasSuffix(tc.name, "saved") && saveErr == nil {
 			t.Errorf("%s: Save returned nil", tc.name)
 		}
-		if tc.name == "unknown key write" && len(resp.Header["Set-Cookie"]) != 0 {
-			t.Errorf("unknown-key cookie replaced: %q", resp.Header["Set-Cookie"])
+		if strings.HasSuffix(tc.name, "write") && len(resp.Header["Set-Cookie"]) != 0 {
+			t.Errorf("%s: cookie replaced: %q", tc.name, resp.Header["Set-Cookie"])
+		}
+		if strings.HasPrefix(tc.name, "unknown key read") {
+			// The hint, and the error's own fixed message.
+			mustContain(t, recs[0].text, "give every instance the same keyring")
+			if !strings.HasSuffix(recs[0].text, " err=tokensession: unknown key ID") {
+				t.Errorf("%s: the error lost its fixed message: %s", tc.name, recs[0].text)
+			}
 		}
 	}
-	// A minute later the hint shows at Info again.
+	// A minute later each hint shows above debug again.
 	clock.Advance(time.Minute)
-	run(chunk1, read)
-	if recs := capture.take(); len(recs) != 1 || recs[0].level != slog.LevelInfo {
-		t.Errorf("hint a minute later: %v", recs)
+	for _, tc := range []struct {
+		name   string
+		cookie []*http.Cookie
+		want   slog.Level
+	}{
+		{"dropped chunk", []*http.Cookie{chunk1}, slog.LevelInfo},
+		{"unknown key", []*http.Cookie{foreign}, slog.LevelWarn},
+		{"larger cookie", bigChunks, slog.LevelWarn},
+	} {
+		run(tc.cookie, read)
+		if recs := capture.take(); len(recs) != 1 || recs[0].level != tc.want {
+			t.Errorf("%s a minute later: %v", tc.name, recs)
+		}
+	}
+	// Other unknown key IDs warn once each, but no more than eight a
+	// minute: a client can name any number of them.
+	warned := map[string]int{}
+	for i := range 12 {
+		c := newMWEnv(t, nil).login("x")
+		for range 2 {
+			run([]*http.Cookie{c}, read)
+			for _, r := range capture.take() {
+				if r.level == slog.LevelWarn {
+					warned[strconv.Itoa(i)]++
+				}
+			}
+		}
+	}
+	if len(warned) != 7 {
+		t.Errorf("warned of %d new key IDs in a minute, want 7 (and the one above)", len(warned))
+	}
+	for i, n := range warned {
+		if n != 1 {
+			t.Errorf("key %s: %d warnings", i, n)
+		}
 	}
 }
 
@@ -487,7 +546,8 @@ func TestManagerLoad(t *testing.T) {
 		{"no cookie", nil, http.ErrNoCookie},
 		{"empty cookie", []*http.Cookie{{Name: e.name, Value: ""}}, http.ErrNoCookie},
 		{"missing chunk", chunks[1:], tokensession.ErrMalformed},
-		{"oversized", []*http.Cookie{{Name: e.name, Value: "v4.local." + strings.Repeat("A", 1100)}}, tokensession.ErrMalformed},
+		{"larger than MaxCookieSize", []*http.Cookie{{Name: e.name, Value: "v4.local." + strings.Repeat("A", 1100)}}, tokensession.ErrTooLarge},
+		{"larger than any cookie", []*http.Cookie{{Name: e.name, Value: "v4.local." + strings.Repeat("A", 4100)}}, tokensession.ErrMalformed},
 		{"forged", []*http.Cookie{forged}, tokensession.ErrNotAuthentic},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -31,7 +31,12 @@ func (m *Manager[T]) Seal(v T) (string, Info, error) {
 // Reseal seals v as a new token of the existing session described by prev,
 // keeping its ID and creation time, with a fresh idle expiry. It is how a
 // bearer-token service refreshes a token. It fails with [ErrExpired] once
-// the session's absolute lifetime is over.
+// the session's absolute lifetime is over, and with an error when prev is
+// not the Info of a session that could have opened: an ID that is not 1 to
+// 64 base64url characters, or a creation time later than now (with the
+// leeway) or outside the years 0 to 9999, which no token can carry. So a
+// token Reseal returns opens alike here, with or without the open cache,
+// and on other instances with the key.
 func (m *Manager[T]) Reseal(v T, prev Info) (string, Info, error) {
 	if prev.ID == "" || prev.Created.IsZero() {
 		return "", Info{}, errors.New("tokensession: Reseal needs the Info of an opened session")
@@ -39,7 +44,20 @@ func (m *Manager[T]) Reseal(v T, prev Info) (string, Info, error) {
 	return m.seal(v, prev.ID, prev.Created, m.now())
 }
 
+// Errors of seal for a session that no token could carry.
+var (
+	errSealSessionID = errors.New("tokensession: cannot seal: the session ID is not 1 to 64 base64url characters")
+	errSealCreated   = errors.New("tokensession: cannot seal: the session's creation time is in the future or outside the years 0 to 9999")
+)
+
+// seal seals v as a token of session sid, created at created, at now. It
+// refuses what opening would refuse as malformed, so that a token it
+// returns (and puts in the open cache, which skips those checks) opens
+// alike with or without the cache, on any instance with the key.
 func (m *Manager[T]) seal(v T, sid string, created, now time.Time) (string, Info, error) {
+	if !format.IsSessionID(sid) {
+		return "", Info{}, errSealSessionID
+	}
 	ring := m.keyring.Load()
 	i := ring.sealingIndex(now)
 	if i < 0 {
@@ -52,6 +70,11 @@ func (m *Manager[T]) seal(v T, sid string, created, now time.Time) (string, Info
 	// seconds.
 	created = created.UTC()
 	iat := now.UTC().Truncate(time.Second)
+	// Opening refuses a created it cannot parse (RFC 3339 has four-digit
+	// years) and one later than iat with the leeway, as checkTimes does.
+	if y := created.Year(); y < 0 || y > 9999 || created.Truncate(time.Second).After(iat.Add(m.leeway)) {
+		return "", Info{}, errSealCreated
+	}
 	exp := m.expiry(created, iat)
 	if !exp.After(iat) {
 		return "", Info{}, errAbsoluteExpiry
@@ -205,6 +228,20 @@ func init() {
 		}
 		return format.Decrypt(k.k.secret, tainted, implicit)
 	})
+}
+
+// footerKeyID returns the key ID that the footer of tainted names, or ""
+// unless the footer is a valid one, naming a k4.lid key ID.
+func footerKeyID(tainted string) string {
+	_, footer, err := format.Split(tainted)
+	if err != nil {
+		return ""
+	}
+	id, err := format.FooterKeyID(footer)
+	if err != nil {
+		return ""
+	}
+	return id
 }
 
 // formatError returns the error of this package for an error of package

@@ -110,6 +110,63 @@ func TestReseal(t *testing.T) {
 	}
 }
 
+// Reseal seals only what opening accepts: a token it returns opens alike
+// with the open cache on (which remembers the tokens its manager seals)
+// and off, as on any other instance with the key.
+func TestResealRefusesWhatDoesNotOpen(t *testing.T) {
+	c := newFakeClock(fixedT0.Add(123 * time.Millisecond))
+	ring := mustRing(t, tokensession.KeyringEntry{Key: testKey(t, 1)})
+	cached := mustNew(t, tokensession.Config[account]{Keyring: ring, Now: c.Now})
+	uncached := mustNew(t, tokensession.Config[account]{Keyring: ring, Now: c.Now, OpenCacheBytes: -1})
+	_, info, err := cached.Seal(account{User: "ada"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	with := func(id string, created time.Time) tokensession.Info {
+		i := info
+		i.ID, i.Created = id, created
+		return i
+	}
+	leeway := tokensession.DefaultLeeway
+	for _, tc := range []struct {
+		name string
+		prev tokensession.Info
+		ok   bool
+	}{
+		{"opened", info, true},
+		{"64-character ID", with(strings.Repeat("a", 64), info.Created), true},
+		{"created at the leeway", with(info.ID, fixedT0.Add(leeway+999*time.Millisecond)), true},
+		{"path in the ID", with("../evil path", info.Created), false},
+		{"65-character ID", with(strings.Repeat("a", 65), info.Created), false},
+		{"100-character ID", with(strings.Repeat("a", 100), info.Created), false},
+		{"non-ASCII ID", with("é", info.Created), false},
+		{"padded ID", with("YWJj=", info.Created), false},
+		{"created past the leeway", with(info.ID, fixedT0.Add(leeway+time.Second)), false},
+		{"created in year 10000", with(info.ID, time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)), false},
+		{"created in year -1", with(info.ID, time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC)), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, sealer := range []*tokensession.Manager[account]{cached, uncached} {
+				tok, sealed, err := sealer.Reseal(account{User: "ada"}, tc.prev)
+				if (err == nil) != tc.ok {
+					t.Fatalf("Reseal: err = %v, want success %v", err, tc.ok)
+				}
+				if err != nil {
+					if isSentinel(err) || strings.Contains(err.Error(), tc.prev.ID) && tc.prev.ID != info.ID {
+						t.Errorf("Reseal error %q: want one of its own, not quoting the ID", err)
+					}
+					continue
+				}
+				_, onCached, errCached := cached.Open(tok)
+				_, onUncached, errUncached := uncached.Open(tok)
+				if errCached != nil || errUncached != nil || onCached != sealed || onUncached != sealed {
+					t.Errorf("Open with the cache: %+v, %v; without: %+v, %v; sealed %+v", onCached, errCached, onUncached, errUncached, sealed)
+				}
+			}
+		})
+	}
+}
+
 func TestAbsoluteLifetime(t *testing.T) {
 	c := newFakeClock(fixedT0)
 	m := mustNew(t, tokensession.Config[account]{

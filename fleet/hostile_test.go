@@ -188,9 +188,14 @@ func TestHostile(t *testing.T) {
 			}
 			return get(b.String()), nil
 		}, "anon"},
-		// Names from session.MaxChunks up are other cookies, not chunks:
-		// the valid chunks below them still make the session.
-		{"valid chunks + session.N…500 junk", 50, nil, "big-victim"}, // req set below
+		// Names from session.16 up are other cookies, not chunks: the
+		// valid chunks below them still make the session.
+		{"valid chunks + session.16…500 junk", 50, nil, "big-victim"}, // req set below
+		// Names up to session.15 are chunks whatever MaxChunks is: with
+		// them the set reads as 16 chunks, more than this instance reads,
+		// so no session (and no cookie expired: an instance configured
+		// for more chunks might read it).
+		{"valid chunks + session.N…15 junk", 50, nil, "anon"}, // req set below
 		{"chunk index 4 (out of range)", 20, fixed(get(cookie("session.4=" + validTok))), "anon"},
 		{"chunk index 16, 99999999999999999999, -1, +1, 01, 00, 0x1", 20, fixed(get(cookie("session.16=" + validTok + "; session.99999999999999999999=a; session.-1=b; session.+1=c; session.01=d; session.00=e; session.0x1=f"))), "anon"},
 		{"lone chunk 0", 20, fixed(get(cookie("session.0=" + validTok))), "anon"},
@@ -276,10 +281,14 @@ func TestHostile(t *testing.T) {
 	// The valid-chunks case: replace chunk 0…2 of the storm by the real ones.
 	for i := range cases {
 		if strings.HasPrefix(cases[i].name, "valid chunks") {
+			from, to := 16, 500
+			if strings.HasSuffix(cases[i].name, "15 junk") {
+				from, to = len(bigChunks), 15
+			}
 			cases[i].req = func(int) (string, io.Reader) {
 				var b strings.Builder
 				b.WriteString(strings.Join(bigChunks, "; "))
-				for j := len(bigChunks); j <= 500; j++ {
+				for j := from; j <= to; j++ {
 					fmt.Fprintf(&b, "; session.%d=%s", j, randB64(20))
 				}
 				return get(cookie(b.String())), nil

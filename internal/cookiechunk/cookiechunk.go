@@ -23,7 +23,9 @@ type Set struct {
 }
 
 // Scan reads the cookie name and its chunks below maxChunks from Cookie
-// header values into s. Values in double quotes lose them. Of repeated
+// header values into s. The middleware passes [Max] whatever its
+// MaxChunks, so that a set longer than it writes (written by an instance
+// configured for more) is recognised as one, not read as other cookies. Values in double quotes lose them. Of repeated
 // names the first value counts: browsers send the most specific cookie
 // first. other, if not nil, is called with the name of every other cookie.
 //
