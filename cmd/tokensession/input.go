@@ -7,7 +7,6 @@ import (
 
 	"github.com/tokensession/tokensession"
 	"github.com/tokensession/tokensession/internal/cookiechunk"
-	"github.com/tokensession/tokensession/internal/format"
 )
 
 // This file finds the token in inspect's untrusted input; FuzzInspectInput
@@ -185,16 +184,4 @@ func isRawKey(w string) bool {
 		}
 	}
 	return true
-}
-
-// footerKeyID returns the key ID in tainted's footer, read without
-// decrypting anything, as the library reads it. The footer is
-// authenticated only once the token is decrypted, so until then the ID is
-// a claim, not a fact.
-func footerKeyID(tainted string) (string, error) {
-	_, footer, err := format.Split(tainted)
-	if err != nil {
-		return "", err
-	}
-	return format.FooterKeyID(footer)
 }
