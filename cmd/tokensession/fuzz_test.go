@@ -56,6 +56,9 @@ func FuzzInspectInput(f *testing.F) {
 	f.Add("Set-Cookie: __Host-session=" + tok + "; Path=/; Secure; HttpOnly")
 	f.Add("a=1; __Host-session=" + secret[len("k4.local."):])
 
+	// A set of chunks more than the default MaxChunks allows.
+	f.Add("__Host-session.0=" + tok[:half] + "; __Host-session.1=" + tok[half:] + "; __Host-session.15=x")
+
 	const name = tokensession.DefaultCookieName
 	// v judges tokens as m does.
 	v := verifier{

@@ -29,18 +29,20 @@ or a Cookie header value, with or without the "Cookie:" prefix. A line
 copied from a response, "Set-Cookie: NAME=VALUE; Path=/; …", gives its
 cookie, the NAME=VALUE before the first ';' (several such lines give the
 chunks of a large session). In a header, the session cookie is found by
-name; chunk cookies NAME.0, NAME.1, … are joined only as a complete,
-contiguous set, as the middleware does; a header with more than 3000
-cookies, which net/http does not read, is an error. Input that looks like
-a key is refused, and not repeated.
+name; chunk cookies NAME.0 to NAME.15 are joined only as a complete,
+contiguous set, as the middleware does, and a set of more chunks (or
+bytes) than -max-chunks allows is shown but judged too large for this
+configuration, which the middleware leaves alone; a header with more
+than 3000 cookies, which net/http does not read, is an error. Input that
+looks like a key is refused, and not repeated.
 
 Prints the key ID from the token's footer, whether the keyring holds that
 key and its state, the decrypted claims (exp, iat, created, sid and the
 data, pretty-printed) even when the token has expired, and a last line
-"valid now" or "invalid: REASON" as Manager.Open decides with the settings
-below. The application's revocation hooks are not applied. Never prints
-key material or the token itself. Exit status 1 when the token is not
-valid now.
+"valid now" or "invalid: REASON" as Manager.Open (for cookies, the
+middleware) decides with the settings below. The application's
+revocation hooks are not applied. Never prints key material or the token
+itself. Exit status 1 when the token is not valid now.
 
 Keys (a flag wins over the environment; both flags are an error):
   -keyring PATH       a keyring file, or a directory of credentials
@@ -80,8 +82,8 @@ Flags:
   -absolute D         absolute session lifetime (default 24h)
   -leeway D           tolerated clock skew (default 30s; 0 for none)
   -max-chunks N       the application's Config.MaxChunks: the most chunk
-                      cookies read and the token size bound (default 16,
-                      the library maximum)
+                      cookies it reads and the token size bound (default
+                      16, the library maximum)
 
 Environment:
   TOKENSESSION_NOW    for testing only: an RFC 3339 time used instead of
@@ -156,7 +158,12 @@ func runInspect(c *cli, args []string) error {
 	now := c.now()
 	o := v.open(in.token, now)
 	report(c.stdout, in, o, ring, *purpose, now)
-	if verdict := o.verdict; verdict != nil {
+	verdict := o.verdict
+	if in.refused != nil {
+		// The middleware does not open these cookies at all.
+		verdict = in.refused
+	}
+	if verdict != nil {
 		fmt.Fprintf(c.stdout, "invalid: %s\n", verdict)
 		return errorf("inspect: invalid: %s", verdict)
 	}
