@@ -85,6 +85,7 @@ func TestVerdictMatchesOpen(t *testing.T) {
 		"no footer":              tok[:footer],
 		"short payload":          "v4.local.AAAA." + tok[footer+1:],
 		"not a token":            "hello",
+		"empty":                  "",
 		"oversized":              tok + strings.Repeat("A", 20000),
 		"missing data":           foreign(`{"exp":"2026-03-01T12:30:00Z","iat":"2026-03-01T12:00:00Z","created":"2026-03-01T12:00:00Z","sid":"abc"}`),
 		"null data":              foreign(`{"exp":"2026-03-01T12:30:00Z","iat":"2026-03-01T12:00:00Z","created":"2026-03-01T12:00:00Z","sid":"abc","data":null}`),
@@ -131,6 +132,7 @@ func TestVerdictMatchesOpen(t *testing.T) {
 	// The tokens cover every verdict inspect can give.
 	for _, want := range []string{
 		"valid now",
+		"malformed token: empty token",
 		"malformed token: token exceeds the size limit",
 		"malformed token: not a v4.local token",
 		"malformed token: token has no footer",
