@@ -331,6 +331,7 @@ func TestInspect(t *testing.T) {
 		{name: "bad max chunks", args: append(keys, "-max-chunks", "17", tok), wantCode: 2, wantErr: "-max-chunks must be between 1 and 16"},
 		{name: "empty cookie name", args: append(keys, "-cookie-name", "", tok), wantCode: 2, wantErr: "-cookie-name must not be empty"},
 		{name: "invalid cookie name", args: append(keys, "-cookie-name", "a b", tok), wantCode: 2, wantErr: "inspect: invalid cookie settings"},
+		{name: "cookie name too long", args: append(keys, "-cookie-name", strings.Repeat("n", 3900), tok), wantCode: 2, wantErr: "inspect: -cookie-name is too long to leave room for a token in a cookie"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := exec(t, t0.Add(tc.at), tc.env, tc.stdin, append([]string{"inspect"}, tc.args...)...)
