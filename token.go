@@ -71,7 +71,8 @@ func (m *Manager[T]) seal(v T, sid string, created, now time.Time) (string, Info
 	created = created.UTC()
 	iat := now.UTC().Truncate(time.Second)
 	// Opening refuses a created it cannot parse (RFC 3339 has four-digit
-	// years) and one later than iat with the leeway, as checkTimes does.
+	// years) and one later than iat with the leeway, as format.CheckTimes
+	// does.
 	if y := created.Year(); y < 0 || y > 9999 || created.Truncate(time.Second).After(iat.Add(m.leeway)) {
 		return "", Info{}, errSealCreated
 	}
@@ -172,8 +173,7 @@ func (m *Manager[T]) open(tainted string, now time.Time, v *T) (Info, *Keyring, 
 	if err != nil {
 		return Info{}, nil, err
 	}
-	info.Expires = m.capExpiry(info)
-	if err := m.checkTimes(info, now); err != nil {
+	if info.Expires, err = m.checkTimes(info, now); err != nil {
 		return Info{}, nil, err
 	}
 	if err := decodeData(m.codec, m.isJSON, claims, v); err != nil {
@@ -262,50 +262,36 @@ func formatError(err error) error {
 		return errTime
 	case format.ErrSessionID:
 		return errSessionID
+	case format.ErrIdleExpired:
+		return errIdleExpired
+	case format.ErrAbsoluteExpired:
+		return errAbsoluteExpiry
+	case format.ErrFuture:
+		return errFuture
+	case format.ErrRevoked:
+		return errRevokedBefore
 	}
 	return ErrNotAuthentic
 }
 
-// capExpiry returns when the token of info expires under this manager's
-// timeouts: its exp claim, but no later than IdleTimeout after it was
-// sealed and AbsoluteTimeout after its session was created. A token sealed
-// under longer timeouts (before an operator lowered them, or by an
-// instance that still runs the old ones during a deploy) is not refused:
-// it lives as long as the current timeouts allow, and, since the
-// middleware refreshes a session by its Info.Expires, it is re-sealed
-// when that comes near.
-func (m *Manager[T]) capExpiry(info Info) time.Time {
-	exp := info.Expires
-	if idle := info.IssuedAt.Add(m.idle); idle.Before(exp) {
-		exp = idle
-	}
-	if limit := info.Created.Add(m.absolute); limit.Before(exp) {
-		exp = limit
-	}
-	return exp
-}
-
 // checkTimes checks a token's metadata against now, the manager's
-// timeouts and leeway, and RevokedBefore.
-func (m *Manager[T]) checkTimes(info Info, now time.Time) error {
-	limit := info.Created.Add(m.absolute)
-	switch {
-	// info.Expires is capped at limit: an expiry that reaches it is the
-	// absolute lifetime's.
-	case !now.Before(info.Expires.Add(m.leeway)) && info.Expires.Before(limit):
-		return errIdleExpired
-	case !now.Before(limit.Add(m.leeway)):
-		return errAbsoluteExpiry
-	// Instances' clocks differ by up to the leeway, so a session created on
-	// a fast instance may be re-sealed by a slower one with iat < created.
-	// iat is in whole seconds, created is not: compare them to the second.
-	case info.IssuedAt.After(now.Add(m.leeway)) ||
-		info.Created.Truncate(time.Second).After(info.IssuedAt.Add(m.leeway)):
-		return errFuture
-	case info.Created.Before(m.revokedBefore):
-		return errRevokedBefore
+// timeouts and leeway, and RevokedBefore, and returns when the token
+// expires under the current timeouts: its exp claim, but no later than
+// IdleTimeout after it was sealed and AbsoluteTimeout after its session
+// was created. A token sealed under longer timeouts (before an operator
+// lowered them, or by an instance that still runs the old ones during a
+// deploy) is not refused: it lives as long as the current timeouts allow,
+// and, since the middleware refreshes a session by its Info.Expires, it
+// is re-sealed when that comes near. The rules are format.CheckTimes,
+// which the tokensession command applies too.
+func (m *Manager[T]) checkTimes(info Info, now time.Time) (time.Time, error) {
+	times := format.Times{Expires: info.Expires, IssuedAt: info.IssuedAt, Created: info.Created}
+	limits := format.Limits{Idle: m.idle, Absolute: m.absolute, Leeway: m.leeway, RevokedBefore: m.revokedBefore}
+	exp, err := format.CheckTimes(&times, now, &limits)
+	if err != nil {
+		return time.Time{}, formatError(err)
 	}
-	return nil
+	return exp, nil
 }
 
 // expiry returns when a token sealed at now, of a session created at

@@ -9,6 +9,7 @@ import (
 
 	"github.com/tokensession/tokensession"
 	"github.com/tokensession/tokensession/internal/cookiechunk"
+	"github.com/tokensession/tokensession/internal/format"
 )
 
 // fuzzKey is a fixed key, so that the seed corpus can hold tokens it opens
@@ -55,10 +56,32 @@ func FuzzInspectInput(f *testing.F) {
 	f.Add("Set-Cookie: __Host-session=" + tok + "; Path=/; Secure; HttpOnly")
 	f.Add("a=1; __Host-session=" + secret[len("k4.local."):])
 
+	// A set of chunks more than the default MaxChunks allows.
+	f.Add("__Host-session.0=" + tok[:half] + "; __Host-session.1=" + tok[half:] + "; __Host-session.15=x")
+
 	const name = tokensession.DefaultCookieName
+	// v judges tokens as m does.
+	v := verifier{
+		ring:     ring,
+		implicit: format.Implicit(name),
+		limits:   format.Limits{Idle: tokensession.DefaultIdleTimeout, Absolute: tokensession.DefaultAbsoluteTimeout, Leeway: tokensession.DefaultLeeway},
+		maxToken: maxTokenSize(name, 1),
+	}
 	f.Fuzz(func(t *testing.T, tainted string) {
 		in, err := parseInspectInput(tainted, name, cookiechunk.Max)
 		if err == nil {
+			// inspect's verdict is Manager.Open's, in the same words.
+			want := "valid now"
+			if _, _, err := m.Open(in.token); err != nil {
+				want = libMessage(err)
+			}
+			got := "valid now"
+			if o := v.open(in.token, t0); o.verdict != nil {
+				got = o.verdict.Error()
+			}
+			if got != want {
+				t.Fatalf("inspect says %q, Manager.Open %q", got, want)
+			}
 			switch {
 			case in.token == "":
 				t.Fatal("empty token accepted")
@@ -73,8 +96,10 @@ func FuzzInspectInput(f *testing.F) {
 			case looksLikeKey(in.token):
 				t.Fatal("key material accepted as a token")
 			}
-			if kid, err := footerKeyID(in.token); err == nil && safeID(kid) != kid {
-				t.Fatalf("footer key ID %q accepted", kid)
+			if _, footer, err := format.Split(in.token); err == nil {
+				if kid, err := format.FooterKeyID(footer); err == nil && safeID(kid) != kid {
+					t.Fatalf("footer key ID %q accepted", kid)
+				}
 			}
 		}
 

@@ -7,7 +7,6 @@ import (
 
 	"github.com/tokensession/tokensession"
 	"github.com/tokensession/tokensession/internal/cookiechunk"
-	"github.com/tokensession/tokensession/internal/format"
 )
 
 // This file finds the token in inspect's untrusted input; FuzzInspectInput
@@ -22,7 +21,14 @@ type inspectInput struct {
 	token  string
 	cookie string // the cookie it came from; "" for a bare token
 	chunks int    // how many chunk cookies were joined; 0 for none
+	// refused, if not nil, is why the middleware would not open the
+	// cookies at all: the verdict, whatever the token holds.
+	refused error
 }
+
+// leftAlone explains the verdict on chunk cookies of more chunks or bytes
+// than -max-chunks allows.
+const leftAlone = "too large for this configuration, so the middleware leaves them alone (an instance with a larger MaxChunks may have written them; give -max-chunks its value)"
 
 // devCookieName is the cookie name the library defaults to with
 // UnsafeAllowHTTP, which the examples use over plain http.
@@ -31,9 +37,13 @@ const devCookieName = "session"
 // parseInspectInput finds the token in tainted: a bare token, or a Cookie
 // header value (one or more lines, each with or without "Cookie:") holding
 // the cookie name or a complete, contiguous set of its chunks name.0,
-// name.1, … below maxChunks. A line pasted from a response, "Set-Cookie:"
-// and a cookie, gives its name=value, before the first ';' (what follows
-// are the cookie's attributes). A plain cookie wins over chunks, and the
+// name.1, …. As in the middleware, names up to name.15 (cookiechunk.Max)
+// are chunks whatever maxChunks is, and a complete set of more than
+// maxChunks chunks, or more bytes than they carry, is joined but refused
+// (in.refused) as too large for this configuration: another instance,
+// configured for larger sessions, may have written it. A line pasted from
+// a response, "Set-Cookie:" and a cookie, gives its name=value, before
+// the first ';' (what follows are the cookie's attributes). A plain cookie wins over chunks, and the
 // first of duplicate cookies wins, as in the middleware. A header with more
 // cookies than net/http reads is an error: the middleware sees no cookie
 // in it at all. So is input that looks like a key: the error says so
@@ -84,7 +94,7 @@ func parseInspectInput(tainted, name string, maxChunks int) (inspectInput, error
 	var set cookiechunk.Set
 	var others []string
 	devCookie := false // a cookie named as the library names it over plain http
-	if !set.Scan([]string{header}, name, maxChunks, func(k string) {
+	if !set.Scan([]string{header}, name, cookiechunk.Max, func(k string) {
 		if len(others) < 6 {
 			others = append(others, quoteArg(k))
 		}
@@ -99,7 +109,13 @@ func parseInspectInput(tainted, name string, maxChunks int) (inspectInput, error
 		if looksLikeKey(set.Plain) {
 			return inspectInput{}, errKey
 		}
-		return inspectInput{token: set.Plain, cookie: name}, nil
+		in := inspectInput{token: set.Plain, cookie: name}
+		if len(name)+len(set.Plain) > cookieSize {
+			// No configuration writes it: the middleware reads it as
+			// malformed.
+			in.refused = &verdict{tokensession.ErrMalformed, "token exceeds the size limit"}
+		}
+		return in, nil
 	}
 	if set.Present == 0 {
 		if devCookie && name == tokensession.DefaultCookieName {
@@ -113,7 +129,7 @@ func parseInspectInput(tainted, name string, maxChunks int) (inspectInput, error
 	n, ok := set.Count()
 	if !ok {
 		var have []string
-		for i := range maxChunks {
+		for i := range cookiechunk.Max {
 			if set.Present&(1<<i) != 0 {
 				have = append(have, fmt.Sprintf(".%d", i))
 			}
@@ -131,7 +147,18 @@ func parseInspectInput(tainted, name string, maxChunks int) (inspectInput, error
 	if looksLikeKey(token) {
 		return inspectInput{}, errKey
 	}
-	return inspectInput{token: token, cookie: name, chunks: n}, nil
+	in := inspectInput{token: token, cookie: name, chunks: n}
+	switch {
+	case len(token) > maxTokenSize(name, cookiechunk.Max):
+		// No configuration writes it: the middleware reads it as
+		// malformed.
+		in.refused = &verdict{tokensession.ErrMalformed, "token exceeds the size limit"}
+	case n > maxChunks:
+		in.refused = &verdict{tokensession.ErrTooLarge, fmt.Sprintf("%d chunk cookies, more than -max-chunks %d: %s", n, maxChunks, leftAlone)}
+	case len(token) > maxTokenSize(name, maxChunks):
+		in.refused = &verdict{tokensession.ErrTooLarge, fmt.Sprintf("%d bytes in chunk cookies, more than %d chunks carry (-max-chunks %d): %s", len(token), maxChunks, maxChunks, leftAlone)}
+	}
+	return in, nil
 }
 
 // hasPrefixFold reports whether s begins with prefix, ignoring ASCII
@@ -185,16 +212,4 @@ func isRawKey(w string) bool {
 		}
 	}
 	return true
-}
-
-// footerKeyID returns the key ID in tainted's footer, read without
-// decrypting anything, as the library reads it. The footer is
-// authenticated only once the token is decrypted, so until then the ID is
-// a claim, not a fact.
-func footerKeyID(tainted string) (string, error) {
-	_, footer, err := format.Split(tainted)
-	if err != nil {
-		return "", err
-	}
-	return format.FooterKeyID(footer)
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	iofs "io/fs"
+	"net/http"
 	"os"
 	"slices"
 	"strings"
@@ -18,7 +19,6 @@ import (
 	"github.com/tokensession/tokensession"
 	"github.com/tokensession/tokensession/internal/cookiechunk"
 	"github.com/tokensession/tokensession/internal/format"
-	"github.com/tokensession/tokensession/internal/keyaccess"
 )
 
 const usageInspect = `Usage: tokensession inspect [FLAGS] [TOKEN | COOKIE-HEADER | -]
@@ -29,18 +29,20 @@ or a Cookie header value, with or without the "Cookie:" prefix. A line
 copied from a response, "Set-Cookie: NAME=VALUE; Path=/; …", gives its
 cookie, the NAME=VALUE before the first ';' (several such lines give the
 chunks of a large session). In a header, the session cookie is found by
-name; chunk cookies NAME.0, NAME.1, … are joined only as a complete,
-contiguous set, as the middleware does; a header with more than 3000
-cookies, which net/http does not read, is an error. Input that looks like
-a key is refused, and not repeated.
+name; chunk cookies NAME.0 to NAME.15 are joined only as a complete,
+contiguous set, as the middleware does, and a set of more chunks (or
+bytes) than -max-chunks allows is shown but judged too large for this
+configuration, which the middleware leaves alone; a header with more
+than 3000 cookies, which net/http does not read, is an error. Input that
+looks like a key is refused, and not repeated.
 
 Prints the key ID from the token's footer, whether the keyring holds that
 key and its state, the decrypted claims (exp, iat, created, sid and the
 data, pretty-printed) even when the token has expired, and a last line
-"valid now" or "invalid: REASON" as Manager.Open decides with the settings
-below. The application's revocation hooks are not applied. Never prints
-key material or the token itself. Exit status 1 when the token is not
-valid now.
+"valid now" or "invalid: REASON" as Manager.Open (for cookies, the
+middleware) decides with the settings below. The application's
+revocation hooks are not applied. Never prints key material or the token
+itself. Exit status 1 when the token is not valid now.
 
 Keys (a flag wins over the environment; both flags are an error):
   -keyring PATH       a keyring file, or a directory of credentials
@@ -80,8 +82,8 @@ Flags:
   -absolute D         absolute session lifetime (default 24h)
   -leeway D           tolerated clock skew (default 30s; 0 for none)
   -max-chunks N       the application's Config.MaxChunks: the most chunk
-                      cookies read and the token size bound (default 16,
-                      the library maximum)
+                      cookies it reads and the token size bound (default
+                      16, the library maximum)
 
 Environment:
   TOKENSESSION_NOW    for testing only: an RFC 3339 time used instead of
@@ -127,22 +129,19 @@ func runInspect(c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	cfg := tokensession.Config[json.RawMessage]{
-		Keyring:         ring,
-		CookieName:      *cookieName,
-		Purpose:         *purpose,
-		IdleTimeout:     *idle,
-		AbsoluteTimeout: *absolute,
-		Leeway:          *leeway,
-		Now:             c.now,
-		MaxChunks:       *maxChunks,
+	if err := (&http.Cookie{Name: *cookieName, Value: "v"}).Valid(); err != nil {
+		return usageErrorf("inspect: invalid cookie settings: -cookie-name: %v", err)
 	}
-	if cfg.Leeway == 0 {
-		cfg.Leeway = -1 // none; the library reads 0 as its default
+	if len(*cookieName)+format.KeyIDLen+200 > cookieSize {
+		// As the library refuses a CookieName that leaves no room for a
+		// token in a cookie.
+		return usageErrorf("inspect: -cookie-name is too long to leave room for a token in a cookie")
 	}
-	m, err := newVerifier(cfg)
-	if err != nil {
-		return usageErrorf("inspect: %s", libMessage(err))
+	v := verifier{
+		ring:     ring,
+		implicit: format.Implicit(*purpose),
+		limits:   format.Limits{Idle: *idle, Absolute: *absolute, Leeway: max(*leeway, 0)},
+		maxToken: maxTokenSize(*cookieName, *maxChunks),
 	}
 
 	var tainted string
@@ -157,31 +156,19 @@ func runInspect(c *cli, args []string) error {
 	}
 
 	now := c.now()
-	report(c.stdout, in, ring, *purpose, now)
-	if _, _, err := m.Open(in.token); err != nil {
-		fmt.Fprintf(c.stdout, "invalid: %s\n", libMessage(err))
-		return errorf("inspect: invalid: %s", libMessage(err))
+	o := v.open(in.token, now)
+	report(c.stdout, in, o, ring, *purpose, now)
+	verdict := o.verdict
+	if in.refused != nil {
+		// The middleware does not open these cookies at all.
+		verdict = in.refused
+	}
+	if verdict != nil {
+		fmt.Fprintf(c.stdout, "invalid: %s\n", verdict)
+		return errorf("inspect: invalid: %s", verdict)
 	}
 	fmt.Fprintln(c.stdout, "valid now")
 	return nil
-}
-
-// newVerifier returns the manager that gives inspect's verdict.
-func newVerifier(cfg tokensession.Config[json.RawMessage]) (*tokensession.Manager[json.RawMessage], error) {
-	m, err := tokensession.New(cfg)
-	if !errors.Is(err, tokensession.ErrNoSealingKey) {
-		return m, err
-	}
-	// New insists on a key able to seal now, which opening does not need:
-	// a keyring whose keys are all staged or retired still has tokens to
-	// inspect. Append a throwaway key that seals: listed last, it seals
-	// only when no other key can, and it opens nothing, since no token
-	// names its fresh ID. The verdict is the same as with ring alone.
-	entries := append(cfg.Keyring.Entries(), tokensession.KeyringEntry{Key: tokensession.GenerateKey()})
-	if cfg.Keyring, err = tokensession.NewKeyring(entries...); err != nil {
-		return nil, err
-	}
-	return tokensession.New(cfg)
 }
 
 // inspectKeyring returns the keyring named by the flags, given as
@@ -249,24 +236,8 @@ func (c *cli) warnMode(label, path string) {
 	}
 }
 
-// decryptClaims decrypts tainted with key and the purpose, ignoring
-// expiry, and returns its claims, unchecked, for display.
-func decryptClaims(key tokensession.Key, tainted, purpose string) (map[string]json.RawMessage, error) {
-	tok, err := keyaccess.Decrypt(key, tainted, format.Implicit(purpose))
-	if err == format.ErrClaims {
-		return nil, errors.New("authentic, but the claims are not a JSON object")
-	} else if err != nil {
-		return nil, err
-	}
-	var claims map[string]json.RawMessage
-	if err := json.Unmarshal(tok.ClaimsJSON(), &claims); err != nil {
-		return nil, errors.New("authentic, but the claims are not a JSON object")
-	}
-	return claims, nil
-}
-
 // report prints what inspect finds in the token, the verdict aside.
-func report(w io.Writer, in inspectInput, ring *tokensession.Keyring, purpose string, now time.Time) {
+func report(w io.Writer, in inspectInput, o opening, ring *tokensession.Keyring, purpose string, now time.Time) {
 	switch {
 	case in.chunks > 0:
 		cookie := userText(in.cookie)
@@ -278,25 +249,29 @@ func report(w io.Writer, in inspectInput, ring *tokensession.Keyring, purpose st
 	}
 	fmt.Fprintf(w, "purpose:  %s\n", userText(purpose))
 
-	kid, err := footerKeyID(in.token)
-	if err != nil {
-		fmt.Fprintf(w, "key ID:   none (%v)\n", err)
+	if o.kidErr != nil {
+		fmt.Fprintf(w, "key ID:   none (%v)\n", o.kidErr)
 		fmt.Fprintln(w, "claims:   not decrypted (no key ID)")
 		return
 	}
-	fmt.Fprintf(w, "key ID:   %s\n", kid)
-	entries := ring.Entries()
-	i := indexOf(entries, kid)
-	if i < 0 {
+	fmt.Fprintf(w, "key ID:   %s\n", o.kid)
+	if o.index < 0 {
 		fmt.Fprintln(w, "key:      not in the keyring")
 		fmt.Fprintln(w, "claims:   not decrypted (key not in the keyring)")
 		return
 	}
-	fmt.Fprintf(w, "key:      in the keyring at position %d, %s\n", i, keyState(ring, i, now))
+	fmt.Fprintf(w, "key:      in the keyring at position %d, %s\n", o.index, keyState(ring, o.index, now))
 
-	claims, err := decryptClaims(entries[i].Key, in.token, purpose)
-	if err != nil {
-		fmt.Fprintf(w, "claims:   not decrypted (%v)\n", err)
+	if o.decryptErr == format.ErrClaims {
+		fmt.Fprintln(w, "claims:   not decrypted (authentic, but the claims are not a JSON object)")
+		return
+	} else if o.decryptErr != nil {
+		fmt.Fprintf(w, "claims:   not decrypted (%v)\n", o.decryptErr)
+		return
+	}
+	var claims map[string]json.RawMessage
+	if err := json.Unmarshal(o.claims.ClaimsJSON(), &claims); err != nil {
+		fmt.Fprintln(w, "claims:   not decrypted (authentic, but the claims are not a JSON object)")
 		return
 	}
 	for _, name := range []string{"exp", "iat", "created"} {

@@ -126,8 +126,16 @@ func TestInspect(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// A session over two chunks of MaxChunks 4 whose chunks are each
+	// longer than a cookie carries.
+	huge, _, err := m.Seal(json.RawMessage(`{"blob":"` + strings.Repeat("y", 9000) + `"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+
 	chunks := split(tok, 3)
 	bigChunks := split(big, 2)
+	hugeChunks := split(huge, 2)
 	const name = "__Host-session"
 	keys := []string{"-keyring", file}
 	fileEnv := map[string]string{"SESSION_KEYRING": file}
@@ -267,7 +275,31 @@ func TestInspect(t *testing.T) {
 		{name: "chunk gap", args: append(keys, name+".0="+chunks[0]+"; "+name+".2="+chunks[2]), wantCode: 1, wantErr: "not a complete, contiguous set of two or more (have .0 .2)"},
 		{name: "chunks without 0", args: append(keys, name+".1="+chunks[1]+"; "+name+".2="+chunks[2]), wantCode: 1, wantErr: "(have .1 .2)"},
 		{name: "single chunk", args: append(keys, name+".0="+tok), wantCode: 1, wantErr: "(have .0)"},
-		{name: "chunk beyond -max-chunks", args: append(keys, "-max-chunks", "2", name+".0="+chunks[0]+"; "+name+".1="+chunks[1]+"; "+name+".2="+chunks[2]), wantCode: 1, wantErr: "inspect: invalid: malformed token"},
+		{
+			name: "chunk beyond -max-chunks", args: append(keys, "-max-chunks", "2", name+".0="+chunks[0]+"; "+name+".1="+chunks[1]+"; "+name+".2="+chunks[2]),
+			wantCode: 1, wantErr: "inspect: invalid: session too large: 3 chunk cookies, more than -max-chunks 2: too large for this configuration, so the middleware leaves them alone",
+			wantOut: []string{"(3 chunks)", "\"user\": \"alice\"", "invalid: session too large: 3 chunk cookies"},
+		},
+		{
+			name: "chunks beyond the default MaxChunks", args: append(keys, "-max-chunks", "1", name+".0="+bigChunks[0]+"; "+name+".1="+bigChunks[1]),
+			wantCode: 1, wantErr: "inspect: invalid: session too large: 2 chunk cookies, more than -max-chunks 1",
+			wantOut: []string{"(2 chunks)", strings.Repeat("x", 6000)},
+		},
+		{
+			name: "chunks carrying more bytes than -max-chunks allow", args: append(keys, "-max-chunks", "2", name+".0="+hugeChunks[0]+"; "+name+".1="+hugeChunks[1]),
+			wantCode: 1, wantErr: "inspect: invalid: session too large: " + strconv.Itoa(len(huge)) + " bytes in chunk cookies, more than 2 chunks carry (-max-chunks 2)",
+			wantOut: []string{"(2 chunks)", strings.Repeat("y", 9000)},
+		},
+		// Chunk names up to .15 are chunks whatever -max-chunks is, as in
+		// the middleware: a stray one spoils the set.
+		{name: "chunk name above -max-chunks in a set", args: append(keys, "-max-chunks", "2", name+".0="+bigChunks[0]+"; "+name+".1="+bigChunks[1]+"; "+name+".5=x"), wantCode: 1, wantErr: "(have .0 .1 .5); the middleware ignores them"},
+		{name: "chunk name .15", args: append(keys, "-max-chunks", "1", name+".15=x; a=1"), wantCode: 1, wantErr: "(have .15)"},
+		{name: "name .16 is no chunk", args: append(keys, name+".16=x"), wantCode: 1, wantErr: `no cookie named "__Host-session" in the Cookie header, which has "__Host-session.16"`},
+		{
+			name: "cookie larger than any cookie", args: keys, stdin: "Cookie: " + name + "=" + big,
+			wantCode: 1, wantErr: "inspect: invalid: malformed token: token exceeds the size limit",
+			wantOut: []string{"from cookie __Host-session\n", "\"blob\""},
+		},
 		{name: "as many cookies as net/http reads", args: keys, stdin: strings.Repeat("a=1; ", cookiechunk.MaxPairs-1) + name + "=" + tok, wantOut: []string{"valid now"}},
 		{
 			name: "more cookies than net/http reads", args: keys, stdin: strings.Repeat("a=1; ", cookiechunk.MaxPairs) + name + "=" + tok,
@@ -299,6 +331,7 @@ func TestInspect(t *testing.T) {
 		{name: "bad max chunks", args: append(keys, "-max-chunks", "17", tok), wantCode: 2, wantErr: "-max-chunks must be between 1 and 16"},
 		{name: "empty cookie name", args: append(keys, "-cookie-name", "", tok), wantCode: 2, wantErr: "-cookie-name must not be empty"},
 		{name: "invalid cookie name", args: append(keys, "-cookie-name", "a b", tok), wantCode: 2, wantErr: "inspect: invalid cookie settings"},
+		{name: "cookie name too long", args: append(keys, "-cookie-name", strings.Repeat("n", 3900), tok), wantCode: 2, wantErr: "inspect: -cookie-name is too long to leave room for a token in a cookie"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := exec(t, t0.Add(tc.at), tc.env, tc.stdin, append([]string{"inspect"}, tc.args...)...)

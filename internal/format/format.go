@@ -16,9 +16,10 @@
 // in whole seconds and "created" with the fractional seconds
 // time.RFC3339Nano writes; an opener accepts fractional seconds in any.
 //
-// Nothing here looks at the clock: [Open] authenticates, decrypts and
-// checks the shape of the claims; whether a token is still valid is the
-// caller's decision.
+// Nothing here reads the clock: [Open] authenticates, decrypts and checks
+// the shape of the claims, whatever the time, and [CheckTimes] decides
+// whether their times make the token valid at an instant the caller
+// gives, under the caller's timeouts.
 package format
 
 import (
@@ -171,10 +172,8 @@ var b64Values = func() (t [256]byte) {
 
 // Claims are a token's claims, read and checked for shape.
 type Claims struct {
-	Expires   time.Time // "exp"
-	IssuedAt  time.Time // "iat"
-	Created   time.Time // "created"
-	SessionID string    // "sid"
+	Times
+	SessionID string // "sid"
 	// Token holds every claim as go-paseto parsed it, each still raw
 	// JSON; "data" is decoded from it. It must not be modified.
 	Token paseto.Token
