@@ -96,15 +96,8 @@ func (m *Manager[T]) seal(v T, sid string, created, now time.Time) (string, Info
 	if len(tok) > m.maxTokenSize {
 		return "", Info{}, &TooLargeError{Size: len(tok), Limit: m.maxTokenSize}
 	}
-	info := Info{ID: sid, Created: created, IssuedAt: iat, Expires: exp, KeyID: key.id}
-	if m.cache != nil {
-		// The next request brings this token back: let it skip
-		// decryption. t holds each claim as the bytes that decrypting tok
-		// gives back, since go-paseto marshalled the payload from them.
-		payload := tok[len(format.Header) : len(tok)-1-len(key.encFooter)]
-		m.cache.add(tok, payload, info, t)
-	}
-	return tok, info, nil
+	// The open cache does not take the token: see openCache.
+	return tok, Info{ID: sid, Created: created, IssuedAt: iat, Expires: exp, KeyID: key.id}, nil
 }
 
 // Open opens a token made by [Manager.Seal] (or by the middleware) and
