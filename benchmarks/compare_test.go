@@ -43,8 +43,11 @@ import (
 // (the control, tokensession-nocache-unseen, shows what that preparation
 // does to the figures); before the first measurement of a size, the cache
 // is filled with twice its capacity of such sessions, so that every miss
-// also evicts, as in a full cache's steady state. A hit needs a token the
-// manager has sealed or opened before, so none of these requests can hit.
+// also evicts, as in a full cache's steady state. The cache takes a token
+// on its second open and hits from the third, so none of these requests
+// can hit; for the same reason every other case opens each of its cookies
+// twice before the timer starts, so that the cache-hit case hits on every
+// timed request.
 func BenchmarkCompare(b *testing.B) {
 	impls, err := Impls()
 	if err != nil {
@@ -91,10 +94,9 @@ var (
 // distinct ones, and a 200 B token's check was learned across 8 tokens
 // taking turns but not across 64. Servers see many sessions, so the
 // benchmark cycles through about 64 KiB of cookies: 102 at 200 B, 38 at 1
-// KiB, 14 at 3 KiB. The cache-hit case seals them on the manager that
-// opens them, which caches what it seals; on the modify path each save
-// adds an entry to a full cache, which evicts one at random, so about 2.6%
-// (cookies/capacity) of its requests miss.
+// KiB, 14 at 3 KiB. The cache holds all of them: a save does not add its
+// new token to the cache, and the requests keep bringing the cookies
+// minted before the timer, so the cache-hit case hits on both paths.
 func distinctCookies(cookieLen int) int { return max(8, (64<<10)/cookieLen) }
 
 // implState is an implementation and what the benchmark keeps about it
@@ -138,6 +140,16 @@ func (st *implState) bench(b *testing.B, v Value, n int, modify bool) {
 		}
 		cookies = append(cookies, c)
 	}
+	// The open cache takes a token on its second open: open every cookie
+	// twice now, so that the timed requests of the cache-hit case all hit.
+	// Unseen cookies must stay unseen.
+	if !st.Unseen {
+		for range 2 {
+			for _, c := range cookies {
+				serve(st.Read, c)
+			}
+		}
+	}
 	runtime.GC()
 
 	r := new(http.Request)
@@ -164,9 +176,10 @@ func (st *implState) bench(b *testing.B, v Value, n int, modify bool) {
 	b.ReportMetric(float64(len(cookie)), "cookie-bytes")
 }
 
-// fill serves reads of unseen sessions of value v until the cache has
-// taken in twice the entries it holds. An entry costs at least the token
-// and the value's bytes; the cookie header is about the token.
+// fill serves two reads of each of many unseen sessions of value v, so
+// that the cache, which takes a token on its second open, takes in twice
+// the entries it holds. An entry costs at least the token and the value's
+// bytes; the cookie header is about the token.
 func (st *implState) fill(b *testing.B, v Value, n, cookieLen int) {
 	b.Helper()
 	entries := 2 * st.CacheBytes / (cookieLen + n)
@@ -175,11 +188,18 @@ func (st *implState) fill(b *testing.B, v Value, n, cookieLen int) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		r := httptest.NewRequest("GET", "/", nil)
-		r.Header.Set("Cookie", c)
-		st.Read.ServeHTTP(httptest.NewRecorder(), r)
+		serve(st.Read, c)
+		serve(st.Read, c)
 	}
 	st.filledN = n
+}
+
+// serve serves one request with the Cookie header cookie, outside the
+// timed loop.
+func serve(h http.Handler, cookie string) {
+	r := httptest.NewRequest("GET", "/", nil)
+	r.Header.Set("Cookie", cookie)
+	h.ServeHTTP(httptest.NewRecorder(), r)
 }
 
 // check serves one request outside the timed loop and fails unless it
@@ -260,7 +280,8 @@ func TestValues(t *testing.T) {
 
 // TestFloorSameToken checks that the hand-rolled go-paseto token carries
 // what tokensession's does: with the same claims, footer shape and value,
-// the two tokens have the same length.
+// the two tokens have the same length, give or take the few bytes that
+// "created" loses when its nanoseconds end in zeros (RFC 3339 trims them).
 func TestFloorSameToken(t *testing.T) {
 	impls, err := Impls()
 	if err != nil {
@@ -283,7 +304,7 @@ func TestFloorSameToken(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(floor) != len(ts) || !strings.HasPrefix(floor, "__Host-session=v4.local.") {
+		if d := len(floor) - len(ts); d < -4 || d > 4 || !strings.HasPrefix(floor, "__Host-session=v4.local.") {
 			t.Errorf("%s: hand-rolled cookie %d bytes (%.24s…), tokensession's %d (%.24s…)", sz.Name, len(floor), floor, len(ts), ts)
 		}
 	}

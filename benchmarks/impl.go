@@ -140,9 +140,10 @@ var extraImpls []func() (Impl, error)
 //   - paseto: go-paseto used by hand with tokensession's claims, footer and
 //     implicit assertion, and nothing else: the floor of the engine.
 //   - tokensession: the middleware with its cache of opened tokens on,
-//     every request bringing the same cookie: a cache hit.
-//   - tokensession-miss: the same cache, every request bringing a cookie
-//     it has never seen: a cache miss, which also evicts an entry.
+//     every request bringing a cookie the cache already holds (opened
+//     twice before): a cache hit.
+//   - tokensession-miss: the same cache, full, every request bringing a
+//     cookie it has never seen: a cache miss.
 //   - tokensession-nocache: the cache off.
 //   - tokensession-nocache-unseen: the cache off, every request bringing a
 //     cookie it has never seen, as for tokensession-miss: the control that
@@ -296,7 +297,8 @@ func Paseto() (Impl, error) {
 		if err := t.Set("data", v); err != nil {
 			return err
 		}
-		t.SetTime("created", c.created)
+		// To the nanosecond, as tokensession writes it.
+		t.SetString("created", c.created.Format(time.RFC3339Nano))
 		t.SetTime("exp", exp)
 		t.SetTime("iat", now)
 		t.SetString("sid", c.sid)
@@ -339,7 +341,7 @@ func Paseto() (Impl, error) {
 		rand.Read(sid)
 		c := claims{
 			sid:     base64.RawURLEncoding.EncodeToString(sid),
-			created: time.Now().UTC().Truncate(time.Second),
+			created: time.Now().UTC(),
 		}
 		return login(func(w http.ResponseWriter, r *http.Request) error { return save(w, v, c) })
 	}
@@ -350,7 +352,7 @@ type cacheMode int
 
 const (
 	cacheOff       cacheMode = iota
-	cacheHit                 // the cache on, the same cookie on every request
+	cacheHit                 // the cache on, cookies it already holds
 	cacheMiss                // the cache on, a cookie never seen on every request
 	cacheOffUnseen           // the cache off, a cookie never seen on every request
 )
@@ -398,8 +400,8 @@ func Tokensession(name string, mode cacheMode, codec tokensession.Codec) (Impl, 
 		}
 		writeOK(w)
 	}))
-	// A manager's Seal fills its own cache; for misses, cookies come from
-	// a second manager with the same keys and no cache.
+	// For misses, cookies come from a second manager with the same keys
+	// and no cache, so that the measuring manager never saw them.
 	sealer := m
 	if mode == cacheMiss || mode == cacheOffUnseen {
 		im.Unseen = true
