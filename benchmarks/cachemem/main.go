@@ -14,10 +14,14 @@
 //	go run ./cachemem -sizes 3072 -sessions 100000 -requests 200000
 //
 // Each request's token is sealed just before it is opened, by another
-// manager with the same key and no cache, and then dropped: holding 100k
-// tokens of 3 KiB sessions would take more memory than the cache, and a
-// session's token would miss anyway, since the cache holds far fewer
-// entries than there are sessions.
+// manager with the same key and no cache, opened -opens times, and then
+// dropped: holding 100k tokens of 3 KiB sessions would take more memory
+// than the cache, and a session's token would miss anyway, since the cache
+// holds far fewer entries than there are sessions. The cache takes a token
+// on its second open, so with -opens 2 (the default) every token goes in
+// and the cache stays full at its bound, evicting, the most it can hold;
+// with -opens 1 nothing goes in and the cache adds only its table of
+// first sightings.
 package main
 
 import (
@@ -44,6 +48,7 @@ func main() {
 		sessions = flag.Int("sessions", 100000, "distinct sessions, taken in turn")
 		requests = flag.Int("requests", 200000, "tokens opened")
 		cacheMiB = flag.Int("cache", 4, "the cache's bound in MiB (Config.OpenCacheBytes)")
+		opens    = flag.Int("opens", 2, "times each token is opened (the cache takes a token on its second)")
 		child    = flag.String("child", "", "internal: measure one configuration, \"on\" or \"off\", at -sizes")
 	)
 	flag.Parse()
@@ -52,7 +57,7 @@ func main() {
 		if err != nil {
 			fatal(err)
 		}
-		heap, rss, err := measure(*child == "on", size, *sessions, *requests, *cacheMiB<<20)
+		heap, rss, err := measure(*child == "on", size, *sessions, *requests, *opens, *cacheMiB<<20)
 		if err != nil {
 			fatal(err)
 		}
@@ -60,7 +65,7 @@ func main() {
 		return
 	}
 
-	fmt.Printf("%d requests over %d sessions, cache bound %d MiB, %s\n", *requests, *sessions, *cacheMiB, runtime.Version())
+	fmt.Printf("%d tokens over %d sessions, each opened %d times, cache bound %d MiB, %s\n", *requests, *sessions, *opens, *cacheMiB, runtime.Version())
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "value\theap off\theap on\theap added\tRSS off\tRSS on\tRSS added\t")
 	for _, s := range strings.Split(*sizes, ",") {
@@ -68,7 +73,7 @@ func main() {
 		for i, mode := range []string{"off", "on"} {
 			out, err := exec.Command(os.Args[0], "-child", mode, "-sizes", s,
 				"-sessions", strconv.Itoa(*sessions), "-requests", strconv.Itoa(*requests),
-				"-cache", strconv.Itoa(*cacheMiB)).Output()
+				"-cache", strconv.Itoa(*cacheMiB), "-opens", strconv.Itoa(*opens)).Output()
 			if err != nil {
 				fatal(fmt.Errorf("child %s %s: %w", mode, s, err))
 			}
@@ -83,8 +88,9 @@ func main() {
 }
 
 // measure opens requests tokens of sessions distinct sessions of about
-// size bytes and returns the heap in use and the resident set afterwards.
-func measure(cache bool, size, sessions, requests, cacheBytes int) (heap, rss int64, err error) {
+// size bytes, each token opens times, and returns the heap in use and the
+// resident set afterwards.
+func measure(cache bool, size, sessions, requests, opens, cacheBytes int) (heap, rss int64, err error) {
 	ring, err := tokensession.NewKeyring(tokensession.KeyringEntry{Key: tokensession.GenerateKey()})
 	if err != nil {
 		return 0, 0, err
@@ -111,8 +117,10 @@ func measure(cache bool, size, sessions, requests, cacheBytes int) (heap, rss in
 		if err != nil {
 			return 0, 0, err
 		}
-		if _, _, err := m.Open(tok); err != nil {
-			return 0, 0, err
+		for range opens {
+			if _, _, err := m.Open(tok); err != nil {
+				return 0, 0, err
+			}
 		}
 	}
 	runtime.GC()
