@@ -17,6 +17,10 @@
 // CPU/req is the number that isolates the session implementation (plus
 // net/http's own server cost, the same for all three).
 //
+// Each client sends one cookie, so tokensession's open cache, which takes
+// a token on its second open, answers every request after the first two,
+// all in the warm-up: its figures are the cache hit's.
+//
 //	go run ./load                    # 5 s per server, 32 connections
 //	go run ./load -d 10s -rounds 3
 //
