@@ -213,7 +213,9 @@ func TestHostile(t *testing.T) {
 		{"bare CR in cookie", 20, fixed(get(cookie("session=a\rb"))), ""},
 		{"footer 60KiB kid", 20, fixed(get(cookie("session=v4.local." + payload + "." + footer(`{"kid":"k4.lid.`+strings.Repeat("A", 45000)+`"}`)))), "anon"},
 		{"footer nested JSON depth 10000", 20, fixed(get(cookie("session=v4.local." + payload + "." + footer(deepJSON)))), "anon"},
-		{"footer unknown kid", 20, fixed(get(cookie("session=v4.local." + payload + "." + footer(`{"kid":"k4.lid.`+randB64(44)+`"}`)))), "anon"},
+		// A key this instance may not have yet (a rollout): the example
+		// answers 503 with Retry-After and leaves the cookie alone.
+		{"footer unknown kid", 20, fixed(get(cookie("session=v4.local." + payload + "." + footer(`{"kid":"k4.lid.`+randB64(44)+`"}`)))), "unavailable"},
 		{"footer extra fields", 20, fixed(get(cookie("session=v4.local." + payload + "." + footer(`{"kid":"`+kid+`","x":1}`)))), "anon"},
 		{"footer duplicate kid", 20, fixed(get(cookie("session=v4.local." + payload + "." + footer(`{"kid":"k4.lid.x","kid":"`+kid+`"}`)))), "anon"},
 		{"payload swapped to v4.public", 20, fixed(get(cookie("session=v4.public." + payload + "." + footer(`{"kid":"`+kid+`"}`)))), "anon"},
@@ -370,6 +372,10 @@ func TestHostile(t *testing.T) {
 				switch code := resp.StatusCode; {
 				case code == 501 && j.c.want == "501" && strings.Contains(strings.ToLower(string(data)), "unsupported transfer encoding"):
 					// net/http itself, before the handler: see the case.
+				case code == 503 && j.c.want == "unavailable":
+					if resp.Header.Get("Retry-After") == "" || len(resp.Header.Values("Set-Cookie")) > 0 || !isUnavailablePage(string(data)) {
+						errs.add("unavailable", "%s #%d: 503 without Retry-After, with Set-Cookie, or not the unavailable page", j.c.name, j.i)
+					}
 				case code >= 500:
 					errs.add("5xx", "%s #%d: %s %q", j.c.name, j.i, resp.Status, trimBody(data))
 				case code == 200:
@@ -383,7 +389,7 @@ func TestHostile(t *testing.T) {
 						errs.add("victim", "%s #%d: page shows %+v, want the victim's", j.c.name, j.i, p)
 					case j.c.want == "big-victim" && (!p.LoggedIn || p.User != "big-victim" || len(p.Cart) != 25):
 						errs.add("victim", "%s #%d: page shows %d items for %q, want big-victim's 25", j.c.name, j.i, len(p.Cart), p.User)
-					case j.c.want == "":
+					case j.c.want == "" || j.c.want == "unavailable":
 						errs.add("unexpected-200", "%s #%d: 200 %+v", j.c.name, j.i, p)
 					}
 				case code >= 300 && code < 400, code >= 400 && code < 500:
