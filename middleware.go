@@ -169,12 +169,16 @@ func privateCacheControl(lines []string) string {
 			if !validDirective(d) {
 				return "private, no-store"
 			}
-			name, _, _ := strings.Cut(d, "=")
+			name, _, qualified := strings.Cut(d, "=")
 			name = strings.TrimSpace(name)
 			switch {
 			case strings.EqualFold(name, "public"), strings.EqualFold(name, "s-maxage"):
 				continue
-			case strings.EqualFold(name, "private"), strings.EqualFold(name, "no-store"):
+			// Only the bare directives close the response to shared
+			// caches: private="X" restricts the named fields alone
+			// (RFC 9111, section 5.2.2.7), and no-store takes no
+			// argument.
+			case !qualified && (strings.EqualFold(name, "private") || strings.EqualFold(name, "no-store")):
 				closed = true
 			}
 			if b.Len() > 0 {

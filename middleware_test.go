@@ -368,6 +368,8 @@ func TestMiddlewareCacheHeadersMerged(t *testing.T) {
 		{name: "private any case", cc: []string{"PRIVATE"}, wantCC: "PRIVATE"},
 		{name: "private in a value", cc: []string{`no-cache="private"`}, wantCC: `no-cache="private", ` + ours},
 		{name: "privately", cc: []string{"privately, max-age=5"}, wantCC: "privately, max-age=5, " + ours},
+		{name: "private of some fields", cc: []string{`public, max-age=300, private="X-Debug"`}, wantCC: `max-age=300, private="X-Debug", ` + ours},
+		{name: "no-store with an argument", cc: []string{`no-store="x"`}, wantCC: `no-store="x", ` + ours},
 		{name: "no-store in a value", cc: []string{`x="a, no-store", must-revalidate`}, wantCC: `x="a, no-store", must-revalidate, ` + ours},
 		{name: "public dropped", cc: []string{"public, max-age=600", "S-MAXAGE=600, no-transform"}, wantCC: "max-age=600, no-transform, " + ours},
 		{name: "public with no-store", cc: []string{"public", "no-store"}, wantCC: "no-store"},
