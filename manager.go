@@ -27,8 +27,11 @@ type Config[T any] struct {
 	// CookieName is the session cookie's name. Default "__Host-session"
 	// (or "session" with UnsafeAllowHTTP). The __Host- prefix makes
 	// browsers require Secure, Path=/ and no Domain, so no subdomain can
-	// plant or overwrite the cookie. A session split across several cookies
-	// uses CookieName+".0", CookieName+".1", and so on.
+	// plant or overwrite the cookie. Without it a sibling subdomain can set
+	// cookies of the same name, or of its chunk names, that hide or spoil
+	// the session: the request then has no session until they expire. A
+	// session split across several cookies uses CookieName+".0",
+	// CookieName+".1", and so on, up to ".15".
 	CookieName string
 
 	// Purpose binds tokens to one use: it is authenticated as the PASETO
