@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
-	"os"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -20,8 +19,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/tokensession/tokensession"
 )
 
 // Fleet parameters. The whole test stays well under a minute on two cores.
@@ -683,22 +680,7 @@ func TestFleet(t *testing.T) {
 	// new key, and (opened with the library and the keyring file) holding
 	// exactly the user and the cart.
 	runRound(users, func(u *fuser) { u.act(fl, st, "GET", "/", nil) })
-	ringJSON, err := os.ReadFile(keyfile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ring, err := tokensession.ParseKeyringJSON(ringJSON)
-	if err != nil {
-		t.Fatal(err)
-	}
-	type shopSession struct {
-		User string   `json:"user"`
-		Cart []string `json:"cart"`
-	}
-	m, err := tokensession.New(tokensession.Config[shopSession]{Keyring: ring, UnsafeAllowHTTP: true, MaxChunks: 4, Leeway: 10 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := keyfileOpener(t, keyfile)
 	var chunked, wrongKey, badCookie int
 	for _, u := range users {
 		tok, kid, err := u.session(fl)

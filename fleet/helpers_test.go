@@ -26,6 +26,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/tokensession/tokensession"
 )
 
 // repoRoot is the root module, one directory up from this nested module.
@@ -634,4 +636,30 @@ func (e *errorList) String() string {
 	}
 	sort.Strings(kinds)
 	return fmt.Sprintf("%d errors (%s)\n  %s", e.n, strings.Join(kinds, " "), strings.Join(e.first, "\n  "))
+}
+
+// shopSession is examples/basic's session value.
+type shopSession struct {
+	User string   `json:"user"`
+	Cart []string `json:"cart"`
+}
+
+// keyfileOpener returns a manager that opens examples/basic's tokens with
+// the keyring file at keyfile: the drills' own check, through the library
+// alone, of what the instances sealed.
+func keyfileOpener(t *testing.T, keyfile string) *tokensession.Manager[shopSession] {
+	t.Helper()
+	data, err := os.ReadFile(keyfile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ring, err := tokensession.ParseKeyringJSON(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := tokensession.New(tokensession.Config[shopSession]{Keyring: ring, UnsafeAllowHTTP: true, MaxChunks: 4, Leeway: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
 }

@@ -10,8 +10,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/tokensession/tokensession"
 )
 
 // TestRolloutSlip is the rollout-slip mistake: a new key seals on one
@@ -101,22 +99,7 @@ func TestRolloutSlip(t *testing.T) {
 	// Final read by every user (act checks login and cart), then every
 	// cookie: on the new key, holding exactly the user and the cart.
 	runRound(users, func(u *fuser) { u.act(fl, st, "GET", "/", nil) })
-	data, err := os.ReadFile(keyfile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ring, err := tokensession.ParseKeyringJSON(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	type shopSession struct {
-		User string   `json:"user"`
-		Cart []string `json:"cart"`
-	}
-	m, err := tokensession.New(tokensession.Config[shopSession]{Keyring: ring, UnsafeAllowHTTP: true, MaxChunks: 4, Leeway: 10 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := keyfileOpener(t, keyfile)
 	affected, items := 0, 0
 	for _, u := range users {
 		items += len(u.cart)
