@@ -7,6 +7,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -115,6 +116,15 @@ func TestRoundTripChunkedSession(t *testing.T) {
 	}
 	if got := b.cookieNames(); strings.Join(got, " ") != strings.Join(names, " ") {
 		t.Errorf("reload changed cookies: %v -> %v", names, got)
+	}
+	// The chunks the browser holds join into the whole cart.
+	u, _ := url.Parse(b.srv.URL)
+	req := httptest.NewRequest("GET", "/", nil)
+	for _, c := range b.c.Jar.Cookies(u) {
+		req.AddCookie(c)
+	}
+	if v, _, err := e.m.Load(req); err != nil || v.User != "alice" || !slices.Equal(v.Cart, want) {
+		t.Errorf("the chunked session: %v, user %q, %d items, want alice and %d items", err, v.User, len(v.Cart), len(want))
 	}
 	// Shrinking back to one cookie deletes every chunk.
 	b.get("/set?user=alice")
