@@ -124,7 +124,7 @@ func TestRoundTripChunkedSession(t *testing.T) {
 		req.AddCookie(c)
 	}
 	if v, _, err := e.m.Load(req); err != nil || v.User != "alice" || !slices.Equal(v.Cart, want) {
-		t.Errorf("the chunked session: %v, user %q, %d items, want alice and %d items", err, v.User, len(v.Cart), len(want))
+		t.Errorf("the chunked session: %v, user %q, %d items; want alice and the %d items added, in order", err, v.User, len(v.Cart), len(want))
 	}
 	// Shrinking back to one cookie deletes every chunk.
 	b.get("/set?user=alice")
