@@ -1,12 +1,13 @@
 package tokensession
 
 import (
-	"strings"
+	"encoding/binary"
+	"encoding/json"
+	"hash/maphash"
 	"sync"
+	"time"
 
 	"aidanwoods.dev/go-paseto"
-
-	"github.com/tokensession/tokensession/internal/format"
 )
 
 // defaultOpenCacheBytes is the default bound of [Config.OpenCacheBytes].
@@ -14,10 +15,10 @@ const defaultOpenCacheBytes = 4 << 20
 
 // openCache remembers tokens the manager has authenticated and decrypted,
 // so that a session read on request after request is decrypted once or
-// twice per instance. It is a memo around decryptToken: it holds what
-// decryption produced (the metadata and the claims, still raw JSON, which
-// nothing modifies after), never a decoded value that a handler could
-// mutate.
+// twice per instance. It is a memo around decryptToken: it keeps what
+// decryption produced (the metadata and the data claim's raw JSON), and
+// hands out a fresh copy on every hit, never a decoded value that a
+// handler could mutate.
 //
 // A hit requires the whole token to be byte-for-byte equal to the one
 // decrypted. Everything that can change between requests is still checked
@@ -32,17 +33,24 @@ const defaultOpenCacheBytes = 4 << 20
 // first sighting. So an instance that sees each token once (a cold
 // instance behind a round-robin load balancer, a session written on every
 // request, a cache that sees more sessions than it holds) does not pay for
-// copying and inserting tokens that never come back, nor for evicting the
-// ones that might: with a low hit rate the cache costs a fingerprint per
-// open and nothing per seal. Inserting the tokens the manager seals would
-// make the read after each write a hit, but cost about 9% of every seal
-// whether or not the token comes back.
+// copying and inserting tokens that never come back. Inserting the tokens
+// the manager seals would make the read after each write a hit, but cost
+// about 9% of every seal whether or not the token comes back.
 //
-// It is bounded in bytes, sharded to keep lock contention low, and evicts
-// an arbitrary entry of the shard when full. It starts no goroutine.
+// The memory holds no pointers, so that a full cache adds nothing to the
+// garbage collector's marking: each shard keeps its entries end to end in
+// one byte ring, written in order and overwritten oldest first, and an
+// index from a hash of the token to the entry's place in the ring. A cache
+// of parsed claims (a map of a dozen small objects per entry) made every
+// request of a process with a small heap up to a fifth slower once full,
+// hit or miss. The ring is allocated on the shard's first insert, so a
+// manager that never sees a token twice never allocates it.
+//
+// It is sharded to keep lock contention low, and starts no goroutine.
 type openCache struct {
-	shards     [cacheShards]cacheShard
-	shardBytes int
+	shards    [cacheShards]cacheShard
+	ringBytes int
+	seed      maphash.Seed
 }
 
 const (
@@ -53,64 +61,99 @@ const (
 )
 
 type cacheShard struct {
-	mu    sync.Mutex
-	m     map[string]*cachedToken
-	bytes int
+	mu sync.Mutex
+	// index maps a token's hash to where its entry starts in ring: the
+	// generation in the high 32 bits, the offset in the low ones. It may
+	// hold entries since overwritten; valid tells them apart.
+	index map[uint64]uint64
+	ring  []byte
+	// tail is where the next entry goes; gen counts the times writing
+	// went back to the start of the ring.
+	tail int
+	gen  uint32
 	// seen holds fingerprints of tokens opened once and not cached; a
 	// slot holds the latest token that hashed to it. 0 is empty.
 	seen [cacheSeenSlots]uint32
 }
 
-type cachedToken struct {
-	token  string // the whole token, owned by the cache
-	info   Info
-	claims paseto.Token // read-only
-}
-
-// cacheEntryOverhead approximates the bytes an entry costs besides the
-// token and its claims' bytes: the map slot, the struct, the Info strings
-// and the claims' map.
-const cacheEntryOverhead = 512
+// An entry is a header of entryHeader bytes, then the token, the session
+// ID and the data claim's JSON:
+//
+//	0  token length, uint32
+//	4  session ID length, uint32
+//	8  data length, uint32
+//	12 Created, IssuedAt and Expires: Unix seconds int64, nanoseconds uint32
+//
+// All integers are little-endian.
+const entryHeader = 12 + 3*12
 
 func newOpenCache(maxBytes int) *openCache {
-	c := &openCache{shardBytes: maxBytes / cacheShards}
-	for i := range c.shards {
-		c.shards[i].m = make(map[string]*cachedToken)
-	}
-	return c
+	return &openCache{ringBytes: maxBytes / cacheShards, seed: maphash.MakeSeed()}
 }
 
-// cacheKey returns the part of a token that names it in the cache: the
-// last 32 characters of the payload, which encode its authentication tag.
-// Collisions cost only a miss, since a hit compares the whole token.
-func cacheKey(payload string) string {
-	return payload[len(payload)-32:]
+// locate returns the shard of the token whose payload is payload, and the
+// token's hash. The hash covers the last 32 characters of the payload,
+// which encode its authentication tag; collisions cost only a miss, since
+// a hit compares the whole token.
+func (c *openCache) locate(payload string) (*cacheShard, uint64) {
+	h := maphash.String(c.seed, payload[len(payload)-32:])
+	return &c.shards[h%cacheShards], h
 }
 
-func (c *openCache) shard(key string) *cacheShard {
-	return &c.shards[key[0]%cacheShards]
+// valid reports whether the entry at pos is still whole in the ring: an
+// entry of this generation before the tail, or of the previous one at or
+// after it.
+func (s *cacheShard) valid(pos uint64) bool {
+	gen, off := uint32(pos>>32), int(uint32(pos))
+	return gen == s.gen && off < s.tail || gen+1 == s.gen && off >= s.tail
 }
 
-// get returns the cached result for tainted, whose payload is payload.
-func (c *openCache) get(tainted, payload string) (*cachedToken, bool) {
-	key := cacheKey(payload)
-	s := c.shard(key)
+// get returns the cached result of decrypting tainted, whose payload is
+// payload: the metadata, but for KeyID, and a copy of the data claim.
+func (c *openCache) get(tainted, payload string) (Info, []byte, bool) {
+	s, h := c.locate(payload)
 	s.mu.Lock()
-	e, ok := s.m[key]
-	s.mu.Unlock()
-	if !ok || e.token != tainted {
-		return nil, false
+	defer s.mu.Unlock()
+	pos, ok := s.index[h]
+	if !ok || !s.valid(pos) {
+		return Info{}, nil, false
 	}
-	return e, true
+	e := s.ring[uint32(pos):]
+	le := binary.LittleEndian
+	tokenLen, idLen, dataLen := int(le.Uint32(e)), int(le.Uint32(e[4:])), int(le.Uint32(e[8:]))
+	body := e[entryHeader:]
+	if string(body[:tokenLen]) != tainted {
+		return Info{}, nil, false
+	}
+	body = body[tokenLen:]
+	info := Info{
+		ID:       string(body[:idLen]),
+		Created:  entryTime(e[12:]),
+		IssuedAt: entryTime(e[24:]),
+		Expires:  entryTime(e[36:]),
+	}
+	data := make([]byte, dataLen)
+	copy(data, body[idLen:])
+	return info, data, true
+}
+
+func entryTime(b []byte) time.Time {
+	le := binary.LittleEndian
+	return time.Unix(int64(le.Uint64(b)), int64(le.Uint32(b[8:]))).UTC()
+}
+
+func putEntryTime(b []byte, t time.Time) {
+	le := binary.LittleEndian
+	le.PutUint64(b, uint64(t.Unix()))
+	le.PutUint32(b[8:], uint32(t.Nanosecond()))
 }
 
 // offer remembers the result of decrypting tainted, which came from a
-// request, if it was offered before: see the type's comment. The entry
-// owns a copy of tainted, so it never pins a request's header memory.
+// request, if it was offered before: see the type's comment. A token
+// without a data claim, which no open accepts, is not remembered.
 func (c *openCache) offer(tainted, payload string, info Info, claims paseto.Token) {
-	key := cacheKey(payload)
-	slot, fp := seenSlot(key)
-	s := c.shard(key)
+	s, h := c.locate(payload)
+	slot, fp := int(h>>4)%cacheSeenSlots, uint32(h>>32)|1
 	s.mu.Lock()
 	again := s.seen[slot] == fp
 	if again {
@@ -122,55 +165,55 @@ func (c *openCache) offer(tainted, payload string, info Info, claims paseto.Toke
 	if !again {
 		return
 	}
-	token := strings.Clone(tainted)
-	c.insert(token, token[len(format.Header):len(format.Header)+len(payload)], info, claims)
-}
-
-// seenSlot returns where in its shard's table of first sightings the token
-// of cache key key goes, and its fingerprint there, never 0. The key
-// encodes the token's authentication tag: only a key holder chooses it.
-func seenSlot(key string) (int, uint32) {
-	// FNV-1a over the characters after the one that picks the shard.
-	h := uint64(14695981039346656037)
-	for i := 1; i < 12; i++ {
-		h ^= uint64(key[i])
-		h *= 1099511628211
-	}
-	return int(h % cacheSeenSlots), uint32(h>>32) | 1
-}
-
-// insert adds an entry for token, which the cache may keep, evicting
-// entries of the shard until it fits.
-func (c *openCache) insert(token, payload string, info Info, claims paseto.Token) {
-	cost := entryCost(token)
-	if cost > c.shardBytes {
+	var data json.RawMessage
+	if claims.Get("data", &data) != nil {
 		return
 	}
-	key := cacheKey(payload)
-	e := &cachedToken{token: token, info: info, claims: claims}
-	s := c.shard(key)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if old, ok := s.m[key]; ok {
-		s.bytes -= old.cost()
-		delete(s.m, key)
+	if data == nil {
+		// encoding/json stores a null into the interface go-paseto
+		// passes it, instead of into data.
+		data = json.RawMessage("null")
 	}
-	for k, old := range s.m {
-		if s.bytes+cost <= c.shardBytes {
-			break
-		}
-		s.bytes -= old.cost()
-		delete(s.m, k)
-	}
-	s.m[key] = e
-	s.bytes += cost
+	c.insert(s, h, tainted, info, data)
 }
 
-func (e *cachedToken) cost() int { return entryCost(e.token) }
-
-// entryCost is what an entry for token costs: the token, its claims, whose
-// bytes are fewer than the 3/4 of the token that base64 decodes to, and
-// the overhead.
-func entryCost(token string) int {
-	return len(token) + len(token)*3/4 + cacheEntryOverhead
+// insert writes an entry for token into shard s at the ring's tail, going
+// back to the start of the ring when the entry does not fit before its
+// end.
+func (c *openCache) insert(s *cacheShard, h uint64, token string, info Info, data []byte) {
+	size := entryHeader + len(token) + len(info.ID) + len(data)
+	if size > c.ringBytes {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ring == nil {
+		s.ring = make([]byte, c.ringBytes)
+		s.index = make(map[uint64]uint64)
+	}
+	if s.tail+size > len(s.ring) {
+		s.gen++
+		s.tail = 0
+		// The entries of two generations ago are gone: forget them, so
+		// that the index stays within two rings' worth of entries.
+		for k, pos := range s.index {
+			if !s.valid(pos) {
+				delete(s.index, k)
+			}
+		}
+	}
+	e := s.ring[s.tail : s.tail+size]
+	le := binary.LittleEndian
+	le.PutUint32(e, uint32(len(token)))
+	le.PutUint32(e[4:], uint32(len(info.ID)))
+	le.PutUint32(e[8:], uint32(len(data)))
+	putEntryTime(e[12:], info.Created)
+	putEntryTime(e[24:], info.IssuedAt)
+	putEntryTime(e[36:], info.Expires)
+	n := entryHeader
+	n += copy(e[n:], token)
+	n += copy(e[n:], info.ID)
+	copy(e[n:], data)
+	s.index[h] = uint64(s.gen)<<32 | uint64(s.tail)
+	s.tail += size
 }

@@ -1,11 +1,14 @@
 package tokensession
 
 import (
+	"encoding/json"
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
-	"unsafe"
+
+	"aidanwoods.dev/go-paseto"
 
 	"github.com/tokensession/tokensession/internal/format"
 )
@@ -38,15 +41,15 @@ func TestOpenCacheBounded(t *testing.T) {
 	total, entries := 0, 0
 	for i := range m.cache.shards {
 		s := &m.cache.shards[i]
-		sum := 0
-		for _, e := range s.m {
-			sum += e.cost()
+		if len(s.ring) > m.cache.ringBytes {
+			t.Errorf("shard %d: a ring of %d bytes, bound %d", i, len(s.ring), m.cache.ringBytes)
 		}
-		if sum != s.bytes || s.bytes > m.cache.shardBytes {
-			t.Errorf("shard %d: %d bytes counted, %d actual, bound %d", i, s.bytes, sum, m.cache.shardBytes)
+		total += len(s.ring)
+		for _, pos := range s.index {
+			if s.valid(pos) {
+				entries++
+			}
 		}
-		total += sum
-		entries += len(s.m)
 	}
 	if total > bound || entries == 0 {
 		t.Errorf("cache holds %d entries, %d bytes, bound %d", entries, total, bound)
@@ -60,14 +63,14 @@ func TestOpenCacheBounded(t *testing.T) {
 		}
 	}
 	payload := tok[len(format.Header):strings.LastIndexByte(tok, '.')]
-	if _, hit := m.cache.get(tok, payload); !hit {
+	if _, _, hit := m.cache.get(tok, payload); !hit {
 		t.Fatal("opened token not cached")
 	}
 	forged := tok[:len(format.Header)] + "A" + tok[len(format.Header)+1:]
 	if forged == tok {
 		forged = tok[:len(format.Header)] + "B" + tok[len(format.Header)+1:]
 	}
-	if _, hit := m.cache.get(forged, payload); hit {
+	if _, _, hit := m.cache.get(forged, payload); hit {
 		t.Error("a different token with the same tag hit the cache")
 	}
 	if _, _, err := m.Open(forged); err == nil {
@@ -94,7 +97,7 @@ func TestSealLeavesOpenCache(t *testing.T) {
 	}
 	payload := tok[len(format.Header):strings.LastIndexByte(tok, '.')]
 	for i, want := range []bool{false, false, true} {
-		if _, hit := m.cache.get(tok, payload); hit != want {
+		if _, _, hit := m.cache.get(tok, payload); hit != want {
 			t.Fatalf("after %d opens: cached %v, want %v", i, hit, want)
 		}
 		if i < 2 {
@@ -119,7 +122,7 @@ func TestSealLeavesOpenCache(t *testing.T) {
 }
 
 // A token, sealed here or elsewhere, is cached the second time it is
-// opened, not the first, and as its own copy of the request's string.
+// opened, not the first.
 func TestOpenCacheAdmission(t *testing.T) {
 	ring, err := NewKeyring(KeyringEntry{Key: GenerateKey()})
 	if err != nil {
@@ -152,18 +155,100 @@ func TestOpenCacheAdmission(t *testing.T) {
 		if _, _, err := m.Open(tainted); err != nil {
 			t.Fatal(err)
 		}
-		if _, hit := m.cache.get(tok, payloadOf(tok)); hit {
+		if _, _, hit := m.cache.get(tok, payloadOf(tok)); hit {
 			t.Fatalf("token %d cached on its first open", i)
 		}
 		if _, _, err := m.Open(tainted); err != nil {
 			t.Fatal(err)
 		}
-		e, hit := m.cache.get(tok, payloadOf(tok))
-		if !hit {
+		if _, _, hit := m.cache.get(tok, payloadOf(tok)); !hit {
 			t.Fatalf("token %d not cached on its second open", i)
 		}
-		if unsafe.StringData(e.token) == unsafe.StringData(tainted) {
-			t.Fatalf("token %d: the cache keeps the request's string", i)
+	}
+}
+
+// Entries written past the ring's end go back to its start, overwriting the
+// oldest: the index finds every entry still whole, never one overwritten,
+// and forgets what was overwritten, so that it stays small however many
+// entries pass through.
+func TestOpenCacheRing(t *testing.T) {
+	c := newOpenCache(cacheShards * 1024)
+	s := &c.shards[0]
+	created := time.Date(2026, 1, 2, 3, 4, 5, 678, time.UTC)
+	token := func(i int) string { return fmt.Sprintf("token %d %s", i, strings.Repeat("t", i%50)) }
+	for i := range 1000 {
+		info := Info{ID: "sid" + strconv.Itoa(i), Created: created.Add(time.Duration(i)), IssuedAt: created, Expires: created.Add(time.Hour)}
+		c.insert(s, uint64(i), token(i), info, []byte(strconv.Itoa(i)))
+
+		// The newest entry is always there, and the ring holds at most
+		// 1024 / (48 + 8 + 4 + 3) entries of two generations.
+		if len(s.index) > 2*1024/63 {
+			t.Fatalf("after %d entries: an index of %d", i+1, len(s.index))
 		}
+		whole := 0
+		for h, pos := range s.index {
+			if !s.valid(pos) {
+				continue
+			}
+			whole++
+			e := s.ring[uint32(pos):]
+			n := int(h)
+			if got := string(e[entryHeader : entryHeader+len(token(n))]); got != token(n) {
+				t.Fatalf("after %d entries: entry %d holds %q", i+1, n, got)
+			}
+		}
+		if whole == 0 || len(s.ring) != 1024 {
+			t.Fatalf("after %d entries: %d whole, a ring of %d", i+1, whole, len(s.ring))
+		}
+	}
+}
+
+// A hit gives back, by value, what the token's miss offered, however many
+// entries were written since, or none if it was overwritten.
+func TestOpenCacheRoundTrip(t *testing.T) {
+	c := newOpenCache(cacheShards * 2048)
+	created := time.Date(2026, 1, 2, 3, 4, 5, 678, time.UTC)
+	type want struct {
+		token string
+		info  Info
+		data  string
+	}
+	var all []want
+	for i := range 2000 {
+		tok := fmt.Sprintf("v4.local.%032d%s", i, strings.Repeat("x", i%40))
+		info := Info{ID: "sid" + strconv.Itoa(i), Created: created.Add(time.Duration(i) * time.Second), IssuedAt: created.Add(-time.Duration(i)), Expires: created.AddDate(900, 0, i)}
+		claims := paseto.NewToken()
+		data := fmt.Sprintf(`{"n":%d}`, i)
+		if i%10 == 0 {
+			data = "null"
+		}
+		claims.Set("data", json.RawMessage(data))
+		payload := tok[len("v4.local."):]
+		c.offer(tok, payload, info, claims)
+		c.offer(tok, payload, info, claims)
+		all = append(all, want{tok, info, data})
+
+		if gotInfo, gotData, hit := c.get(tok, payload); !hit || gotInfo != info || string(gotData) != data {
+			t.Fatalf("token %d right after its second offer: %v %+v %s", i, hit, gotInfo, gotData)
+		}
+	}
+	hits := 0
+	for i, w := range all {
+		info, data, hit := c.get(w.token, w.token[len("v4.local."):])
+		if !hit {
+			continue
+		}
+		hits++
+		if info != w.info || string(data) != w.data {
+			t.Fatalf("token %d: got %+v %s, want %+v %s", i, info, data, w.info, w.data)
+		}
+		// The copy is the caller's.
+		clear(data)
+		if _, again, _ := c.get(w.token, w.token[len("v4.local."):]); string(again) != w.data {
+			t.Fatalf("token %d: a caller's change reached the cache: %q", i, again)
+		}
+	}
+	if hits == 0 || hits == len(all) {
+		t.Fatalf("%d of %d tokens hit", hits, len(all))
 	}
 }

@@ -3,6 +3,8 @@ package tokensession_test
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -103,5 +105,47 @@ func TestOpenCacheOwnsCodecOutput(t *testing.T) {
 	v, _, err := e.m.Open(tok)
 	if err != nil || v.User != "alice" {
 		t.Fatalf("Open of the first token = %+v, %v; want alice", v, err)
+	}
+}
+
+// Goroutines opening, over and over, tokens that a small cache must keep
+// overwriting each get their own session back every time.
+func TestOpenCacheConcurrent(t *testing.T) {
+	ring := mustRing(t, tokensession.KeyringEntry{Key: testKey(t, 1)})
+	clock := newFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	// About 4 tokens per shard: the rings wrap all the time.
+	m := mustNew(t, tokensession.Config[[]int]{Keyring: ring, Now: clock.Now, OpenCacheBytes: 16 * 2048})
+	var toks []string
+	for i := range 200 {
+		v := make([]int, i%60)
+		for j := range v {
+			v[j] = i
+		}
+		tok, _, err := m.Seal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		toks = append(toks, tok)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for k := range 3000 {
+				i := (k*7 + g*13) % len(toks)
+				v, _, err := m.Open(toks[i])
+				if err != nil || len(v) != i%60 || len(v) > 0 && (v[0] != i || v[len(v)-1] != i) {
+					errs <- fmt.Errorf("token %d: %v, %v", i, v, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
 	}
 }

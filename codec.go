@@ -63,22 +63,27 @@ func setData(t *paseto.Token, c Codec, isJSON bool, v any) error {
 	return t.Set("data", b64.EncodeToString(out))
 }
 
-// decodeData decodes the "data" claim of t into v, which holds the zero
+// decodeData decodes the "data" claim of d into v, which holds the zero
 // value. A JSON null is the zero value, whatever the codec.
-func decodeData(c Codec, isJSON bool, t paseto.Token, v any) error {
-	if _, std := c.(JSONCodec); std {
-		// encoding/json decodes the claim straight into v; null leaves it
-		// as it is.
-		return t.Get("data", v)
+func decodeData(c Codec, isJSON bool, d *decrypted, v any) error {
+	raw := json.RawMessage(d.data)
+	if !d.cached {
+		if _, std := c.(JSONCodec); std {
+			// encoding/json decodes the claim straight into v; null
+			// leaves it as it is.
+			return d.claims.Get("data", v)
+		}
+		if err := d.claims.Get("data", &raw); err != nil {
+			return err
+		}
+		// A null leaves raw nil: encoding/json stores it into the
+		// interface go-paseto passes it, instead of into raw.
 	}
-	var raw json.RawMessage
-	if err := t.Get("data", &raw); err != nil {
-		return err
-	}
-	if raw == nil {
-		// encoding/json stores a null into the interface go-paseto passes
-		// it, instead of into raw.
+	if raw == nil || string(raw) == "null" {
 		return nil
+	}
+	if _, std := c.(JSONCodec); std {
+		return json.Unmarshal(raw, v)
 	}
 	if isJSON {
 		return c.Unmarshal(raw, v)

@@ -162,15 +162,16 @@ func (m *Manager[T]) open(tainted string, now time.Time, v *T) (Info, *Keyring, 
 		return Info{}, nil, ErrKeyRetired
 	}
 
-	info, claims, err := m.decrypt(entry, tainted, payload)
+	d, err := m.decrypt(entry, tainted, payload)
 	if err != nil {
 		return Info{}, nil, err
 	}
+	info := d.info
 	if info.Expires, err = m.checkTimes(info, now); err != nil {
 		return Info{}, nil, err
 	}
-	if err := decodeData(m.codec, m.isJSON, claims, v); err != nil {
-		if claims.Get("data", new(json.RawMessage)) != nil {
+	if err := decodeData(m.codec, m.isJSON, &d, v); err != nil {
+		if !d.cached && d.claims.Get("data", new(json.RawMessage)) != nil {
 			return Info{}, nil, errClaims // missing
 		}
 		return Info{}, nil, errData
@@ -181,20 +182,32 @@ func (m *Manager[T]) open(tainted string, now time.Time, v *T) (Info, *Keyring, 
 	return info, ring, nil
 }
 
+// decrypted is what decrypting a token gives: its metadata, and its
+// data claim either in the claims go-paseto parsed (claims, when the token
+// was decrypted here) or as the raw JSON the open cache kept (data, on a
+// hit).
+type decrypted struct {
+	info   Info
+	cached bool
+	claims paseto.Token
+	data   []byte
+}
+
 // decrypt is decryptToken, memoised by the open cache if there is one: a
-// hit returns exactly what the miss returned.
-func (m *Manager[T]) decrypt(entry *KeyringEntry, tainted, payload string) (Info, paseto.Token, error) {
+// hit gives what the miss gave.
+func (m *Manager[T]) decrypt(entry *KeyringEntry, tainted, payload string) (decrypted, error) {
 	if m.cache == nil {
 		return decryptToken(entry, tainted, m.implicit)
 	}
-	if e, ok := m.cache.get(tainted, payload); ok {
-		return e.info, e.claims, nil
+	if info, data, ok := m.cache.get(tainted, payload); ok {
+		info.KeyID = entry.Key.k.id
+		return decrypted{info: info, cached: true, data: data}, nil
 	}
-	info, claims, err := decryptToken(entry, tainted, m.implicit)
+	d, err := decryptToken(entry, tainted, m.implicit)
 	if err == nil {
-		m.cache.offer(tainted, payload, info, claims)
+		m.cache.offer(tainted, payload, d.info, d.claims)
 	}
-	return info, claims, err
+	return d, err
 }
 
 // decryptToken authenticates and decrypts tainted with the key of entry.
@@ -202,13 +215,13 @@ func (m *Manager[T]) decrypt(entry *KeyringEntry, tainted, payload string) (Info
 // shape, and the claims as go-paseto parsed them, each still raw JSON, for
 // decodeData to decode "data" from. It depends on nothing but its
 // arguments, so its result may be remembered.
-func decryptToken(entry *KeyringEntry, tainted string, implicit []byte) (Info, paseto.Token, error) {
+func decryptToken(entry *KeyringEntry, tainted string, implicit []byte) (decrypted, error) {
 	c, err := format.Open(entry.Key.k.secret, tainted, implicit)
 	if err != nil {
-		return Info{}, paseto.Token{}, formatError(err)
+		return decrypted{}, formatError(err)
 	}
 	info := Info{ID: c.SessionID, Created: c.Created, IssuedAt: c.IssuedAt, Expires: c.Expires, KeyID: entry.Key.k.id}
-	return info, c.Token, nil
+	return decrypted{info: info, claims: c.Token}, nil
 }
 
 func init() {
