@@ -120,7 +120,8 @@ type Impl struct {
 	Unseen bool
 	// CacheBytes is the bound of the implementation's cache of opened
 	// tokens, or 0 if it has none. The benchmark fills the cache before
-	// measuring an Unseen implementation, so that every miss also evicts.
+	// measuring an Unseen implementation, so that it runs with a full
+	// cache, as a busy instance does.
 	CacheBytes int
 }
 

@@ -1,0 +1,83 @@
+package benchmarks
+
+import (
+	"fmt"
+	"runtime"
+	"testing"
+)
+
+// BenchmarkCacheHeap measures what a full open cache costs the rest of
+// the process that holds it: the garbage collector marks the live heap on
+// every cycle, and a full cache is live heap. It serves the cache-off
+// case (tokensession-nocache) twice per round, interleaved:
+//
+//	CacheHeap/round=R/size=S/path=P/heap=none
+//	CacheHeap/round=R/size=S/path=P/heap=full-cache
+//
+// heap=full-cache keeps alive, untouched while timed, a manager whose 4
+// MiB cache was filled with twice its capacity of sessions of the same
+// size (as in BenchmarkCompare's miss case); heap=none runs without it,
+// collected. Each goes first in every other round. The ratio full-cache/none is the share of every
+// request's cost that holding the cache adds; a cache miss costs that
+// times the miss's own ratio to the cache off (BenchmarkCompare,
+// tokensession-miss against tokensession-nocache-unseen). Compare
+// cpu-ns/op:
+//
+//	go test -run='^$' -bench=CacheHeap -benchtime=300ms -cpu=1 -rounds=5 > heap.txt
+//	benchstat -ignore round -col /heap -row /path,/size -filter '.unit:cpu-ns/op' heap.txt
+func BenchmarkCacheHeap(b *testing.B) {
+	off, err := Tokensession("tokensession-nocache", cacheOff, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	offState := &implState{Impl: off}
+	for _, sz := range Sizes {
+		v, _, err := MakeValue(sz.Size)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, modify := range []bool{false, true} {
+			if err := offState.warm(v, modify, *warmup); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	for r := range *rounds {
+		b.Run(fmt.Sprintf("round=%d", *round0+r), func(b *testing.B) {
+			for _, sz := range Sizes {
+				v, n, err := MakeValue(sz.Size)
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.Run("size="+sz.Name, func(b *testing.B) {
+					for _, path := range []string{"read", "modify"} {
+						b.Run("path="+path, func(b *testing.B) {
+							modify := path == "modify"
+							none := func() {
+								b.Run("heap=none", func(b *testing.B) { offState.bench(b, v, n, modify) })
+							}
+							full := func() {
+								im, err := Tokensession("tokensession-miss", cacheMiss, nil)
+								if err != nil {
+									b.Fatal(err)
+								}
+								held := &implState{Impl: im}
+								held.fill(b, v, n)
+								b.Run("heap=full-cache", func(b *testing.B) { offState.bench(b, v, n, modify) })
+								runtime.KeepAlive(held)
+							}
+							// Each goes first in every other round.
+							if r%2 == 0 {
+								none()
+								full()
+							} else {
+								full()
+								none()
+							}
+						})
+					}
+				})
+			}
+		})
+	}
+}
