@@ -154,13 +154,21 @@ func hasPrefixFold(s, prefix string) bool {
 // cookie: read reports it as errCookieTooLarge, and the middleware leaves
 // it alone rather than expire it. Only a cookie that no configuration
 // writes is malformed.
+//
+// An empty cookie carries no part of any session: it is what a client
+// that ignores Max-Age=0 keeps of a cookie the middleware expired, the
+// plain cookie when a session grew into chunks, or the last chunks when it
+// shrank. So an empty plain cookie does not hide the chunks, and empty
+// chunks at the end of a set join as nothing and do not count against
+// MaxChunks. Either way the cookies seen include them, so that the next
+// write expires them again.
 func (c *sessionCookie) read(r *http.Request) (string, seenCookies, error) {
 	var set cookiechunk.Set
 	if !set.Scan(r.Header["Cookie"], c.template.Name, cookiechunk.Max, nil) {
 		return "", seenCookies{}, errTooManyCookies
 	}
 	seen := seenCookies{plain: set.HasPlain, chunks: set.Present}
-	if set.HasPlain {
+	if set.HasPlain && (set.Plain != "" || set.Present == 0) {
 		// One cookie never carries more than one cookie's worth, whatever
 		// MaxChunks allows in total.
 		switch n := len(c.template.Name) + len(set.Plain); {
@@ -177,6 +185,9 @@ func (c *sessionCookie) read(r *http.Request) (string, seenCookies, error) {
 	n, ok := set.Count()
 	if !ok {
 		return "", seen, errIncompleteChunks
+	}
+	for n > 0 && set.Chunks[n-1] == "" {
+		n--
 	}
 	total := 0
 	for _, v := range set.Chunks[:n] {

@@ -2,8 +2,10 @@ package tokensession_test
 
 import (
 	"errors"
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -446,4 +448,145 @@ func TestChunkNamesUpToPackageBound(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A stubbornJar is the cookie store of a client that ignores Max-Age: it
+// keeps a cookie the middleware expires, with the empty value of the
+// Set-Cookie line that expires it (old browsers that know only Expires,
+// and hand-written cookie jars, do so).
+type stubbornJar map[string]string
+
+// update applies the response's Set-Cookie lines.
+func (j stubbornJar) update(rec *httptest.ResponseRecorder) {
+	for _, c := range rec.Result().Cookies() {
+		j[c.Name] = c.Value
+	}
+}
+
+// String lists the cookies, those with a value as name=…, empty ones as
+// name=.
+func (j stubbornJar) String() string {
+	var s []string
+	for _, c := range j.cookies() {
+		if c.Value != "" {
+			c.Value = "…"
+		}
+		s = append(s, c.Name+"="+c.Value)
+	}
+	return strings.Join(s, "; ")
+}
+
+func (j stubbornJar) cookies() []*http.Cookie {
+	var cs []*http.Cookie
+	for _, name := range slices.Sorted(maps.Keys(j)) {
+		cs = append(cs, &http.Cookie{Name: name, Value: j[name]})
+	}
+	return cs
+}
+
+// An empty cookie is what a client that ignores Max-Age keeps of a cookie
+// the middleware expired. It carries nothing, so it neither hides the
+// session nor makes it too large: an empty plain cookie left when the
+// session grew into chunks does not hide them, empty chunks left when it
+// shrank do not count against MaxChunks, and a set of nothing but empty
+// chunks is no session, which a write replaces. The next write expires
+// the empty cookies again.
+func TestEmptyCookiesKeptByClient(t *testing.T) {
+	t.Parallel()
+	big := newMWEnv(t, func(c *tokensession.Config[mwValue]) { c.MaxChunks = 4; c.MaxCookieSize = 1024 })
+	sameKey := func(maxChunks int) *mwEnv {
+		return newMWEnv(t, func(c *tokensession.Config[mwValue]) {
+			c.Keyring = big.m.Keyring()
+			c.MaxChunks, c.MaxCookieSize = maxChunks, 1024
+		})
+	}
+	name := big.name
+	// expired checks that rec expires each of names.
+	expired := func(t *testing.T, rec *httptest.ResponseRecorder, names ...string) {
+		t.Helper()
+		got := cookiesByName(rec)
+		for _, n := range names {
+			if c := got[n]; c == nil || c.MaxAge >= 0 {
+				t.Errorf("%s not expired: %q", n, rec.Result().Header["Set-Cookie"])
+			}
+		}
+	}
+
+	t.Run("plain cookie left empty by a session grown into chunks", func(t *testing.T) {
+		jar := stubbornJar{}
+		jar.update(big.do("/set?user=alice"))
+		user := strings.Repeat("u", 1500)
+		jar.update(big.do("/set?user="+user, jar.cookies()...))
+		if v, ok := jar[name]; !ok || v != "" || jar[name+".1"] == "" {
+			t.Fatalf("jar %v, want the empty cookie and chunks", jar)
+		}
+		if got := big.do("/", jar.cookies()...).Body.String(); got != user {
+			t.Errorf("read %.10q, want the chunks' session", got)
+		}
+		if errs := big.errs.take(); len(errs) != 0 {
+			t.Errorf("reported %v", errs)
+		}
+		if v, _, err := big.m.Load(mwRequest("/", jar.cookies()...)); err != nil || v.User != user {
+			t.Errorf("Load = %.10q, %v", v.User, err)
+		}
+		rec := big.do("/update?item=x", jar.cookies()...)
+		expired(t, rec, name)
+	})
+
+	t.Run("chunks left empty by a shrunk session, MaxChunks below them", func(t *testing.T) {
+		jar := stubbornJar{}
+		jar.update(big.do("/set?user=" + strings.Repeat("u", 1500)))
+		if len(jar) != 3 {
+			t.Fatalf("%d chunks, want 3", len(jar))
+		}
+		user := strings.Repeat("v", 900)
+		jar.update(big.do("/set?user="+user, jar.cookies()...))
+		if len(jar) != 3 || jar[name+".2"] != "" || jar[name+".1"] == "" {
+			t.Fatalf("jar %v, want two chunks and an empty third", jar)
+		}
+		// An instance of MaxChunks 2 reads the two chunks that carry the
+		// session.
+		small := sameKey(2)
+		if got := small.do("/", jar.cookies()...).Body.String(); got != user {
+			t.Errorf("read %.10q, want the session", got)
+		}
+		if errs := small.errs.take(); len(errs) != 0 {
+			t.Errorf("reported %v", errs)
+		}
+		if v, _, err := small.m.Load(mwRequest("/", jar.cookies()...)); err != nil || v.User != user {
+			t.Errorf("Load = %.10q, %v", v.User, err)
+		}
+		rec := small.do("/update?item=x", jar.cookies()...)
+		expired(t, rec, name+".2")
+		if errs := small.errs.take(); len(errs) != 0 {
+			t.Errorf("write reported %v", errs)
+		}
+	})
+
+	t.Run("only empty chunks left by a logout", func(t *testing.T) {
+		two := sameKey(2)
+		jar := stubbornJar{}
+		jar.update(two.do("/set?user=" + strings.Repeat("u", 900)))
+		jar.update(two.do("/destroy", jar.cookies()...))
+		if len(jar) != 2 || jar[name+".0"] != "" || jar[name+".1"] != "" {
+			t.Fatalf("jar %v, want two empty chunks", jar)
+		}
+		// An instance of MaxChunks 1 sees no session, no error, and a
+		// write starts a session.
+		one := sameKey(1)
+		if got := one.do("/", jar.cookies()...).Body.String(); got != "-" {
+			t.Errorf("read %q, want no session", got)
+		}
+		if _, _, err := one.m.Load(mwRequest("/", jar.cookies()...)); err != http.ErrNoCookie {
+			t.Errorf("Load = %v, want http.ErrNoCookie", err)
+		}
+		rec := one.do("/set?user=bob", jar.cookies()...)
+		if errs := one.errs.take(); len(errs) != 0 {
+			t.Errorf("reported %v", errs)
+		}
+		if got := cookiesByName(rec)[name]; got == nil || got.MaxAge <= 0 {
+			t.Errorf("no session written: %q", rec.Result().Header["Set-Cookie"])
+		}
+		expired(t, rec, name+".0", name+".1")
+	})
 }

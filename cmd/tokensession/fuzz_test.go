@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -29,7 +31,8 @@ func fuzzKey(tb testing.TB) tokensession.Key {
 // FuzzInspectInput feeds inspect's input parsing, and the whole inspect
 // command, arbitrary input: a bare token, a Cookie header, chunks, or
 // anything else. Nothing may panic, the parsed token must come from the
-// input, and no output may show the key.
+// input, no output may show the key, and input that is one Cookie header
+// has a session for inspect exactly when it has one for the middleware.
 func FuzzInspectInput(f *testing.F) {
 	key := fuzzKey(f)
 	ring, err := tokensession.NewKeyring(tokensession.KeyringEntry{Key: key})
@@ -58,6 +61,10 @@ func FuzzInspectInput(f *testing.F) {
 
 	// A set of chunks more than the default MaxChunks allows.
 	f.Add("__Host-session.0=" + tok[:half] + "; __Host-session.1=" + tok[half:] + "; __Host-session.15=x")
+	// Empty cookies, as a client that ignores Max-Age keeps those the
+	// middleware expired.
+	f.Add("__Host-session.0=" + tok[:half] + "; __Host-session.1=" + tok[half:] + "; __Host-session.2=")
+	f.Add("__Host-session=; __Host-session.0=" + tok + "; __Host-session.1=")
 
 	const name = tokensession.DefaultCookieName
 	// v judges tokens as m does.
@@ -65,10 +72,13 @@ func FuzzInspectInput(f *testing.F) {
 		ring:     ring,
 		implicit: format.Implicit(name),
 		limits:   format.Limits{Idle: tokensession.DefaultIdleTimeout, Absolute: tokensession.DefaultAbsoluteTimeout, Leeway: tokensession.DefaultLeeway},
-		maxToken: maxTokenSize(name, 1),
+		maxToken: maxTokenSize(name, 1, cookieSize),
 	}
 	f.Fuzz(func(t *testing.T, tainted string) {
-		in, err := parseInspectInput(tainted, name, cookiechunk.Max)
+		if isCookieHeader(tainted) {
+			checkHeaderParity(t, m, &v, tainted)
+		}
+		in, err := parseInspectInput(tainted, name, cookiechunk.Max, cookieSize)
 		if err == nil {
 			// inspect's verdict is Manager.Open's, in the same words.
 			want := "valid now"
@@ -121,4 +131,43 @@ func FuzzInspectInput(f *testing.F) {
 			t.Fatal("output shows the key")
 		}
 	})
+}
+
+// isCookieHeader reports whether inspect reads tainted as the value of
+// one Cookie header: one line of name=value pairs, within inspect's
+// bound, without a "Cookie:" or "Set-Cookie:" prefix.
+func isCookieHeader(tainted string) bool {
+	line := strings.TrimSpace(tainted)
+	return len(tainted) <= maxInspectInput && !strings.Contains(tainted, "\n") && strings.Contains(tainted, "=") &&
+		!hasPrefixFold(line, "cookie:") && !hasPrefixFold(line, "set-cookie:")
+}
+
+// checkHeaderParity checks that inspect, configured as m with its
+// verifier v, finds a session in the Cookie header exactly when m's
+// middleware does, and calls it too large exactly when m does. Input
+// that looks like a key is refused by inspect whatever the header holds,
+// and left out.
+func checkHeaderParity(t *testing.T, m *tokensession.Manager[json.RawMessage], v *verifier, header string) {
+	r := httptest.NewRequest("GET", "/", nil)
+	r.Header["Cookie"] = []string{header}
+	_, _, loadErr := m.Load(r)
+	in, err := parseInspectInput(header, tokensession.DefaultCookieName, 1, cookieSize)
+	if err != nil && strings.Contains(err.Error(), "looks like a key") {
+		return
+	}
+	var why error = err
+	if why == nil {
+		why = in.refused
+	}
+	if why == nil {
+		why = v.open(in.token, t0).verdict
+	}
+	if (why == nil) != (loadErr == nil) {
+		t.Fatalf("inspect: %v; the middleware: %v", why, loadErr)
+	}
+	var vd *verdict
+	inspectTooLarge := errors.As(why, &vd) && vd.class == tokensession.ErrTooLarge
+	if inspectTooLarge != errors.Is(loadErr, tokensession.ErrTooLarge) {
+		t.Fatalf("inspect: %v; the middleware: %v", why, loadErr)
+	}
 }

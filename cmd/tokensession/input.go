@@ -20,15 +20,24 @@ const maxInspectInput = 128 << 10
 type inspectInput struct {
 	token  string
 	cookie string // the cookie it came from; "" for a bare token
-	chunks int    // how many chunk cookies were joined; 0 for none
+	chunks int    // how many chunk cookies were joined, empty ones included; 0 for none
+	// emptyPlain is set when the cookie itself was present but empty, so
+	// that the chunks were read; emptyChunks has bit i for each empty
+	// chunk i joined.
+	emptyPlain  bool
+	emptyChunks uint16
 	// refused, if not nil, is why the middleware would not open the
 	// cookies at all: the verdict, whatever the token holds.
 	refused error
 }
 
 // leftAlone explains the verdict on chunk cookies of more chunks or bytes
-// than -max-chunks allows.
-const leftAlone = "too large for this configuration, so the middleware leaves them alone (an instance with a larger MaxChunks may have written them; give -max-chunks its value)"
+// than -max-chunks and -max-cookie-size allow; leftAloneOne on a cookie
+// larger than -max-cookie-size.
+const (
+	leftAlone    = "too large for this configuration, so the middleware leaves them alone (an instance with a larger MaxChunks or MaxCookieSize may have written them; give -max-chunks and -max-cookie-size their values)"
+	leftAloneOne = "too large for this configuration, so the middleware leaves it alone (an instance with a larger MaxCookieSize may have written it; give -max-cookie-size its value)"
+)
 
 // devCookieName is the cookie name the library defaults to with
 // UnsafeAllowHTTP, which the examples use over plain http.
@@ -37,18 +46,24 @@ const devCookieName = "session"
 // parseInspectInput finds the token in tainted: a bare token, or a Cookie
 // header value (one or more lines, each with or without "Cookie:") holding
 // the cookie name or a complete, contiguous set of its chunks name.0,
-// name.1, …. As in the middleware, names up to name.15 (cookiechunk.Max)
-// are chunks whatever maxChunks is, and a complete set of more than
-// maxChunks chunks, or more bytes than they carry, is joined but refused
-// (in.refused) as too large for this configuration: another instance,
-// configured for larger sessions, may have written it. A line pasted from
-// a response, "Set-Cookie:" and a cookie, gives its name=value, before
-// the first ';' (what follows are the cookie's attributes). A plain cookie wins over chunks, and the
-// first of duplicate cookies wins, as in the middleware. A header with more
-// cookies than net/http reads is an error: the middleware sees no cookie
-// in it at all. So is input that looks like a key: the error says so
-// without repeating it.
-func parseInspectInput(tainted, name string, maxChunks int) (inspectInput, error) {
+// name.1, …, read as the middleware of a Manager with MaxChunks maxChunks
+// and MaxCookieSize maxSize reads them. Names up to name.15
+// (cookiechunk.Max) are chunks whatever maxChunks is, and a cookie larger
+// than maxSize, or a complete set of more than maxChunks chunks or more
+// bytes than they carry, is read but refused (in.refused) as too large for
+// this configuration: another instance, configured for larger sessions,
+// may have written it. A line pasted from a response, "Set-Cookie:" and a
+// cookie, gives its name=value, before the first ';' (what follows are the
+// cookie's attributes). A plain cookie wins over chunks unless it is
+// empty, the first of duplicate cookies wins, and empty chunks at the end
+// of a set join as nothing and do not count against maxChunks, as in the
+// middleware; the empty cookies are noted (in.emptyPlain,
+// in.emptyChunks). A header with more cookies than net/http reads is an
+// error: the middleware sees no cookie in it at all. So are an empty
+// cookie alone and a set of nothing but empty chunks, from which the
+// middleware reads no session, and input that looks like a key: the error
+// says so without repeating it.
+func parseInspectInput(tainted, name string, maxChunks, maxSize int) (inspectInput, error) {
 	if len(tainted) > maxInspectInput {
 		return inspectInput{}, fmt.Errorf("input larger than %d bytes", maxInspectInput)
 	}
@@ -102,18 +117,23 @@ func parseInspectInput(tainted, name string, maxChunks int) (inspectInput, error
 	}) {
 		return inspectInput{}, fmt.Errorf("the Cookie header has more than %d cookies, more than net/http reads: the middleware would read no session from it", cookiechunk.MaxPairs)
 	}
-	if set.HasPlain {
+	// An empty cookie is what a client that ignores Max-Age keeps of one
+	// the middleware expired: it gives way to the chunks.
+	if set.HasPlain && (set.Plain != "" || set.Present == 0) {
 		if set.Plain == "" {
-			return inspectInput{}, fmt.Errorf("cookie %s is empty", quoteArg(name))
+			return inspectInput{}, fmt.Errorf("cookie %s is empty: the middleware reads no session from it", quoteArg(name))
 		}
 		if looksLikeKey(set.Plain) {
 			return inspectInput{}, errKey
 		}
 		in := inspectInput{token: set.Plain, cookie: name}
-		if len(name)+len(set.Plain) > cookieSize {
+		switch size := len(name) + len(set.Plain); {
+		case size > cookieSize:
 			// No configuration writes it: the middleware reads it as
 			// malformed.
 			in.refused = &verdict{tokensession.ErrMalformed, "token exceeds the size limit"}
+		case size > maxSize:
+			in.refused = &verdict{tokensession.ErrTooLarge, fmt.Sprintf("cookie of %d bytes, more than -max-cookie-size %d: %s", size, maxSize, leftAloneOne)}
 		}
 		return in, nil
 	}
@@ -136,27 +156,39 @@ func parseInspectInput(tainted, name string, maxChunks int) (inspectInput, error
 		}
 		return inspectInput{}, fmt.Errorf("chunk cookies of %s are not a complete, contiguous set of two or more (have %s); the middleware ignores them", quoteArg(name), strings.Join(have, " "))
 	}
-	// An empty chunk is refused like an empty cookie: no token is empty,
-	// and no chunk of one is.
+	in := inspectInput{cookie: name, chunks: n, emptyPlain: set.HasPlain}
 	for i, c := range set.Chunks[:n] {
 		if c == "" {
-			return inspectInput{}, fmt.Errorf("chunk cookie %s is empty", quoteArg(fmt.Sprintf("%s.%d", name, i)))
+			in.emptyChunks |= 1 << i
 		}
 	}
-	token := strings.Join(set.Chunks[:n], "")
-	if looksLikeKey(token) {
+	// Empty chunks at the end are what a client that ignores Max-Age
+	// keeps of the chunks the middleware expired as a session shrank:
+	// they join as nothing, and do not count against MaxChunks.
+	used := n
+	for used > 0 && set.Chunks[used-1] == "" {
+		used--
+	}
+	if used == 0 {
+		return inspectInput{}, fmt.Errorf("the chunk cookies of %s (.0 to .%d) are all empty: the middleware reads no session from them", quoteArg(name), n-1)
+	}
+	in.token = strings.Join(set.Chunks[:used], "")
+	if looksLikeKey(in.token) {
 		return inspectInput{}, errKey
 	}
-	in := inspectInput{token: token, cookie: name, chunks: n}
+	counted := fmt.Sprintf("%d chunk cookies", used)
+	if used < n {
+		counted += fmt.Sprintf(" (and %d empty ones after them, which do not count)", n-used)
+	}
 	switch {
-	case len(token) > maxTokenSize(name, cookiechunk.Max):
+	case len(in.token) > maxTokenSize(name, cookiechunk.Max, cookieSize):
 		// No configuration writes it: the middleware reads it as
 		// malformed.
 		in.refused = &verdict{tokensession.ErrMalformed, "token exceeds the size limit"}
-	case n > maxChunks:
-		in.refused = &verdict{tokensession.ErrTooLarge, fmt.Sprintf("%d chunk cookies, more than -max-chunks %d: %s", n, maxChunks, leftAlone)}
-	case len(token) > maxTokenSize(name, maxChunks):
-		in.refused = &verdict{tokensession.ErrTooLarge, fmt.Sprintf("%d bytes in chunk cookies, more than %d chunks carry (-max-chunks %d): %s", len(token), maxChunks, maxChunks, leftAlone)}
+	case used > maxChunks:
+		in.refused = &verdict{tokensession.ErrTooLarge, fmt.Sprintf("%s, more than -max-chunks %d: %s", counted, maxChunks, leftAlone)}
+	case len(in.token) > maxTokenSize(name, maxChunks, maxSize):
+		in.refused = &verdict{tokensession.ErrTooLarge, fmt.Sprintf("%d bytes in chunk cookies, more than %d chunks carry (-max-chunks %d, -max-cookie-size %d): %s", len(in.token), maxChunks, maxChunks, maxSize, leftAlone)}
 	}
 	return in, nil
 }

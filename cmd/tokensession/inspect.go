@@ -30,11 +30,17 @@ copied from a response, "Set-Cookie: NAME=VALUE; Path=/; …", gives its
 cookie, the NAME=VALUE before the first ';' (several such lines give the
 chunks of a large session). In a header, the session cookie is found by
 name; chunk cookies NAME.0 to NAME.15 are joined only as a complete,
-contiguous set, as the middleware does, and a set of more chunks (or
-bytes) than -max-chunks allows is shown but judged too large for this
-configuration, which the middleware leaves alone; a header with more
-than 3000 cookies, which net/http does not read, is an error. Input that
-looks like a key is refused, and not repeated.
+contiguous set, as the middleware does. An empty cookie, which a client
+that ignores Max-Age keeps of one the middleware expired, is noted and
+read as the middleware reads it: an empty NAME gives way to the chunks,
+and an empty chunk joins as nothing (at the end of a set, it does not
+count against -max-chunks). A cookie larger than -max-cookie-size, or a
+set of more chunks (or bytes) than -max-chunks and -max-cookie-size
+allow, is shown but judged too large for this configuration, which the
+middleware leaves alone. A header with more than 3000 cookies, which
+net/http does not read, is an error, and so are an empty NAME alone and
+a set of nothing but empty chunks: the middleware reads no session from
+them. Input that looks like a key is refused, and not repeated.
 
 Prints the key ID from the token's footer, whether the keyring holds that
 key and its state, the decrypted claims (exp, iat, created, sid and the
@@ -84,6 +90,10 @@ Flags:
   -max-chunks N       the application's Config.MaxChunks: the most chunk
                       cookies it reads and the token size bound (default
                       16, the library maximum)
+  -max-cookie-size N  the application's Config.MaxCookieSize: the most
+                      bytes of name and value in one cookie it reads,
+                      which also bounds the token size (512 to 4096;
+                      default 4096, the library default and maximum)
 
 Environment:
   TOKENSESSION_NOW    for testing only: an RFC 3339 time used instead of
@@ -101,6 +111,7 @@ func runInspect(c *cli, args []string) error {
 	absolute := fs.Duration("absolute", tokensession.DefaultAbsoluteTimeout, "absolute lifetime")
 	leeway := fs.Duration("leeway", tokensession.DefaultLeeway, "clock skew tolerance")
 	maxChunks := fs.Int("max-chunks", cookiechunk.Max, "Config.MaxChunks")
+	maxCookieSize := fs.Int("max-cookie-size", cookieSize, "Config.MaxCookieSize")
 	pos, err := c.parseFlags(name, fs, args)
 	if err != nil {
 		return err
@@ -112,6 +123,8 @@ func runInspect(c *cli, args []string) error {
 		return usageErrorf("inspect: -cookie-name must not be empty")
 	case *maxChunks < 1 || *maxChunks > cookiechunk.Max:
 		return usageErrorf("inspect: -max-chunks must be between 1 and %d", cookiechunk.Max)
+	case *maxCookieSize < minCookieSize || *maxCookieSize > cookieSize:
+		return usageErrorf("inspect: -max-cookie-size must be between %d and %d", minCookieSize, cookieSize)
 	case *idle < time.Second:
 		return usageErrorf("inspect: -idle must be at least 1s")
 	case *absolute < time.Second:
@@ -132,16 +145,16 @@ func runInspect(c *cli, args []string) error {
 	if err := (&http.Cookie{Name: *cookieName, Value: "v"}).Valid(); err != nil {
 		return usageErrorf("inspect: invalid cookie settings: -cookie-name: %v", err)
 	}
-	if len(*cookieName)+format.KeyIDLen+200 > cookieSize {
+	if len(*cookieName)+format.KeyIDLen+200 > *maxCookieSize {
 		// As the library refuses a CookieName that leaves no room for a
-		// token in a cookie.
-		return usageErrorf("inspect: -cookie-name is too long to leave room for a token in a cookie")
+		// token in a cookie of MaxCookieSize bytes.
+		return usageErrorf("inspect: -cookie-name is too long to leave room for a token in a cookie of -max-cookie-size %d bytes", *maxCookieSize)
 	}
 	v := verifier{
 		ring:     ring,
 		implicit: format.Implicit(*purpose),
 		limits:   format.Limits{Idle: *idle, Absolute: *absolute, Leeway: max(*leeway, 0)},
-		maxToken: maxTokenSize(*cookieName, *maxChunks),
+		maxToken: maxTokenSize(*cookieName, *maxChunks, *maxCookieSize),
 	}
 
 	var tainted string
@@ -150,7 +163,7 @@ func runInspect(c *cli, args []string) error {
 	} else if tainted, err = c.readInput(maxInspectInput); err != nil {
 		return err
 	}
-	in, err := parseInspectInput(tainted, *cookieName, *maxChunks)
+	in, err := parseInspectInput(tainted, *cookieName, *maxChunks, *maxCookieSize)
 	if err != nil {
 		return errorf("inspect: %v", err)
 	}
@@ -246,6 +259,18 @@ func report(w io.Writer, in inspectInput, o opening, ring *tokensession.Keyring,
 		fmt.Fprintf(w, "token:    %d bytes, from cookie %s\n", len(in.token), userText(in.cookie))
 	default:
 		fmt.Fprintf(w, "token:    %d bytes\n", len(in.token))
+	}
+	if in.emptyPlain {
+		fmt.Fprintf(w, "note:     cookie %s is empty, so the chunks are read, as the middleware does (a client that ignores Max-Age keeps it so once the middleware expired it)\n", userText(in.cookie))
+	}
+	for i := range in.chunks {
+		switch {
+		case in.emptyChunks&(1<<i) == 0:
+		case in.emptyChunks>>i == 1<<(in.chunks-i)-1: // only empty chunks from i on
+			fmt.Fprintf(w, "note:     chunk cookie %s.%d is empty: it joins as nothing and, at the end of the set, does not count against -max-chunks, as in the middleware\n", userText(in.cookie), i)
+		default:
+			fmt.Fprintf(w, "note:     chunk cookie %s.%d is empty: it joins as nothing, as in the middleware\n", userText(in.cookie), i)
+		}
 	}
 	fmt.Fprintf(w, "purpose:  %s\n", userText(purpose))
 

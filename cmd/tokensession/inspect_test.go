@@ -133,9 +133,20 @@ func TestInspect(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// A session of about 1300 bytes: one cookie of MaxCookieSize 2048, or
+	// three chunks of 512 bytes, carry it; two such chunks do not.
+	medium, _, err := m.Seal(json.RawMessage(`{"blob":"` + strings.Repeat("m", 700) + `"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(medium); n <= 2*(512-len("__Host-session.0")) || n > 3*(512-len("__Host-session.0")) {
+		t.Fatalf("medium token of %d bytes", n)
+	}
+
 	chunks := split(tok, 3)
 	bigChunks := split(big, 2)
 	hugeChunks := split(huge, 2)
+	mediumChunks := split(medium, 2)
 	const name = "__Host-session"
 	keys := []string{"-keyring", file}
 	fileEnv := map[string]string{"SESSION_KEYRING": file}
@@ -270,8 +281,39 @@ func TestInspect(t *testing.T) {
 		// Errors before any report.
 		{name: "no cookie of the name", args: append(keys, "Cookie: a=1; b=2"), wantCode: 1, wantErr: `inspect: no cookie named "__Host-session" in the Cookie header, which has "a", "b"; set -cookie-name`},
 		{name: "empty cookie", args: append(keys, name+"="), wantCode: 1, wantErr: `cookie "__Host-session" is empty`},
-		{name: "empty chunks", stdin: name + ".1=\n" + name + ".0=", args: keys, wantCode: 1, wantErr: `inspect: chunk cookie "__Host-session.0" is empty`},
-		{name: "one empty chunk", args: append(keys, name+".0="+chunks[0]+"; "+name+".1=; "+name+".2="+chunks[2]), wantCode: 1, wantErr: `chunk cookie "__Host-session.1" is empty`},
+		{name: "empty chunks", stdin: name + ".1=\n" + name + ".0=", args: keys, wantCode: 1, wantErr: `inspect: the chunk cookies of "__Host-session" (.0 to .1) are all empty: the middleware reads no session from them`},
+		{name: "empty cookie and empty chunks", args: append(keys, name+"=; "+name+".0=; "+name+".1=; "+name+".2="), wantCode: 1, wantErr: "(.0 to .2) are all empty"},
+
+		// Empty cookies, as a client that ignores Max-Age keeps those the
+		// middleware expired, are read as the middleware reads them.
+		{
+			name: "empty chunk in the middle joins as nothing", args: append(keys, name+".0="+chunks[0]+"; "+name+".1=; "+name+".2="+chunks[2]),
+			wantCode: 1, wantErr: "inspect: invalid: token not authentic",
+			wantOut: []string{"(3 chunks)\n", "note:     chunk cookie __Host-session.1 is empty: it joins as nothing, as in the middleware\n"},
+		},
+		{
+			name: "empty chunk at the end", args: append(keys, "-max-chunks", "3", name+".0="+chunks[0]+"; "+name+".1="+chunks[1]+"; "+name+".2="+chunks[2]+"; "+name+".3="),
+			wantOut: []string{"from cookies __Host-session.0 … __Host-session.3 (4 chunks)\n", "note:     chunk cookie __Host-session.3 is empty: it joins as nothing and, at the end of the set, does not count against -max-chunks, as in the middleware\n", "\"user\": \"alice\"", "\nvalid now\n"},
+		},
+		{
+			name: "empty chunks at the end, beyond -max-chunks", args: append(keys, "-max-chunks", "2", name+".0="+chunks[0]+"; "+name+".1="+chunks[1]+"; "+name+".2="+chunks[2]+"; "+name+".3=; "+name+".4="),
+			wantCode: 1, wantErr: "inspect: invalid: session too large: 3 chunk cookies (and 2 empty ones after them, which do not count), more than -max-chunks 2",
+			wantOut: []string{"(5 chunks)\n", "__Host-session.3 is empty", "__Host-session.4 is empty"},
+		},
+		{
+			name: "empty first chunk", args: append(keys, "-max-chunks", "2", name+".0=; "+name+".1="+tok),
+			wantOut: []string{"note:     chunk cookie __Host-session.0 is empty", "\nvalid now\n"},
+		},
+		{
+			name: "whole token in chunk 0", args: append(keys, "-max-chunks", "1", name+".0="+tok+"; "+name+".1="),
+			wantOut: []string{"(2 chunks)\n", "note:     chunk cookie __Host-session.1 is empty", "\nvalid now\n"},
+		},
+		{
+			name: "empty cookie gives way to the chunks", args: append(keys, name+"=; "+name+".0="+chunks[0]+"; "+name+".1="+chunks[1]+"; "+name+".2="+chunks[2]),
+			wantOut: []string{"(3 chunks)\n", "note:     cookie __Host-session is empty, so the chunks are read, as the middleware does", "\nvalid now\n"},
+		},
+		{name: "empty cookie, incomplete chunks", args: append(keys, name+"=; "+name+".0="+tok), wantCode: 1, wantErr: "(have .0)"},
+		{name: "first of duplicate chunks empty", args: append(keys, name+".1=; "+name+".0="+chunks[0]+"; "+name+".1="+chunks[1]+"; "+name+".2="+chunks[2]), wantCode: 1, wantErr: "inspect: invalid: token not authentic"},
 		{name: "chunk gap", args: append(keys, name+".0="+chunks[0]+"; "+name+".2="+chunks[2]), wantCode: 1, wantErr: "not a complete, contiguous set of two or more (have .0 .2)"},
 		{name: "chunks without 0", args: append(keys, name+".1="+chunks[1]+"; "+name+".2="+chunks[2]), wantCode: 1, wantErr: "(have .1 .2)"},
 		{name: "single chunk", args: append(keys, name+".0="+tok), wantCode: 1, wantErr: "(have .0)"},
@@ -287,9 +329,27 @@ func TestInspect(t *testing.T) {
 		},
 		{
 			name: "chunks carrying more bytes than -max-chunks allow", args: append(keys, "-max-chunks", "2", name+".0="+hugeChunks[0]+"; "+name+".1="+hugeChunks[1]),
-			wantCode: 1, wantErr: "inspect: invalid: session too large: " + strconv.Itoa(len(huge)) + " bytes in chunk cookies, more than 2 chunks carry (-max-chunks 2)",
+			wantCode: 1, wantErr: "inspect: invalid: session too large: " + strconv.Itoa(len(huge)) + " bytes in chunk cookies, more than 2 chunks carry (-max-chunks 2, -max-cookie-size 4096)",
 			wantOut: []string{"(2 chunks)", strings.Repeat("y", 9000)},
 		},
+
+		// -max-cookie-size bounds one cookie, and so the token.
+		{
+			name: "cookie larger than -max-cookie-size", args: append(keys, "-max-cookie-size", "512", name+"="+medium),
+			wantCode: 1, wantErr: "inspect: invalid: session too large: cookie of " + strconv.Itoa(len(name)+len(medium)) + " bytes, more than -max-cookie-size 512: too large for this configuration, so the middleware leaves it alone",
+			wantOut: []string{"from cookie __Host-session\n", "\"blob\"", "invalid: session too large: cookie of"},
+		},
+		{name: "cookie within -max-cookie-size", args: append(keys, "-max-cookie-size", "2048", name+"="+medium), wantOut: []string{"\nvalid now\n"}},
+		{
+			name: "chunks carrying more bytes than -max-cookie-size allows", args: append(keys, "-max-cookie-size", "512", "-max-chunks", "2", name+".0="+mediumChunks[0]+"; "+name+".1="+mediumChunks[1]),
+			wantCode: 1, wantErr: "inspect: invalid: session too large: " + strconv.Itoa(len(medium)) + " bytes in chunk cookies, more than 2 chunks carry (-max-chunks 2, -max-cookie-size 512)",
+		},
+		{name: "chunks within -max-cookie-size", args: append(keys, "-max-cookie-size", "512", "-max-chunks", "3", name+".0="+mediumChunks[0]+"; "+name+".1="+mediumChunks[1]), wantOut: []string{"\nvalid now\n"}},
+		{
+			name: "token longer than -max-cookie-size allows", args: append(keys, "-max-cookie-size", "512", "-max-chunks", "1", medium),
+			wantCode: 1, wantErr: "inspect: invalid: malformed token: token exceeds the size limit",
+		},
+		{name: "token within -max-cookie-size and -max-chunks", args: append(keys, "-max-cookie-size", "512", "-max-chunks", "3", medium), wantOut: []string{"\nvalid now\n"}},
 		// Chunk names up to .15 are chunks whatever -max-chunks is, as in
 		// the middleware: a stray one spoils the set.
 		{name: "chunk name above -max-chunks in a set", args: append(keys, "-max-chunks", "2", name+".0="+bigChunks[0]+"; "+name+".1="+bigChunks[1]+"; "+name+".5=x"), wantCode: 1, wantErr: "(have .0 .1 .5); the middleware ignores them"},
@@ -329,6 +389,10 @@ func TestInspect(t *testing.T) {
 		{name: "tiny idle", args: append(keys, "-idle", "1ms", tok), wantCode: 2, wantErr: "-idle must be at least 1s"},
 		{name: "tiny absolute", args: append(keys, "-idle", "1ms", "-absolute", "1ms", tok), wantCode: 2, wantErr: "must be at least 1s"},
 		{name: "bad max chunks", args: append(keys, "-max-chunks", "17", tok), wantCode: 2, wantErr: "-max-chunks must be between 1 and 16"},
+		{name: "max cookie size too small", args: append(keys, "-max-cookie-size", "511", tok), wantCode: 2, wantErr: "inspect: -max-cookie-size must be between 512 and 4096"},
+		{name: "max cookie size too large", args: append(keys, "-max-cookie-size", "4097", tok), wantCode: 2, wantErr: "inspect: -max-cookie-size must be between 512 and 4096"},
+		{name: "max cookie size not a number", args: append(keys, "-max-cookie-size", "4k", tok), wantCode: 2, wantErr: `inspect: invalid value "4k" for flag -max-cookie-size`},
+		{name: "cookie name too long for -max-cookie-size", args: append(keys, "-max-cookie-size", "512", "-cookie-name", strings.Repeat("n", 300), tok), wantCode: 2, wantErr: "inspect: -cookie-name is too long to leave room for a token in a cookie of -max-cookie-size 512 bytes"},
 		{name: "empty cookie name", args: append(keys, "-cookie-name", "", tok), wantCode: 2, wantErr: "-cookie-name must not be empty"},
 		{name: "invalid cookie name", args: append(keys, "-cookie-name", "a b", tok), wantCode: 2, wantErr: "inspect: invalid cookie settings"},
 		{name: "cookie name too long", args: append(keys, "-cookie-name", strings.Repeat("n", 3900), tok), wantCode: 2, wantErr: "inspect: -cookie-name is too long to leave room for a token in a cookie"},

@@ -18,18 +18,22 @@ import (
 
 // cookieSize is the largest, and the default, Config.MaxCookieSize: the
 // bytes of name and value that browsers keep in one cookie.
-const cookieSize = 4096
+// minCookieSize is the smallest Config.MaxCookieSize.
+const (
+	cookieSize    = 4096
+	minCookieSize = 512
+)
 
 // maxTokenSize returns the longest token a Manager opens with this
-// cookie name and MaxChunks and the default MaxCookieSize: what its
-// cookies can carry, less their names.
-func maxTokenSize(name string, maxChunks int) int {
+// cookie name, MaxChunks and MaxCookieSize (size): what its cookies can
+// carry, less their names.
+func maxTokenSize(name string, maxChunks, size int) int {
 	if maxChunks == 1 {
-		return cookieSize - len(name)
+		return size - len(name)
 	}
 	n := 0
 	for i := range maxChunks {
-		n += cookieSize - len(name) - len(".") - len(strconv.Itoa(i))
+		n += size - len(name) - len(".") - len(strconv.Itoa(i))
 	}
 	return n
 }

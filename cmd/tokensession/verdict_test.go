@@ -109,7 +109,7 @@ func TestVerdictMatchesOpen(t *testing.T) {
 			cfg.Leeway = -1
 		}
 		m := newManager(t, ring, &clock, cfg)
-		v := verifier{ring: ring, implicit: implicit, limits: limits, maxToken: maxTokenSize(tokensession.DefaultCookieName, cfg.MaxChunks)}
+		v := verifier{ring: ring, implicit: implicit, limits: limits, maxToken: maxTokenSize(tokensession.DefaultCookieName, cfg.MaxChunks, cookieSize)}
 		for name, tok := range tokens {
 			for _, d := range offsets {
 				clock = t0.Add(d)
@@ -155,19 +155,22 @@ func TestVerdictMatchesOpen(t *testing.T) {
 }
 
 // TestMaxTokenSize checks inspect's bound on tokens against the one a
-// Manager opens, for each MaxChunks and two cookie names.
+// Manager opens, for each MaxChunks, two cookie names and three
+// MaxCookieSizes.
 func TestMaxTokenSize(t *testing.T) {
 	ring, _ := tokensession.NewKeyring(tokensession.KeyringEntry{Key: tokensession.GenerateKey()})
 	clock := t0
 	for _, name := range []string{tokensession.DefaultCookieName, "s"} {
-		for n := 1; n <= cookiechunk.Max; n++ {
-			m := newManager(t, ring, &clock, tokensession.Config[json.RawMessage]{CookieName: name, MaxChunks: n})
-			max := maxTokenSize(name, n)
-			_, _, errAt := m.Open(strings.Repeat("v", max))
-			_, _, errOver := m.Open(strings.Repeat("v", max+1))
-			const oversized = "token exceeds the size limit"
-			if strings.Contains(errAt.Error(), oversized) || !strings.Contains(errOver.Error(), oversized) {
-				t.Errorf("cookie %s, MaxChunks %d: bound %d: Open says %q at it and %q above", name, n, max, errAt, errOver)
+		for _, size := range []int{minCookieSize, 1000, cookieSize} {
+			for n := 1; n <= cookiechunk.Max; n++ {
+				m := newManager(t, ring, &clock, tokensession.Config[json.RawMessage]{CookieName: name, MaxChunks: n, MaxCookieSize: size})
+				max := maxTokenSize(name, n, size)
+				_, _, errAt := m.Open(strings.Repeat("v", max))
+				_, _, errOver := m.Open(strings.Repeat("v", max+1))
+				const oversized = "token exceeds the size limit"
+				if strings.Contains(errAt.Error(), oversized) || !strings.Contains(errOver.Error(), oversized) {
+					t.Errorf("cookie %s, MaxChunks %d, MaxCookieSize %d: bound %d: Open says %q at it and %q above", name, n, size, max, errAt, errOver)
+				}
 			}
 		}
 	}
