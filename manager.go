@@ -140,9 +140,10 @@ type Config[T any] struct {
 	// instances rarely see a token twice pays next to nothing for the
 	// cache. A cache hit requires the whole token to match; the key's
 	// presence and retirement, expiry, absolute lifetime, revocation and
-	// decoding are still checked on every hit. Default 4 MiB (about 4 MiB
-	// of heap and up to 9 MiB of RSS once full); a negative value disables
-	// the cache.
+	// decoding are still checked on every hit. The cache's memory holds
+	// no pointers, so a full cache adds nothing to garbage collection.
+	// Default 4 MiB (about 4.3 MiB of heap and 4.6 MiB of RSS once full,
+	// allocated as tokens come in); a negative value disables the cache.
 	OpenCacheBytes int
 
 	// MaxChunks is how many cookies one session may span. Default 1: a

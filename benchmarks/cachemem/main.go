@@ -19,7 +19,7 @@
 // than the cache, and a session's token would miss anyway, since the cache
 // holds far fewer entries than there are sessions. The cache takes a token
 // on its second open, so with -opens 2 (the default) every token goes in
-// and the cache stays full at its bound, evicting, the most it can hold;
+// and the cache stays full at its bound, overwriting, the most it holds;
 // with -opens 1 nothing goes in and the cache adds only its table of
 // first sightings.
 package main
