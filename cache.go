@@ -43,8 +43,10 @@ const defaultOpenCacheBytes = 4 << 20
 // index from a hash of the token to the entry's place in the ring. A cache
 // of parsed claims (a map of a dozen small objects per entry) made every
 // request of a process with a small heap up to a fifth slower once full,
-// hit or miss. The ring is allocated on the shard's first insert, so a
-// manager that never sees a token twice never allocates it.
+// hit or miss. A shard's ring is allocated on its first insert and grows
+// by doubling until it reaches the bound, so a manager that never sees a
+// token twice never allocates one, and one that holds a few sessions
+// takes a few kilobytes.
 //
 // It is sharded to keep lock contention low, and starts no goroutine.
 type openCache struct {
@@ -55,6 +57,9 @@ type openCache struct {
 
 const (
 	cacheShards = 16
+	// cacheRingStart is the size of a shard's ring on its first entry:
+	// it doubles until it reaches the cache's bound.
+	cacheRingStart = 8 << 10
 	// cacheSeenSlots is the size of each shard's table of first
 	// sightings: 4096 fingerprints in all, 16 KiB.
 	cacheSeenSlots = 256
@@ -187,9 +192,19 @@ func (c *openCache) insert(s *cacheShard, h uint64, token string, info Info, dat
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.ring == nil {
-		s.ring = make([]byte, c.ringBytes)
+	if s.index == nil {
 		s.index = make(map[uint64]uint64)
+	}
+	if s.tail+size > len(s.ring) && s.gen == 0 && len(s.ring) < c.ringBytes {
+		// Until the ring first fills, it grows: a cache that holds a few
+		// sessions takes a few kilobytes. The entries keep their offsets.
+		n := max(len(s.ring), cacheRingStart)
+		for n < s.tail+size {
+			n *= 2
+		}
+		ring := make([]byte, min(n, c.ringBytes))
+		copy(ring, s.ring[:s.tail])
+		s.ring = ring
 	}
 	if s.tail+size > len(s.ring) {
 		s.gen++

@@ -3,6 +3,7 @@ package tokensession
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -250,5 +251,32 @@ func TestOpenCacheRoundTrip(t *testing.T) {
 	}
 	if hits == 0 || hits == len(all) {
 		t.Fatalf("%d of %d tokens hit", hits, len(all))
+	}
+}
+
+// A shard's ring starts small and doubles up to the bound, keeping the
+// entries it holds.
+func TestOpenCacheRingGrows(t *testing.T) {
+	c := newOpenCache(cacheShards * 64 << 10)
+	s := &c.shards[0]
+	token := func(i int) string { return fmt.Sprintf("%0500d", i) }
+	var sizes []int
+	for i := range 200 {
+		c.insert(s, uint64(i), token(i), Info{ID: "s"}, []byte("null"))
+		if len(sizes) == 0 || sizes[len(sizes)-1] != len(s.ring) {
+			sizes = append(sizes, len(s.ring))
+		}
+		if s.gen == 0 {
+			// Before the first wrap, every entry is still there.
+			for j := 0; j <= i; j++ {
+				pos, ok := s.index[uint64(j)]
+				if !ok || !s.valid(pos) || string(s.ring[uint32(pos)+entryHeader:][:500]) != token(j) {
+					t.Fatalf("after %d entries in a ring of %d: entry %d lost", i+1, len(s.ring), j)
+				}
+			}
+		}
+	}
+	if want := []int{8 << 10, 16 << 10, 32 << 10, 64 << 10}; !slices.Equal(sizes, want) || s.gen == 0 {
+		t.Fatalf("ring sizes %v, generation %d; want %v and a wrap", sizes, s.gen, want)
 	}
 }
