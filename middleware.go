@@ -57,27 +57,25 @@ func (h *handler[T]) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	st := &requestState[T]{ResponseWriter: w}
 	s := &st.ctx.sess
 	s.m = h.m
-	s.r = &st.req
 	st.ctx.Context = r.Context()
-	// The request copy lives in the same allocation as the rest.
-	st.req = *r.WithContext(&st.ctx)
-	h.next.ServeHTTP(st, &st.req)
+	s.r = r.WithContext(&st.ctx)
+	h.next.ServeHTTP(st, s.r)
 	s.commit(w.Header())
 	s.finish()
 }
 
-// requestState is everything the middleware adds to a request, allocated
-// at once: the response writer, the context holding the Session, and the
-// request copy carrying that context. The cookie is opened only when the
-// handler first calls the Session, so a request that never touches its
-// session pays for this allocation alone.
+// requestState is everything the middleware adds to a request but the
+// request copy carrying its context, allocated at once: the response
+// writer and the context holding the Session. The cookie is opened only
+// when the handler first calls the Session, so a request that never
+// touches its session pays for this allocation and the request copy
+// alone.
 //
 // requestState is the response writer the handler gets: it commits the
 // session before the first byte of the response header goes out.
 type requestState[T any] struct {
 	http.ResponseWriter
 	ctx sessionContext[T]
-	req http.Request
 }
 
 func (w *requestState[T]) commit() {
