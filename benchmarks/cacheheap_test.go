@@ -30,18 +30,9 @@ func BenchmarkCacheHeap(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	offState := &implState{Impl: off}
-	for _, sz := range Sizes {
-		v, _, err := MakeValue(sz.Size)
-		if err != nil {
-			b.Fatal(err)
-		}
-		for _, modify := range []bool{false, true} {
-			if err := offState.warm(v, modify, *warmup); err != nil {
-				b.Fatal(err)
-			}
-		}
-	}
+	states := []implState{{Impl: off}}
+	warmUp(b, states)
+	offState := &states[0]
 	for r := range *rounds {
 		b.Run(fmt.Sprintf("round=%d", *round0+r), func(b *testing.B) {
 			for _, sz := range Sizes {

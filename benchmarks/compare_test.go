@@ -59,24 +59,7 @@ func BenchmarkCompare(b *testing.B) {
 	for i := range impls {
 		states[i].Impl = impls[i]
 	}
-	// The first cases measured in a fresh process ran measurably slower
-	// than the same cases later (heap and pacer still growing): 1.08–1.22×
-	// the floor at 200 B with one round per process, 1.02–1.04× with
-	// five. Serve every case a while, untimed, before the first round.
-	for _, sz := range Sizes {
-		v, _, err := MakeValue(sz.Size)
-		if err != nil {
-			b.Fatal(err)
-		}
-		for _, modify := range []bool{false, true} {
-			for i := range states {
-				if err := states[i].warm(v, modify, *warmup); err != nil {
-					b.Fatal(err)
-				}
-			}
-		}
-	}
-	runtime.GC()
+	warmUp(b, states)
 	for r := range *rounds {
 		b.Run(fmt.Sprintf("round=%d", *round0+r), func(b *testing.B) {
 			for _, sz := range Sizes {
@@ -126,6 +109,27 @@ var (
 // new token to the cache, and the requests keep bringing the cookies
 // minted before the timer, so the cache-hit case hits on both paths.
 func distinctCookies(cookieLen int) int { return max(8, (64<<10)/cookieLen) }
+
+// warmUp serves every case of states, untimed, before the first round.
+// The first cases measured in a fresh process ran measurably slower than
+// the same cases later (heap and pacer still growing): 1.08–1.22× the
+// floor at 200 B with one round per process, 1.02–1.04× with five.
+func warmUp(b *testing.B, states []implState) {
+	for _, sz := range Sizes {
+		v, _, err := MakeValue(sz.Size)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, modify := range []bool{false, true} {
+			for i := range states {
+				if err := states[i].warm(v, modify, *warmup); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	}
+	runtime.GC()
+}
 
 var warmup = flag.Int("warmup", 500, "requests per case served, untimed, before the first round")
 
