@@ -52,9 +52,9 @@ func main() {
 		case errors.Is(err, tokensession.ErrTooLarge):
 			http.Error(w, "cart is full", http.StatusRequestEntityTooLarge)
 			return
-		case err != nil: // ErrUnknownKey: sealed by a key not here yet
+		case err != nil: // ErrUnknownKey: sealed by a key not here (yet?)
 			w.Header().Set("Retry-After", "5")
-			http.Error(w, "try again shortly", http.StatusServiceUnavailable)
+			http.Error(w, "try again shortly, or log in again", http.StatusServiceUnavailable)
 			return
 		}
 		http.Redirect(w, r, "/", http.StatusSeeOther)
@@ -74,5 +74,6 @@ func main() {
 
 	// Refuse cross-origin form posts (CSRF), then open sessions.
 	csrf := http.NewCrossOriginProtection()
+	log.Print("listening on http://127.0.0.1:8080/")
 	log.Fatal(http.ListenAndServe("127.0.0.1:8080", csrf.Handler(sessions.Handler(mux))))
 }
