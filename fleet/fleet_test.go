@@ -657,11 +657,12 @@ func TestFleet(t *testing.T) {
 	})
 	settle("with the old key retiring")
 
-	// 5. keyring prune, after not_after and the leeway (prune's default,
-	// 30s). Every session is already on the new key, so the drill does
-	// not wait the half hour: the command runs with its clock set to
-	// that time.
-	pruned := strings.TrimSpace(cliAt(t, ts, retireAt.Add(30*time.Second), "keyring", "prune", "-file", keyfile))
+	// 5. keyring prune, once no token the old key sealed can come back:
+	// after not_after, the idle timeout and the leeway (prune's defaults,
+	// 30m and 30s, the example's). Every session is already on the new
+	// key, so the drill does not wait the hour: the command runs with its
+	// clock set to that time.
+	pruned := strings.TrimSpace(cliAt(t, ts, retireAt.Add(30*time.Minute+30*time.Second), "keyring", "prune", "-file", keyfile))
 	if pruned != oldID {
 		t.Fatalf("keyring prune dropped %q, want %s", pruned, oldID)
 	}

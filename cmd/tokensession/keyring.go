@@ -23,7 +23,7 @@ Subcommands, in the order of a rotation:
   promote     make a staged key seal now, or at an earlier time
   reschedule  move a staged key's not_before later (a late rollout)
   retire      set a key's not_after, by default the earliest safe time
-  prune       drop the keys retired for longer than the leeway
+  prune       drop the retired keys whose tokens have all expired
   list        show each key's position, ID, state and times, never its
               secret
 
@@ -34,7 +34,8 @@ says more):
   2. copy FILE to every instance and reload each, before that not_before
   3. keyring retire -file FILE -id OLD, once the new key seals; copy FILE
      again
-  4. keyring prune -file FILE, once the old key is retired
+  4. keyring prune -file FILE, once the old key's not_after, the idle
+     timeout and the leeway have passed; copy FILE again
 
 TIME values are RFC 3339 (2026-12-01T10:00:00Z), "now", or +DURATION from
 now (+30m, +36h; relative times are cut to whole seconds).
@@ -214,18 +215,31 @@ Environment:
                       the system clock
 `
 
-const usageKeyringPrune = `Usage: tokensession keyring prune -file FILE [-leeway D]
+const usageKeyringPrune = `Usage: tokensession keyring prune -file FILE [-idle D] [-leeway D]
 
-Drop the keys retired for longer than the leeway, and print their IDs,
-one per line. A retired key still opens tokens for the leeway after its
-not_after (Config.Leeway, for clock skew), so it stays in FILE until then.
+Drop the retired keys that no live token can name, and print their IDs,
+one per line. A key retired at its not_after stays in FILE until
+
+  not_after + idle + leeway
+
+A token it sealed before its not_after lives up to the idle timeout
+after it was sealed, and opens for the leeway (Config.Leeway, for clock
+skew) after that. While the key is listed, the instances recognise such a
+token as a retired key's: its cookie is deleted and the visitor logged
+out. Once the key is gone, the same cookie names an unknown key: the
+instances keep it and refuse to replace it (the middleware's
+ErrUnknownKey; the examples answer 503) until it expires. This matters
+for a key retired early with 'keyring retire -force'.
+
 Refuses to leave an empty keyring or one in which no key can seal now.
 FILE is not rewritten when no key is dropped. On stderr, prune says which
 retired (or retiring) keys it keeps and from when it drops them, or that
-there is nothing to prune.
+there is nothing to prune. Copy FILE to every instance after a prune.
 
 Flags:
   -file FILE    keyring file (required)
+  -idle D       the application's Config.IdleTimeout (default 30m), as
+                given to 'keyring retire'
   -leeway D     the application's Config.Leeway (default 30s)
 
 Environment:

@@ -228,7 +228,8 @@ func (c *cli) nextSteps(file string, e tokensession.KeyringEntry, old *tokensess
 	}
 	fmt.Fprintf(&b, "  %d. Once it seals everywhere, retire the key it replaces (the default -at is\n     the earliest safe time) and copy %s again:\n", step(), f)
 	fmt.Fprintf(&b, "       tokensession keyring retire -file %s -id %s\n", f, oldID)
-	fmt.Fprintf(&b, "  %d. After that time: tokensession keyring prune -file %s\n", step(), f)
+	fmt.Fprintf(&b, "  %d. Once its not_after, the idle timeout and the leeway have passed (no\n     cookie it sealed can come back), drop it and copy %s again:\n", step(), f)
+	fmt.Fprintf(&b, "       tokensession keyring prune -file %s\n", f)
 	fmt.Fprint(c.stderr, b.String())
 }
 

@@ -221,10 +221,20 @@ func runKeyringRetire(c *cli, args []string) error {
 		}
 		c.warnf("-force moved the not_after of %s later, from %s to %s: the key opens tokens %s until then", *id, formatTime(was), formatTime(at), again)
 	}
+	// The key stays listed until no cookie it sealed can come back, and
+	// prune needs the same -idle and -leeway to tell when that is.
+	pruneCmd := "tokensession keyring prune -file " + shellWord(showPath(file))
+	if *idle != tokensession.DefaultIdleTimeout {
+		pruneCmd += " -idle " + idle.String()
+	}
+	if *leeway != tokensession.DefaultLeeway {
+		pruneCmd += " -leeway " + leeway.String()
+	}
+	keep := fmt.Sprintf("keep %s listed until %s (its not_after + the idle timeout + the leeway), when the last cookie it sealed has expired", *id, formatTime(prunable(at, *idle, *leeway)))
 	if at.Before(safe) {
-		c.warnf("sessions sealed by %s end at %s, before they expire (the earliest safe time is %s)", *id, fromNow(at, now), formatTime(safe))
+		c.warnf("sessions sealed by %s end at %s, before they expire (the earliest safe time is %s); copy %s to every instance again, and %s: until then the instances delete its cookies, which they would refuse as an unknown key's once it is gone; '%s' drops it then", *id, fromNow(at, now), formatTime(safe), showPath(file), keep, pruneCmd)
 	} else {
-		c.warnf("sessions sealed by %s that have not been refreshed by %s end then; copy %s to every instance, and prune after that time", *id, fromNow(at, now), showPath(file))
+		c.warnf("sessions sealed by %s that have not been refreshed by %s end then; copy %s to every instance again, and %s; '%s' drops it then", *id, fromNow(at, now), showPath(file), keep, pruneCmd)
 	}
 	return nil
 }
@@ -306,12 +316,16 @@ func rebuild(file string, entries []tokensession.KeyringEntry) (*tokensession.Ke
 func runKeyringPrune(c *cli, args []string) error {
 	const name = "keyring prune"
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	idle := fs.Duration("idle", tokensession.DefaultIdleTimeout, "idle timeout")
 	leeway := fs.Duration("leeway", tokensession.DefaultLeeway, "clock skew tolerance")
 	file, err := c.keyringFlags(name, fs, args)
 	if err != nil {
 		return err
 	}
-	if *leeway < 0 {
+	switch {
+	case *idle < time.Second:
+		return usageErrorf("%s: -idle must be at least 1s", name)
+	case *leeway < 0:
 		return usageErrorf("%s: -leeway must not be negative", name)
 	}
 	now := c.now()
@@ -320,9 +334,7 @@ func runKeyringPrune(c *cli, args []string) error {
 	err = c.editKeyringFile(file, false, func(ring *tokensession.Keyring) (*tokensession.Keyring, error) {
 		var keep []tokensession.KeyringEntry
 		for _, e := range ring.Entries() {
-			// A retired key still opens tokens for the leeway after its
-			// not_after: keep it until then.
-			if !e.NotAfter.IsZero() && !now.Before(e.NotAfter.Add(*leeway)) {
+			if !e.NotAfter.IsZero() && !now.Before(prunable(e.NotAfter, *idle, *leeway)) {
 				dropped = append(dropped, e.Key.ID())
 				continue
 			}
@@ -365,9 +377,19 @@ func runKeyringPrune(c *cli, args []string) error {
 		if !now.Before(e.NotAfter) {
 			state = "is retired since"
 		}
-		c.notef("%s %s %s and opens tokens for the leeway (%s) after that: prune drops it from %s", e.Key.ID(), state, formatTime(e.NotAfter), *leeway, fromNow(e.NotAfter.Add(*leeway), now))
+		c.notef("%s %s %s; prune drops it from %s: a token it sealed before its not_after lives up to the idle timeout (%s) and the leeway (%s) after it; until then the key stays listed, so that the instances delete its cookies rather than refuse them as an unknown key's", e.Key.ID(), state, formatTime(e.NotAfter), fromNow(prunable(e.NotAfter, *idle, *leeway), now), *idle, *leeway)
 	}
 	return nil
+}
+
+// prunable returns when prune may drop a key retired at notAfter: once no
+// token it sealed can still be live. A token sealed before notAfter expires
+// at most the idle timeout after it was sealed, and opens for the leeway
+// after that. Until then the key must stay listed: a cookie sealed by a
+// retired key is recognised and deleted, while one sealed by a key the
+// keyring does not hold is kept and blocks the session's writes.
+func prunable(notAfter time.Time, idle, leeway time.Duration) time.Time {
+	return notAfter.Add(idle + leeway)
 }
 
 func runKeyringList(c *cli, args []string) error {

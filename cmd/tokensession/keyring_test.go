@@ -633,9 +633,12 @@ func slicesContains(s []string, v string) bool {
 	return false
 }
 
-// TestKeyringPruneLeeway checks that prune keeps a retired key for the
-// leeway in which it still opens tokens.
-func TestKeyringPruneLeeway(t *testing.T) {
+// TestKeyringPruneWaitsForTokens checks that prune keeps a retired key
+// until no token it sealed can still be live: its not_after, plus the idle
+// timeout (a token sealed just before not_after lives that long), plus the
+// leeway. Until then its cookies are recognised as a retired key's and
+// deleted, not refused as an unknown key's.
+func TestKeyringPruneWaitsForTokens(t *testing.T) {
 	a, b := tokensession.GenerateKey(), tokensession.GenerateKey()
 	for _, tc := range []struct {
 		name    string
@@ -645,9 +648,13 @@ func TestKeyringPruneLeeway(t *testing.T) {
 	}{
 		{"at not_after", 0, nil, false},
 		{"within the leeway", 29 * time.Second, nil, false},
-		{"after the leeway", 30 * time.Second, nil, true},
-		{"longer leeway", 30 * time.Second, []string{"-leeway", "1m"}, false},
-		{"no leeway", 0, []string{"-leeway", "0"}, true},
+		{"after the leeway", 30 * time.Second, nil, false},
+		{"within the idle timeout", 30*time.Minute + 29*time.Second, nil, false},
+		{"after the idle timeout and the leeway", 30*time.Minute + 30*time.Second, nil, true},
+		{"longer leeway", 30*time.Minute + 30*time.Second, []string{"-leeway", "1m"}, false},
+		{"longer idle timeout", 30*time.Minute + 30*time.Second, []string{"-idle", "1h"}, false},
+		{"after the longer idle timeout", time.Hour + 30*time.Second, []string{"-idle", "1h"}, true},
+		{"short idle, no leeway", time.Second, []string{"-idle", "1s", "-leeway", "0"}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			file := writeRing(t, tmpDir(t), tokensession.KeyringEntry{Key: a}, tokensession.KeyringEntry{Key: b, NotAfter: t0})
@@ -661,9 +668,90 @@ func TestKeyringPruneLeeway(t *testing.T) {
 				}
 				checkFile(t, file)
 			} else if r.stdout != "" || string(after) != string(before) {
-				t.Errorf("pruned within the leeway: stdout %q", r.stdout)
+				t.Errorf("pruned while tokens it sealed may be live: stdout %q", r.stdout)
 			}
 		})
+	}
+	for _, bad := range []string{"0", "500ms", "-1m"} {
+		file := writeRing(t, tmpDir(t), tokensession.KeyringEntry{Key: a}, tokensession.KeyringEntry{Key: b, NotAfter: t0})
+		checkResult(t, exec(t, t0.Add(time.Hour), nil, "", "keyring", "prune", "-file", file, "-idle", bad), 2, "-idle must be at least 1s")
+	}
+}
+
+// TestKeyringPruneAfterForcedRetire follows an operator who retires a
+// leaked key at once with -force, with a session it sealed the second
+// before: prune keeps the key while that session's cookie can still come
+// back, so that the instances recognise it as a retired key's (and delete
+// it) rather than refusing it as an unknown key's; and drops it only once
+// the cookie has expired.
+func TestKeyringPruneAfterForcedRetire(t *testing.T) {
+	leaked, next := tokensession.GenerateKey(), tokensession.GenerateKey()
+	file := writeRing(t, tmpDir(t), tokensession.KeyringEntry{Key: next, NotBefore: t0}, tokensession.KeyringEntry{Key: leaked})
+	// The last token the leaked key sealed, the second before next took
+	// over: the idle timeout is the default, 30m, as prune's.
+	before, err := tokensession.NewKeyring(tokensession.KeyringEntry{Key: leaked})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := tokensession.New(tokensession.Config[json.RawMessage]{Keyring: before, Now: func() time.Time { return t0.Add(-time.Second) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, info, err := m.Seal(json.RawMessage(`{"user":"alice"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	r := exec(t, t0, nil, "", "keyring", "retire", "-file", file, "-id", leaked.ID(), "-at", "now", "-force")
+	checkResult(t, r, 0, "")
+	// The warning says to copy the file again, and until when the key
+	// must stay listed.
+	for _, want := range []string{
+		"copy " + file + " to every instance again",
+		"keep " + leaked.ID() + " listed until 2026-03-01T12:30:30Z",
+		"'tokensession keyring prune -file " + file + "' drops it then",
+	} {
+		if !strings.Contains(strings.Join(strings.Fields(r.stderr), " "), want) {
+			t.Errorf("retire -force: stderr has no %q:\n%s", want, r.stderr)
+		}
+	}
+
+	// openAt opens tok at instant at with the keyring in file.
+	openAt := func(at time.Time) error {
+		m, err := tokensession.New(tokensession.Config[json.RawMessage]{Keyring: readRing(t, file), Now: func() time.Time { return at }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _, err = m.Open(tok)
+		return err
+	}
+	// Every second the key is kept, the cookie is a retired key's; once
+	// prune drops the key, the cookie has expired (with the leeway), so
+	// no browser sends it.
+	var dropped time.Time
+	for _, d := range []time.Duration{31 * time.Second, 10 * time.Minute, 30*time.Minute - time.Second, 30 * time.Minute, 30*time.Minute + 28*time.Second, 30*time.Minute + 29*time.Second, 30*time.Minute + 30*time.Second} {
+		at := t0.Add(d)
+		if err := openAt(at); !errors.Is(err, tokensession.ErrKeyRetired) {
+			t.Fatalf("at t0+%v, before prune: Open = %v, want ErrKeyRetired", d, err)
+		}
+		r := exec(t, at, nil, "", "keyring", "prune", "-file", file)
+		checkResult(t, r, 0, "")
+		if r.stdout != "" {
+			dropped = at
+			break
+		}
+		if !strings.Contains(r.stderr, leaked.ID()+" is retired since 2026-03-01T12:00:00Z") {
+			t.Errorf("at t0+%v: prune does not say it keeps the key:\n%s", d, r.stderr)
+		}
+	}
+	switch {
+	case dropped.IsZero():
+		t.Fatal("prune never dropped the key")
+	case dropped.Before(info.Expires.Add(tokensession.DefaultLeeway)):
+		t.Fatalf("prune dropped the key at %v, while its last token is live until %v (+ the leeway)", dropped, info.Expires)
+	}
+	if err := openAt(dropped); !errors.Is(err, tokensession.ErrUnknownKey) {
+		t.Errorf("after prune: Open = %v, want ErrUnknownKey", err)
 	}
 }
 
@@ -672,6 +760,7 @@ func TestKeyringPruneLeeway(t *testing.T) {
 // when it drops them, or that there is nothing to prune.
 func TestKeyringPruneSaysWhatIsPending(t *testing.T) {
 	a, b, c := tokensession.GenerateKey(), tokensession.GenerateKey(), tokensession.GenerateKey()
+	const pruneWhy = "a token it sealed before its not_after lives up to the idle timeout (30m0s) and the leeway (30s) after it; until then the key stays listed, so that the instances delete its cookies rather than refuse them as an unknown key's"
 	for _, tc := range []struct {
 		name    string
 		entries []tokensession.KeyringEntry
@@ -683,11 +772,11 @@ func TestKeyringPruneSaysWhatIsPending(t *testing.T) {
 		}},
 		{"within the leeway", []tokensession.KeyringEntry{{Key: a}, {Key: b, NotAfter: t0.Add(-10 * time.Second)}}, "", []string{
 			"tokensession: nothing to prune now in KEYS\n",
-			"tokensession: " + b.ID() + " is retired since 2026-03-01T11:59:50Z and opens tokens for the leeway (30s) after that: prune drops it from 2026-03-01T12:00:20Z (in 20s)\n",
+			"tokensession: " + b.ID() + " is retired since 2026-03-01T11:59:50Z; prune drops it from 2026-03-01T12:30:20Z (in 30m20s): " + pruneWhy + "\n",
 		}},
 		{"retiring later", []tokensession.KeyringEntry{{Key: a}, {Key: b, NotAfter: t0.Add(time.Hour)}}, "", []string{
 			"tokensession: nothing to prune now in KEYS\n",
-			"tokensession: " + b.ID() + " retires at 2026-03-01T13:00:00Z and opens tokens for the leeway (30s) after that: prune drops it from 2026-03-01T13:00:30Z (in 1h0m30s)\n",
+			"tokensession: " + b.ID() + " retires at 2026-03-01T13:00:00Z; prune drops it from 2026-03-01T13:30:30Z (in 1h30m30s): " + pruneWhy + "\n",
 		}},
 		{"one dropped, one kept", []tokensession.KeyringEntry{{Key: a}, {Key: b, NotAfter: t0.Add(time.Hour)}, {Key: c, NotAfter: t0.Add(-time.Hour)}}, c.ID() + "\n", []string{
 			"tokensession: " + b.ID() + " retires at 2026-03-01T13:00:00Z",
@@ -794,7 +883,7 @@ func TestKeyringErrors(t *testing.T) {
 	staged := filepath.Join(dir, "staged.json")
 	stagedRing, _ := tokensession.NewKeyring(
 		tokensession.KeyringEntry{Key: b, NotBefore: t0.Add(time.Hour)},
-		tokensession.KeyringEntry{Key: a, NotAfter: t0.Add(-time.Minute)})
+		tokensession.KeyringEntry{Key: a, NotAfter: t0.Add(-time.Hour)})
 	stagedData, _ := stagedRing.UnsafeMarshalJSON()
 	missing := filepath.Join(dir, "missing.json")
 	badJSON := filepath.Join(dir, "bad.json")
@@ -913,8 +1002,8 @@ func TestParseWhen(t *testing.T) {
 // the README's recipe does: a first key; a new key added to one file,
 // staged for the default rollout window; that file copied to two
 // instances; the switch; the old key retired at the default, earliest safe
-// time; and pruned after the leeway. A session the old key sealed at the
-// last moment it sealed stays valid to its end.
+// time; and pruned once no token it sealed can be live. A session the old
+// key sealed at the last moment it sealed stays valid to its end.
 func TestStagedRotation(t *testing.T) {
 	dir := tmpDir(t)
 	file := filepath.Join(dir, "keys.json")
@@ -992,15 +1081,17 @@ func TestStagedRotation(t *testing.T) {
 		t.Errorf("the last old-key session was cut short:\n%s", r.stdout)
 	}
 
-	// 5. Prune once the leeway after not_after has passed.
-	if r := keyring(t0.Add(90*time.Minute+59*time.Second), "prune"); r.stdout != "" {
-		t.Errorf("pruned within the leeway: %q", r.stdout)
+	// 5. Prune once no token the old key sealed can come back: the idle
+	// timeout and the leeway after its not_after. Until then the key is
+	// kept, so that its cookies are recognised as a retired key's.
+	if r := keyring(t0.Add(120*time.Minute+59*time.Second), "prune"); r.stdout != "" {
+		t.Errorf("pruned while tokens the old key sealed may be live: %q", r.stdout)
 	}
-	if r := keyring(t0.Add(91*time.Minute), "prune"); r.stdout != oldID+"\n" {
+	if r := keyring(t0.Add(121*time.Minute), "prune"); r.stdout != oldID+"\n" {
 		t.Errorf("prune printed %q, want %q", r.stdout, oldID)
 	}
 	rollout()
-	if l := keyring(t0.Add(91*time.Minute), "list").stdout; l != "0  "+newID+"  sealing  not_before=2026-03-01T13:00:00Z  not_after=-\n" {
+	if l := keyring(t0.Add(121*time.Minute), "list").stdout; l != "0  "+newID+"  sealing  not_before=2026-03-01T13:00:00Z  not_after=-\n" {
 		t.Errorf("list after prune:\n%s", l)
 	}
 	checkFile(t, file)
