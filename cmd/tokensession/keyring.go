@@ -132,7 +132,8 @@ to an earlier time: to move it later, use 'keyring reschedule'. A TIME of
 Promote only once every instance has loaded a version of FILE that holds
 KEYID: from TIME on, the instances that have the new version seal with
 KEYID, and one without the key cannot open those sessions. Then copy FILE
-to every instance again.
+to every instance again and, once every instance has it, retire the key
+KEYID replaces ('keyring retire'). On stderr, promote prints these steps.
 
 Flags:
   -file FILE    keyring file (required)

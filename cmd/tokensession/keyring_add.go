@@ -222,15 +222,27 @@ func (c *cli) nextSteps(file string, e tokensession.KeyringEntry, old *tokensess
 		b.WriteString("     If every instance has it early (optional):\n")
 		fmt.Fprintf(&b, "       tokensession keyring promote -file %s -id %s\n", f, id)
 	}
-	oldID := "OLDID"
-	if k, err := sealingKey(old, now); err == nil {
-		oldID = k.ID()
-	}
 	fmt.Fprintf(&b, "  %d. Once it seals everywhere, retire the key it replaces (the default -at is\n     the earliest safe time) and copy %s again:\n", step(), f)
-	fmt.Fprintf(&b, "       tokensession keyring retire -file %s -id %s\n", f, oldID)
-	fmt.Fprintf(&b, "  %d. Once its not_after, the idle timeout and the leeway have passed (no\n     cookie it sealed can come back), drop it and copy %s again:\n", step(), f)
-	fmt.Fprintf(&b, "       tokensession keyring prune -file %s\n", f)
+	retireSteps(&b, step, f, replaced(old, now, id))
 	fmt.Fprint(c.stderr, b.String())
+}
+
+// replaced returns the ID of the key of ring that seals at instant at,
+// which a new key id replaces, or a placeholder when there is none.
+func replaced(ring *tokensession.Keyring, at time.Time, id string) string {
+	if k, err := sealingKey(ring, at); err == nil && k.ID() != id {
+		return k.ID()
+	}
+	return "OLDID"
+}
+
+// retireSteps ends the steps of a rotation, in b, in which f's sealing
+// key takes over from oldID: the retire command, then the prune. The
+// caller has written the retire step's heading.
+func retireSteps(b *strings.Builder, step func() int, f, oldID string) {
+	fmt.Fprintf(b, "       tokensession keyring retire -file %s -id %s\n", f, oldID)
+	fmt.Fprintf(b, "  %d. Once its not_after, the idle timeout and the leeway have passed (no\n     cookie it sealed can come back), drop it and copy %s again:\n", step(), f)
+	fmt.Fprintf(b, "       tokensession keyring prune -file %s\n", f)
 }
 
 // shellWord quotes s for a shell command line if it needs quoting.

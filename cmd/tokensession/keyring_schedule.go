@@ -29,7 +29,9 @@ func runKeyringPromote(c *cli, args []string) error {
 	if err != nil {
 		return usageErrorf("%s: -at: %v", name, err)
 	}
+	var before *tokensession.Keyring
 	err = c.editKeyringFile(file, false, func(ring *tokensession.Keyring) (*tokensession.Keyring, error) {
+		before = ring
 		i, err := findKey(ring, *id, file)
 		if err != nil {
 			return nil, err
@@ -53,6 +55,22 @@ func runKeyringPromote(c *cli, args []string) error {
 	}
 	fmt.Fprintf(c.stdout, "%s not_before=%s\n", *id, formatTime(at))
 	c.warnf("%s seals from %s in this version of %s: every instance must already hold the key, or it cannot open the sessions sealed with it; copy %s to every instance again", *id, fromNow(at, now), showPath(file), showPath(file))
+
+	// What the rotation needs next, as add says it. The key replaced is
+	// the one that sealed now, before the promote (KEYID was staged).
+	f := shellWord(showPath(file))
+	var b strings.Builder
+	n := 0
+	step := func() int { n++; return n }
+	when := "now"
+	if at.After(now) {
+		when = "before " + formatTime(at)
+	}
+	b.WriteString("Next:\n")
+	fmt.Fprintf(&b, "  %d. Copy %s to every instance again and reload each (SIGHUP or restart), %s.\n", step(), f, when)
+	fmt.Fprintf(&b, "  %d. Once every instance has this version of %s, retire the key %s\n     replaces (the default -at is the earliest safe time) and copy %s again:\n", step(), f, *id, f)
+	retireSteps(&b, step, f, replaced(before, now, *id))
+	fmt.Fprint(c.stderr, b.String())
 	return nil
 }
 

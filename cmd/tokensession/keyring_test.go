@@ -454,6 +454,44 @@ func TestKeyringPromoteAndReschedule(t *testing.T) {
 	}
 }
 
+// TestKeyringPromoteNextSteps checks that promote, like add, says what a
+// rotation needs next: the file copied to every instance, then the key it
+// replaces retired once every instance has it, then the prune.
+func TestKeyringPromoteNextSteps(t *testing.T) {
+	staged, old := tokensession.GenerateKey(), tokensession.GenerateKey()
+	for _, tc := range []struct {
+		name string
+		at   []string
+		when string
+	}{
+		{"now", nil, "now"},
+		{"later", []string{"-at", "+10m"}, "before 2026-03-01T12:10:00Z"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			file := writeRing(t, tmpDir(t),
+				tokensession.KeyringEntry{Key: staged, NotBefore: t0.Add(time.Hour)},
+				tokensession.KeyringEntry{Key: old})
+			r := exec(t, t0, nil, "", append([]string{"keyring", "promote", "-file", file, "-id", staged.ID()}, tc.at...)...)
+			checkResult(t, r, 0, "")
+			for _, want := range []string{
+				"Next:\n",
+				"  1. Copy " + file + " to every instance again and reload each (SIGHUP or restart), " + tc.when + ".",
+				"  2. Once every instance has this version of " + file + ", retire the key " + staged.ID() + "\n     replaces (the default -at is the earliest safe time) and copy " + file + " again:\n" +
+					"       tokensession keyring retire -file " + file + " -id " + old.ID() + "\n",
+				"tokensession keyring prune -file " + file + "\n",
+			} {
+				if !strings.Contains(r.stderr, want) {
+					t.Errorf("stderr has no %q:\n%s", want, r.stderr)
+				}
+			}
+			if got := strings.Join(stepNumbers(r.stderr), " "); got != "1 2 3" {
+				t.Errorf("steps numbered %q, want \"1 2 3\":\n%s", got, r.stderr)
+			}
+			noSecrets(t, r.stdout+r.stderr, staged, old)
+		})
+	}
+}
+
 // TestKeyringRescheduleOnlyLater checks that reschedule refuses to move a
 // staged key earlier, even by a +DURATION that counts from now and so
 // lands before the key's not_before, and points to promote.
