@@ -492,6 +492,60 @@ func TestKeyringPromoteNextSteps(t *testing.T) {
 	}
 }
 
+// TestREADMERescheduleExample runs the README recipe's reschedule line on
+// a key that add staged 34 seconds before, and checks that its comment
+// says what the command does: a +DURATION counts from now, not from the
+// key's current not_before.
+func TestREADMERescheduleExample(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var line string
+	for l := range strings.Lines(string(readme)) {
+		if strings.HasPrefix(l, "tokensession keyring reschedule ") {
+			line = strings.TrimSpace(l)
+		}
+	}
+	if line == "" {
+		t.Fatal("README.md has no 'tokensession keyring reschedule' line")
+	}
+	cmd, comment, _ := strings.Cut(line, "#")
+	args := strings.Fields(cmd)[1:]
+	file := writeRing(t, tmpDir(t), tokensession.KeyringEntry{Key: tokensession.GenerateKey()})
+	r := exec(t, t0, nil, "", "keyring", "add", "-file", file)
+	checkResult(t, r, 0, "")
+	newID := strings.TrimSpace(r.stdout)
+	staged := readRing(t, file).Entries()[0].NotBefore
+	var when string
+	for i, a := range args {
+		switch a {
+		case "keys.json":
+			args[i] = file
+		case "k4.lid.NEW":
+			args[i] = newID
+		}
+		if i > 0 && args[i-1] == "-not-before" {
+			when = a
+		}
+	}
+	now := t0.Add(34 * time.Second)
+	checkResult(t, exec(t, now, nil, "", args...), 0, "")
+	nb := readRing(t, file).Entries()[0].NotBefore
+	if !nb.After(staged) {
+		t.Fatalf("%q: not_before %v, not after add's %v", line, nb, staged)
+	}
+	if d, ok := strings.CutPrefix(when, "+"); ok {
+		dur, err := time.ParseDuration(d)
+		if err != nil || !nb.Equal(now.Add(dur)) {
+			t.Fatalf("%q: not_before %v, want %s from now", line, nb, d)
+		}
+		if !strings.Contains(comment, d+" from now") {
+			t.Errorf("%q: the comment does not say that the key seals %s from now (+DURATION counts from now, not from the current not_before; here %v after add staged it)", line, d, nb.Sub(staged))
+		}
+	}
+}
+
 // TestKeyringRescheduleOnlyLater checks that reschedule refuses to move a
 // staged key earlier, even by a +DURATION that counts from now and so
 // lands before the key's not_before, and points to promote.
