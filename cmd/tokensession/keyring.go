@@ -248,14 +248,26 @@ Environment:
                       the system clock
 `
 
-const usageKeyringList = `Usage: tokensession keyring list -file FILE
+const usageKeyringList = `Usage: tokensession keyring list -file FILE [-leeway D]
 
-Print one line per key: its position, its k4.lid ID, its state now
-(staged, sealing, opening or retired), and its not_before and not_after
-("-" when unset). Never prints secrets.
+Print one line per key: its position, its k4.lid ID, its state now, its
+not_before and not_after ("-" when unset), and what the key does, with
+the times that matter. Never prints secrets. The states:
+
+  staged    opens tokens; seals none until its not_before
+  sealing   seals new tokens (and opens them)
+  opening   opens tokens; a key listed before it seals
+  retiring  opens tokens, seals none, and not for long: its not_after is
+            ahead, or passed less than the leeway ago
+  retired   opens nothing: its not_after and the leeway have passed
+            ('keyring prune' says when it drops the key)
+
+The first five fields keep their place for scripts.
 
 Flags:
   -file FILE    keyring file (required)
+  -leeway D     the application's Config.Leeway (default 30s): how long a
+                retired key still opens tokens
 
 Environment:
   TOKENSESSION_NOW    for testing only: an RFC 3339 time used instead of

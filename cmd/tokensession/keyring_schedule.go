@@ -412,9 +412,14 @@ func prunable(notAfter time.Time, idle, leeway time.Duration) time.Time {
 
 func runKeyringList(c *cli, args []string) error {
 	const name = "keyring list"
-	file, err := c.keyringFlags(name, flag.NewFlagSet(name, flag.ContinueOnError), args)
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	leeway := fs.Duration("leeway", tokensession.DefaultLeeway, "clock skew tolerance")
+	file, err := c.keyringFlags(name, fs, args)
 	if err != nil {
 		return err
+	}
+	if *leeway < 0 {
+		return usageErrorf("%s: -leeway must not be negative", name)
 	}
 	ring, err := c.readKeyringFile(file, false)
 	if err != nil {
@@ -422,8 +427,49 @@ func runKeyringList(c *cli, args []string) error {
 	}
 	now := c.now()
 	for i, e := range ring.Entries() {
-		fmt.Fprintf(c.stdout, "%d  %s  %-7s  not_before=%s  not_after=%s\n",
-			i, e.Key.ID(), keyState(ring, i, now), formatTime(e.NotBefore), formatTime(e.NotAfter))
+		state, desc := describeKey(ring, i, now, *leeway)
+		// The first five fields stay the same for scripts: position,
+		// ID, state, not_before=, not_after=; then what the key does.
+		fmt.Fprintf(c.stdout, "%d  %s  %-8s not_before=%-20s  not_after=%-20s  %s\n",
+			i, e.Key.ID(), state, formatTime(e.NotBefore), formatTime(e.NotAfter), desc)
 	}
 	return nil
+}
+
+// describeKey returns what entry i of ring does at now, as list shows it:
+// a state, one of staged, sealing, opening, retiring (it still opens
+// tokens, but has a not_after) or retired (it opens nothing), and a
+// sentence with the times that matter. A retired key opens tokens for the
+// leeway after its not_after.
+func describeKey(ring *tokensession.Keyring, i int, now time.Time, leeway time.Duration) (state, desc string) {
+	e := ring.Entries()[i]
+	st := keyState(ring, i, now)
+	retiring := ""
+	if !e.NotAfter.IsZero() {
+		retiring = "; retiring at " + fromNow(e.NotAfter, now)
+	}
+	switch st {
+	case tokensession.KeyStaged:
+		then := ", seals from then"
+		if keyState(ring, i, e.NotBefore) != tokensession.KeySealing {
+			then = "; then opens only (a key listed before it seals)"
+		}
+		return "staged", fmt.Sprintf("staged until %s: opens tokens%s%s", fromNow(e.NotBefore, now), then, retiring)
+	case tokensession.KeySealing:
+		desc = "seals new tokens"
+		if end, ok := sealingEnd(ring, i, now); ok {
+			desc += " until " + fromNow(end, now) + ", when a key listed before it takes over"
+		}
+		return "sealing", desc + retiring
+	case tokensession.KeyOpening:
+		if e.NotAfter.IsZero() {
+			return "opening", "opens tokens; a key listed before it seals"
+		}
+		return "retiring", fmt.Sprintf("retiring at %s: opens tokens until then, + the leeway (%s)", fromNow(e.NotAfter, now), leeway)
+	}
+	opensUntil := e.NotAfter.Add(leeway)
+	if now.Before(opensUntil) {
+		return "retiring", fmt.Sprintf("opens until %s: retired at %s, + the leeway (%s)", fromNow(opensUntil, now), formatTime(e.NotAfter), leeway)
+	}
+	return "retired", fmt.Sprintf("opens nothing since %s: retired at %s, + the leeway (%s)", fromNow(opensUntil, now), formatTime(e.NotAfter), leeway)
 }

@@ -630,7 +630,7 @@ func TestKeyringRetireNeverLater(t *testing.T) {
 	if after, _ := os.ReadFile(file); string(after) != string(before) {
 		t.Fatal("a refused retire changed the file")
 	}
-	if l := exec(t, t0.Add(time.Second), nil, "", "keyring", "list", "-file", file).stdout; !strings.Contains(l, leaked.ID()+"  retired ") {
+	if l := exec(t, t0.Add(time.Second), nil, "", "keyring", "list", "-file", file).stdout; !strings.Contains(l, leaked.ID()+"  retiring not_before=-                     not_after=2026-03-01T12:00:00Z  opens until 2026-03-01T12:00:30Z (in 29s): retired at") {
 		t.Errorf("list after a refused retire:\n%s", l)
 	}
 	// The same time again: nothing to do, whatever the safe time.
@@ -941,20 +941,32 @@ func TestKeyringSessionKeysFile(t *testing.T) {
 	}
 }
 
+// TestKeyringList checks that list shows what each key does now, with
+// the times that matter: until when a staged key waits, when a key
+// retires, and that a retired key still opens tokens for the leeway.
 func TestKeyringList(t *testing.T) {
-	keys := []tokensession.Key{tokensession.GenerateKey(), tokensession.GenerateKey(), tokensession.GenerateKey(), tokensession.GenerateKey()}
+	keys := make([]tokensession.Key, 7)
+	for i := range keys {
+		keys[i] = tokensession.GenerateKey()
+	}
 	file := writeRing(t, tmpDir(t),
 		tokensession.KeyringEntry{Key: keys[0], NotBefore: t0.Add(time.Hour)},
-		tokensession.KeyringEntry{Key: keys[1], NotAfter: t0.Add(time.Hour)},
+		tokensession.KeyringEntry{Key: keys[1], NotAfter: t0.Add(2 * time.Hour)},
 		tokensession.KeyringEntry{Key: keys[2], NotBefore: t0.Add(-time.Hour)},
-		tokensession.KeyringEntry{Key: keys[3], NotBefore: t0.Add(-2 * time.Hour), NotAfter: t0.Add(-time.Hour)},
+		tokensession.KeyringEntry{Key: keys[3], NotAfter: t0.Add(30 * time.Minute)},
+		tokensession.KeyringEntry{Key: keys[4], NotAfter: t0.Add(-10 * time.Second)},
+		tokensession.KeyringEntry{Key: keys[5], NotBefore: t0.Add(-2 * time.Hour), NotAfter: t0.Add(-time.Hour)},
+		tokensession.KeyringEntry{Key: keys[6], NotBefore: t0.Add(3 * time.Hour)},
 	)
 	r := exec(t, t0, nil, "", "keyring", "list", "-file", file)
 	checkResult(t, r, 0, "")
-	want := "0  " + keys[0].ID() + "  staged   not_before=2026-03-01T13:00:00Z  not_after=-\n" +
-		"1  " + keys[1].ID() + "  sealing  not_before=-  not_after=2026-03-01T13:00:00Z\n" +
-		"2  " + keys[2].ID() + "  opening  not_before=2026-03-01T11:00:00Z  not_after=-\n" +
-		"3  " + keys[3].ID() + "  retired  not_before=2026-03-01T10:00:00Z  not_after=2026-03-01T11:00:00Z\n"
+	want := "0  " + keys[0].ID() + "  staged   not_before=2026-03-01T13:00:00Z  not_after=-                     staged until 2026-03-01T13:00:00Z (in 1h0m0s): opens tokens, seals from then\n" +
+		"1  " + keys[1].ID() + "  sealing  not_before=-                     not_after=2026-03-01T14:00:00Z  seals new tokens until 2026-03-01T13:00:00Z (in 1h0m0s), when a key listed before it takes over; retiring at 2026-03-01T14:00:00Z (in 2h0m0s)\n" +
+		"2  " + keys[2].ID() + "  opening  not_before=2026-03-01T11:00:00Z  not_after=-                     opens tokens; a key listed before it seals\n" +
+		"3  " + keys[3].ID() + "  retiring not_before=-                     not_after=2026-03-01T12:30:00Z  retiring at 2026-03-01T12:30:00Z (in 30m0s): opens tokens until then, + the leeway (30s)\n" +
+		"4  " + keys[4].ID() + "  retiring not_before=-                     not_after=2026-03-01T11:59:50Z  opens until 2026-03-01T12:00:20Z (in 20s): retired at 2026-03-01T11:59:50Z, + the leeway (30s)\n" +
+		"5  " + keys[5].ID() + "  retired  not_before=2026-03-01T10:00:00Z  not_after=2026-03-01T11:00:00Z  opens nothing since 2026-03-01T11:00:30Z (59m30s ago): retired at 2026-03-01T11:00:00Z, + the leeway (30s)\n" +
+		"6  " + keys[6].ID() + "  staged   not_before=2026-03-01T15:00:00Z  not_after=-                     staged until 2026-03-01T15:00:00Z (in 3h0m0s): opens tokens; then opens only (a key listed before it seals)\n"
 	if r.stdout != want {
 		t.Errorf("list:\n%s\nwant:\n%s", r.stdout, want)
 	}
@@ -962,6 +974,14 @@ func TestKeyringList(t *testing.T) {
 		t.Error("list prints k4.local")
 	}
 	noSecrets(t, r.stdout+r.stderr, keys...)
+
+	// With a shorter leeway, the key retired 10s ago opens nothing.
+	r = exec(t, t0, nil, "", "keyring", "list", "-file", file, "-leeway", "5s")
+	checkResult(t, r, 0, "")
+	if line := "4  " + keys[4].ID() + "  retired  not_before=-                     not_after=2026-03-01T11:59:50Z  opens nothing since 2026-03-01T11:59:55Z (5s ago): retired at 2026-03-01T11:59:50Z, + the leeway (5s)\n"; !strings.Contains(r.stdout, line) {
+		t.Errorf("list -leeway 5s has no line %q:\n%s", line, r.stdout)
+	}
+	checkResult(t, exec(t, t0, nil, "", "keyring", "list", "-file", file, "-leeway", "-1s"), 2, "-leeway must not be negative")
 }
 
 func TestKeyringErrors(t *testing.T) {
@@ -1183,7 +1203,7 @@ func TestStagedRotation(t *testing.T) {
 		t.Errorf("prune printed %q, want %q", r.stdout, oldID)
 	}
 	rollout()
-	if l := keyring(t0.Add(121*time.Minute), "list").stdout; l != "0  "+newID+"  sealing  not_before=2026-03-01T13:00:00Z  not_after=-\n" {
+	if l := keyring(t0.Add(121*time.Minute), "list").stdout; l != "0  "+newID+"  sealing  not_before=2026-03-01T13:00:00Z  not_after=-                     seals new tokens\n" {
 		t.Errorf("list after prune:\n%s", l)
 	}
 	checkFile(t, file)
