@@ -57,8 +57,11 @@ type KeyringWatcher struct {
 	// Logger receives one record per reload: "keyring reloaded" at level
 	// Info with the key IDs and what each does at the system clock's
 	// time, or "keyring reload failed, keeping the current keys" at level
-	// Error with the cause. Records never contain key material or a path.
-	// Nil means [slog.Default].
+	// Error with the cause. A reload whose keyring no longer holds the key
+	// that was sealing is logged as "keyring reloaded without the key that
+	// was sealing" at level Warn, with both keys' IDs and a hint: the
+	// tokens that key sealed no longer open here. Records never contain
+	// key material or a path. Nil means [slog.Default].
 	Logger *slog.Logger
 
 	// afterEvent, when set by a test, runs after each trigger is handled.
@@ -80,15 +83,16 @@ func (w *KeyringWatcher) Run(ctx context.Context) {
 		poll = t.C
 	}
 	var last stamp
+	var loaded *Keyring // the last keyring handed to the target
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-w.Reload:
-			w.reload(&last)
+			w.reload(&last, &loaded)
 		case <-poll:
 			if w.Source.path() != "" && !w.Source.stamp().same(last) {
-				w.reload(&last)
+				w.reload(&last, &loaded)
 			}
 		}
 		if w.afterEvent != nil {
@@ -98,9 +102,10 @@ func (w *KeyringWatcher) Run(ctx context.Context) {
 }
 
 // reload loads the source and hands the keyring to the target, recording
-// in last the stamp of the file as it was before reading it: a change made
-// while reading is then seen by the next check.
-func (w *KeyringWatcher) reload(last *stamp) {
+// in last the stamp of the file as it was before reading it (a change made
+// while reading is then seen by the next check), and in loaded the
+// keyring.
+func (w *KeyringWatcher) reload(last *stamp, loaded **Keyring) {
 	logger := w.Logger
 	if logger == nil {
 		logger = slog.Default()
@@ -111,6 +116,12 @@ func (w *KeyringWatcher) reload(last *stamp) {
 		return
 	}
 	*last = w.Source.stamp()
+	// The keyring in use: the target's own if it tells (a Manager does),
+	// else the one this watcher last handed it.
+	prev := *loaded
+	if t, ok := w.Target.(interface{ Keyring() *Keyring }); ok {
+		prev = t.Keyring()
+	}
 	ring, err := w.Source.Load()
 	if err == nil {
 		if err = w.Target.SetKeyring(ring); err != nil {
@@ -121,7 +132,49 @@ func (w *KeyringWatcher) reload(last *stamp) {
 		logger.Error("keyring reload failed, keeping the current keys", "source", src, "err", err)
 		return
 	}
-	logger.Info("keyring reloaded", "source", src, "keys", describeKeyring(ring, time.Now()))
+	*loaded = ring
+	now := time.Now()
+	if old, ok := sealingID(prev, now); ok && !holds(ring, old) {
+		// Tokens the old key sealed now name a key this instance lacks:
+		// the middleware keeps their cookies but refuses to write over
+		// them. Right for a leaked key; a mistake if the file lost it.
+		sealing, _ := sealingID(ring, now)
+		hint := "tokens sealed by " + old + " can no longer be opened here; its sessions will be lost unless that was intended"
+		if !sharesKey(ring, prev) {
+			hint = "no key of the previous keyring is in the new one: tokens sealed before this reload can no longer be opened here; their sessions will be lost unless that was intended"
+		}
+		logger.Warn("keyring reloaded without the key that was sealing", "source", src, "was_sealing", old, "sealing", sealing, "keys", describeKeyring(ring, now), "hint", hint)
+		return
+	}
+	logger.Info("keyring reloaded", "source", src, "keys", describeKeyring(ring, now))
+}
+
+// sealingID returns the ID of the key of r that seals at now, if r is not
+// nil and has one.
+func sealingID(r *Keyring, now time.Time) (string, bool) {
+	if r == nil {
+		return "", false
+	}
+	if i := r.sealingIndex(now); i >= 0 {
+		return r.entries[i].Key.ID(), true
+	}
+	return "", false
+}
+
+// holds reports whether r lists the key with ID id.
+func holds(r *Keyring, id string) bool {
+	_, ok := r.byID[id]
+	return ok
+}
+
+// sharesKey reports whether r and o list a key in common.
+func sharesKey(r, o *Keyring) bool {
+	for _, e := range o.entries {
+		if holds(r, e.Key.ID()) {
+			return true
+		}
+	}
+	return false
 }
 
 // describeKeyring lists the keyring's key IDs with what each does at now:

@@ -36,18 +36,46 @@ func (l *watchLog) String() string {
 func (l *watchLog) count(s string) int { return strings.Count(l.String(), s) }
 
 const (
-	reloaded = `msg="keyring reloaded"`
+	// reloaded matches both records of a reload that succeeds: "keyring
+	// reloaded", and "keyring reloaded without the key that was sealing".
+	reloaded = `msg="keyring reloaded`
 	failed   = `msg="keyring reload failed, keeping the current keys"`
 )
+
+// recordHandler keeps the records logged through it, and hands them on to
+// its Handler (text, for the tests that read the log as text).
+type recordHandler struct {
+	slog.Handler
+	mu      *sync.Mutex
+	records *[]slog.Record
+}
+
+func (h recordHandler) Handle(ctx context.Context, r slog.Record) error {
+	h.mu.Lock()
+	*h.records = append(*h.records, r.Clone())
+	h.mu.Unlock()
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h recordHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	return recordHandler{h.Handler.WithAttrs(as), h.mu, h.records}
+}
+
+func (h recordHandler) WithGroup(name string) slog.Handler {
+	return recordHandler{h.Handler.WithGroup(name), h.mu, h.records}
+}
 
 // watchHarness runs a KeyringWatcher over a manager, stepped by hand: tick
 // and hup return once the watcher has handled the trigger.
 type watchHarness struct {
-	m    *tokensession.Manager[string]
+	m    *tokensession.Manager[string] // nil when the target is not a manager
 	log  *watchLog
 	poll chan time.Time
 	hup  chan os.Signal
 	done chan struct{}
+
+	mu      sync.Mutex
+	records []slog.Record
 }
 
 func startWatch(t *testing.T, src tokensession.KeySource) *watchHarness {
@@ -56,8 +84,19 @@ func startWatch(t *testing.T, src tokensession.KeySource) *watchHarness {
 	if err != nil {
 		t.Fatal(err)
 	}
+	m := mustNew(t, tokensession.Config[string]{Keyring: ring})
+	h := startWatchTarget(t, src, m)
+	h.m = m
+	return h
+}
+
+// startWatchTarget starts a watcher of src that hands its keyrings to
+// target.
+func startWatchTarget(t *testing.T, src tokensession.KeySource, target interface {
+	SetKeyring(*tokensession.Keyring) error
+}) *watchHarness {
+	t.Helper()
 	h := &watchHarness{
-		m:    mustNew(t, tokensession.Config[string]{Keyring: ring}),
 		log:  &watchLog{},
 		poll: make(chan time.Time),
 		hup:  make(chan os.Signal),
@@ -65,10 +104,10 @@ func startWatch(t *testing.T, src tokensession.KeySource) *watchHarness {
 	}
 	w := &tokensession.KeyringWatcher{
 		Source: src,
-		Target: h.m,
+		Target: target,
 		Reload: h.hup,
 		Poll:   h.poll,
-		Logger: slog.New(slog.NewTextHandler(h.log, nil)),
+		Logger: slog.New(recordHandler{slog.NewTextHandler(h.log, nil), &h.mu, &h.records}),
 	}
 	tokensession.SetWatcherHook(w, func() { h.done <- struct{}{} })
 	ctx, cancel := context.WithCancel(context.Background())
@@ -92,6 +131,23 @@ func startWatch(t *testing.T, src tokensession.KeySource) *watchHarness {
 }
 
 func (h *watchHarness) tick() { h.poll <- time.Time{}; <-h.done }
+
+// last returns the last record logged, with its attributes as strings.
+func (h *watchHarness) last(t *testing.T) (slog.Record, map[string]string) {
+	t.Helper()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.records) == 0 {
+		t.Fatal("nothing logged")
+	}
+	r := h.records[len(h.records)-1]
+	attrs := map[string]string{}
+	r.Attrs(func(a slog.Attr) bool {
+		attrs[a.Key] = a.Value.String()
+		return true
+	})
+	return r, attrs
+}
 func (h *watchHarness) sighup() {
 	h.hup <- os.Interrupt // any signal: SIGHUP does not exist on every platform
 	<-h.done
@@ -417,4 +473,85 @@ func TestWatchNilTargetPanics(t *testing.T) {
 		}
 	}()
 	(&tokensession.KeyringWatcher{}).Run(context.Background())
+}
+
+// TestWatchWarnsWhenSealingKeyLeaves checks that a reload without the key
+// that was sealing (or without any key of the previous keyring) is logged
+// as a warning that names both keys and says what it costs, and that a
+// rotation that keeps the sealing key is logged at Info.
+func TestWatchWarnsWhenSealingKeyLeaves(t *testing.T) {
+	t.Parallel()
+	a, b, c := testKey(t, 1), testKey(t, 2), testKey(t, 3)
+	path := filepath.Join(t.TempDir(), "keyring.json")
+	writeKeys(t, path, ringJSON(t, tokensession.KeyringEntry{Key: a}))
+	h := startWatch(t, tokensession.FileKeySource(path))
+
+	step := func(what string, entries []tokensession.KeyringEntry, level slog.Level, want map[string]string) {
+		t.Helper()
+		replace(t, path, ringJSON(t, entries...))
+		h.tick()
+		r, attrs := h.last(t)
+		if r.Level != level {
+			t.Fatalf("%s: logged %q at %v, want %v:\n%s", what, r.Message, r.Level, level, h.log)
+		}
+		for k, v := range want {
+			if attrs[k] != v {
+				t.Errorf("%s: attribute %s = %q, want %q", what, k, attrs[k], v)
+			}
+		}
+		if level == slog.LevelInfo && (attrs["was_sealing"] != "" || attrs["hint"] != "") {
+			t.Errorf("%s: a warning's attributes at Info: %v", what, attrs)
+		}
+	}
+
+	// A rotation: the new key first, the old one kept.
+	step("new key added", []tokensession.KeyringEntry{{Key: b}, {Key: a}}, slog.LevelInfo, map[string]string{})
+	// The old key pruned: it no longer sealed.
+	step("old key pruned", []tokensession.KeyringEntry{{Key: c}, {Key: b}}, slog.LevelInfo, map[string]string{})
+	// The sealing key c removed, b kept.
+	step("sealing key removed", []tokensession.KeyringEntry{{Key: b}}, slog.LevelWarn, map[string]string{
+		"was_sealing": c.ID(),
+		"sealing":     b.ID(),
+		"hint":        "tokens sealed by " + c.ID() + " can no longer be opened here; its sessions will be lost unless that was intended",
+	})
+	if r, _ := h.last(t); r.Message != "keyring reloaded without the key that was sealing" {
+		t.Errorf("message %q", r.Message)
+	}
+	// Every key replaced.
+	step("every key replaced", []tokensession.KeyringEntry{{Key: a}}, slog.LevelWarn, map[string]string{
+		"was_sealing": b.ID(),
+		"sealing":     a.ID(),
+		"hint":        "no key of the previous keyring is in the new one: tokens sealed before this reload can no longer be opened here; their sessions will be lost unless that was intended",
+	})
+	if h.sealing(t) != a.ID() {
+		t.Fatal("the new keyring was not loaded after the warning")
+	}
+	// An unchanged keyring: nothing to warn about.
+	h.sighup()
+	if r, _ := h.last(t); r.Level != slog.LevelInfo {
+		t.Errorf("reload of the same keyring logged at %v", r.Level)
+	}
+	h.expect(t, "all steps", 6, 0)
+}
+
+// setOnly is a watcher target that is not a manager: the watcher compares
+// a reload with the keyring it loaded before.
+type setOnly struct{}
+
+func (setOnly) SetKeyring(*tokensession.Keyring) error { return nil }
+
+func TestWatchWarnsWhenSealingKeyLeavesOtherTarget(t *testing.T) {
+	t.Parallel()
+	a, b := testKey(t, 1), testKey(t, 2)
+	path := filepath.Join(t.TempDir(), "keyring.json")
+	writeKeys(t, path, ringJSON(t, tokensession.KeyringEntry{Key: a}))
+	h := startWatchTarget(t, tokensession.FileKeySource(path), setOnly{})
+	if r, _ := h.last(t); r.Level != slog.LevelInfo {
+		t.Fatalf("first reload logged at %v", r.Level)
+	}
+	replace(t, path, ringJSON(t, tokensession.KeyringEntry{Key: b}))
+	h.tick()
+	if r, attrs := h.last(t); r.Level != slog.LevelWarn || attrs["was_sealing"] != a.ID() || attrs["sealing"] != b.ID() {
+		t.Fatalf("logged %q at %v with %v, want a warning naming both keys:\n%s", r.Message, r.Level, attrs, h.log)
+	}
 }
