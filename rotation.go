@@ -69,8 +69,11 @@ func (s KeyState) String() string {
 // leeway) after the last instance started sealing with the new key, since
 // the middleware re-seals an old key's session on its next request. Tokens
 // that are never refreshed (bearer tokens from [Manager.Seal]) need the
-// absolute lifetime instead. Drop the key once NotAfter and the leeway
-// have passed.
+// absolute lifetime instead. Keep a retired key listed until no token it
+// sealed can still be live (NotAfter plus the idle timeout and the leeway,
+// or the absolute lifetime for bearer tokens): while it is listed, its
+// cookies are recognised as retired and deleted; once dropped, they name an
+// unknown key, over which the middleware refuses to write.
 //
 // A Keyring is safe for concurrent use. Replace a manager's keyring with
 // [Manager.SetKeyring].
@@ -308,7 +311,8 @@ func (r *Keyring) sealingIndex(now time.Time) int {
 // is the one new tokens are sealed with, and there is none when every key
 // is staged or retired. It does not apply a manager's leeway:
 // [Manager.Open] still accepts a retired key's tokens for [Config.Leeway]
-// after its NotAfter, so drop a retired key from the ring only after that.
+// after its NotAfter; drop a retired key from the ring only when no token
+// it sealed can still be live (see [Keyring]).
 func (r *Keyring) States(now time.Time) iter.Seq2[KeyringEntry, KeyState] {
 	return func(yield func(KeyringEntry, KeyState) bool) {
 		sealing := r.sealingIndex(now)
