@@ -31,12 +31,15 @@ type inspectInput struct {
 	refused error
 }
 
-// leftAlone explains the verdict on chunk cookies of more chunks or bytes
-// than -max-chunks and -max-cookie-size allow; leftAloneOne on a cookie
-// larger than -max-cookie-size.
+// Why the middleware leaves alone a cookie too large for this
+// configuration, and which flags describe the application's: for chunk
+// cookies of more chunks than -max-chunks (leftAloneChunks), or of more
+// bytes than -max-chunks and -max-cookie-size allow (leftAloneBytes), and
+// for a cookie larger than -max-cookie-size (leftAloneOne).
 const (
-	leftAlone    = "too large for this configuration, so the middleware leaves them alone (an instance with a larger MaxChunks or MaxCookieSize may have written them; give -max-chunks and -max-cookie-size their values)"
-	leftAloneOne = "too large for this configuration, so the middleware leaves it alone (an instance with a larger MaxCookieSize may have written it; give -max-cookie-size its value)"
+	leftAloneChunks = "too large for this configuration, so the middleware leaves them alone (an instance with a larger MaxChunks may have written them; set -max-chunks to the application's Config.MaxChunks)"
+	leftAloneBytes  = "too large for this configuration, so the middleware leaves them alone (an instance with a larger MaxChunks or MaxCookieSize may have written them; set -max-chunks and -max-cookie-size to the application's Config.MaxChunks and Config.MaxCookieSize)"
+	leftAloneOne    = "too large for this configuration, so the middleware leaves it alone (an instance with a larger MaxCookieSize may have written it; set -max-cookie-size to the application's Config.MaxCookieSize)"
 )
 
 // devCookieName is the cookie name the library defaults to with
@@ -186,9 +189,9 @@ func parseInspectInput(tainted, name string, maxChunks, maxSize int) (inspectInp
 		// malformed.
 		in.refused = &verdict{tokensession.ErrMalformed, "token exceeds the size limit"}
 	case used > maxChunks:
-		in.refused = &verdict{tokensession.ErrTooLarge, fmt.Sprintf("%s, more than -max-chunks %d: %s", counted, maxChunks, leftAlone)}
+		in.refused = &verdict{tokensession.ErrTooLarge, fmt.Sprintf("%s, more than -max-chunks %d: %s", counted, maxChunks, leftAloneChunks)}
 	case len(in.token) > maxTokenSize(name, maxChunks, maxSize):
-		in.refused = &verdict{tokensession.ErrTooLarge, fmt.Sprintf("%d bytes in chunk cookies, more than %d chunks carry (-max-chunks %d, -max-cookie-size %d): %s", len(in.token), maxChunks, maxChunks, maxSize, leftAlone)}
+		in.refused = &verdict{tokensession.ErrTooLarge, fmt.Sprintf("%d bytes in chunk cookies, more than %d chunks carry (-max-chunks %d, -max-cookie-size %d): %s", len(in.token), maxChunks, maxChunks, maxSize, leftAloneBytes)}
 	}
 	return in, nil
 }

@@ -88,8 +88,9 @@ Flags:
   -absolute D         absolute session lifetime (default 24h)
   -leeway D           tolerated clock skew (default 30s; 0 for none)
   -max-chunks N       the application's Config.MaxChunks: the most chunk
-                      cookies it reads and the token size bound (default
-                      16, the library maximum)
+                      cookies it reads, which also bounds the token size
+                      (1 to 16; default 1, the library default; give your
+                      Config.MaxChunks)
   -max-cookie-size N  the application's Config.MaxCookieSize: the most
                       bytes of name and value in one cookie it reads,
                       which also bounds the token size (512 to 4096;
@@ -110,7 +111,7 @@ func runInspect(c *cli, args []string) error {
 	idle := fs.Duration("idle", tokensession.DefaultIdleTimeout, "idle timeout")
 	absolute := fs.Duration("absolute", tokensession.DefaultAbsoluteTimeout, "absolute lifetime")
 	leeway := fs.Duration("leeway", tokensession.DefaultLeeway, "clock skew tolerance")
-	maxChunks := fs.Int("max-chunks", cookiechunk.Max, "Config.MaxChunks")
+	maxChunks := fs.Int("max-chunks", defaultMaxChunks, "Config.MaxChunks")
 	maxCookieSize := fs.Int("max-cookie-size", cookieSize, "Config.MaxCookieSize")
 	pos, err := c.parseFlags(name, fs, args)
 	if err != nil {
@@ -150,6 +151,7 @@ func runInspect(c *cli, args []string) error {
 		// token in a cookie of MaxCookieSize bytes.
 		return usageErrorf("inspect: -cookie-name is too long to leave room for a token in a cookie of -max-cookie-size %d bytes", *maxCookieSize)
 	}
+	set := settings{cookieName: *cookieName, purpose: *purpose, maxChunks: *maxChunks, maxCookieSize: *maxCookieSize}
 	v := verifier{
 		ring:     ring,
 		implicit: format.Implicit(*purpose),
@@ -170,7 +172,7 @@ func runInspect(c *cli, args []string) error {
 
 	now := c.now()
 	o := v.open(in.token, now)
-	report(c.stdout, in, o, ring, *purpose, now)
+	report(c.stdout, in, o, &v, set, now)
 	verdict := o.verdict
 	if in.refused != nil {
 		// The middleware does not open these cookies at all.
@@ -249,8 +251,16 @@ func (c *cli) warnMode(label, path string) {
 	}
 }
 
-// report prints what inspect finds in the token, the verdict aside.
-func report(w io.Writer, in inspectInput, o opening, ring *tokensession.Keyring, purpose string, now time.Time) {
+// settings are the flags that describe the application's Config.
+type settings struct {
+	cookieName, purpose      string
+	maxChunks, maxCookieSize int
+}
+
+// report prints what inspect finds in the token, opened by v, the verdict
+// aside.
+func report(w io.Writer, in inspectInput, o opening, v *verifier, set settings, now time.Time) {
+	ring, purpose := v.ring, set.purpose
 	switch {
 	case in.chunks > 0:
 		cookie := userText(in.cookie)
@@ -271,6 +281,12 @@ func report(w io.Writer, in inspectInput, o opening, ring *tokensession.Keyring,
 		default:
 			fmt.Fprintf(w, "note:     chunk cookie %s.%d is empty: it joins as nothing, as in the middleware\n", userText(in.cookie), i)
 		}
+	}
+	if in.cookie == "" && len(in.token) > v.maxToken && len(in.token) <= maxTokenSize(set.cookieName, cookiechunk.Max, cookieSize) {
+		// Manager.Open calls it malformed, but an application with
+		// larger settings opens it.
+		fmt.Fprintf(w, "note:     the token has %d bytes, more than the cookies of -max-chunks %d and -max-cookie-size %d carry (%d): if the application's Config.MaxChunks or Config.MaxCookieSize is larger, set -max-chunks and -max-cookie-size to them\n",
+			len(in.token), set.maxChunks, set.maxCookieSize, v.maxToken)
 	}
 	fmt.Fprintf(w, "purpose:  %s\n", userText(purpose))
 

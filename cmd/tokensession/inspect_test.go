@@ -186,13 +186,20 @@ func TestInspect(t *testing.T) {
 		{name: "cookie header on stdin, two lines", args: keys, stdin: "Cookie: a=1\nCookie: " + name + "=" + tok + "\n", wantOut: []string{"valid now"}},
 		{
 			name:    "chunked cookie header",
-			args:    keys,
+			args:    append(keys, "-max-chunks", "3"),
 			stdin:   "Cookie: " + name + ".1=" + chunks[1] + "; other=x; " + name + ".0=" + chunks[0] + "; " + name + ".2=" + chunks[2],
 			wantOut: []string{"from cookies __Host-session.0 … __Host-session.2 (3 chunks)\n", "key ID:   " + key.ID(), "\"user\": \"alice\"", "valid now"},
 		},
 		{
+			name:     "two chunks with the default -max-chunks",
+			args:     keys,
+			stdin:    "Cookie: " + name + ".0=" + bigChunks[0] + "; " + name + ".1=" + bigChunks[1],
+			wantCode: 1, wantErr: "inspect: invalid: session too large: 2 chunk cookies, more than -max-chunks 1: too large for this configuration, so the middleware leaves them alone (an instance with a larger MaxChunks may have written them; set -max-chunks to the application's Config.MaxChunks)",
+			wantOut: []string{"(2 chunks)", strings.Repeat("x", 6000)},
+		},
+		{
 			name:    "large chunked session",
-			args:    keys,
+			args:    append(keys, "-max-chunks", "4"),
 			stdin:   "Cookie: " + name + ".0=" + bigChunks[0] + "; " + name + ".1=" + bigChunks[1],
 			wantOut: []string{"(2 chunks)", strings.Repeat("x", 6000), "valid now"},
 		},
@@ -204,11 +211,12 @@ func TestInspect(t *testing.T) {
 		},
 		{
 			name:     "large session over the app's bound",
-			args:     append(keys, "-max-chunks", "1"),
+			args:     keys,
 			stdin:    big,
 			wantCode: 1, wantErr: "inspect: invalid: malformed token: token exceeds the size limit",
-			wantOut: []string{"\"blob\"", "invalid: malformed token: token exceeds the size limit\n"},
+			wantOut: []string{"\"blob\"", "note:     the token has " + strconv.Itoa(len(big)) + " bytes, more than the cookies of -max-chunks 1 and -max-cookie-size 4096 carry (4082): if the application's Config.MaxChunks or Config.MaxCookieSize is larger, set -max-chunks and -max-cookie-size to them\n", "invalid: malformed token: token exceeds the size limit\n"},
 		},
+		{name: "large session within -max-chunks", args: append(keys, "-max-chunks", "4"), stdin: big, wantOut: []string{"\"blob\"", "valid now"}},
 		{name: "keys flag", args: []string{"-keys", secrets, tok}, wantOut: []string{"valid now"}},
 		{name: "SESSION_KEYRING path", env: fileEnv, args: []string{tok}, wantOut: []string{"valid now"}},
 		{name: "SESSION_KEYRING JSON", env: map[string]string{"SESSION_KEYRING": mustJSON(t, ring)}, args: []string{tok}, wantOut: []string{"valid now"}},
@@ -238,7 +246,7 @@ func TestInspect(t *testing.T) {
 			wantOut: []string{"key ID:   " + key.ID(), "claims:   not decrypted (not authentic: wrong key or purpose, or altered)\n", "invalid: token not authentic\n"},
 		},
 		{
-			name: "tampered chunk", args: keys,
+			name: "tampered chunk", args: append(keys, "-max-chunks", "3"),
 			stdin:    name + ".0=" + chunks[0] + "; " + name + ".1=" + tamper(chunks[1], len(chunks[1])/2) + "; " + name + ".2=" + chunks[2],
 			wantCode: 1, wantErr: "not authentic",
 		},
@@ -287,7 +295,7 @@ func TestInspect(t *testing.T) {
 		// Empty cookies, as a client that ignores Max-Age keeps those the
 		// middleware expired, are read as the middleware reads them.
 		{
-			name: "empty chunk in the middle joins as nothing", args: append(keys, name+".0="+chunks[0]+"; "+name+".1=; "+name+".2="+chunks[2]),
+			name: "empty chunk in the middle joins as nothing", args: append(keys, "-max-chunks", "3", name+".0="+chunks[0]+"; "+name+".1=; "+name+".2="+chunks[2]),
 			wantCode: 1, wantErr: "inspect: invalid: token not authentic",
 			wantOut: []string{"(3 chunks)\n", "note:     chunk cookie __Host-session.1 is empty: it joins as nothing, as in the middleware\n"},
 		},
@@ -309,11 +317,11 @@ func TestInspect(t *testing.T) {
 			wantOut: []string{"(2 chunks)\n", "note:     chunk cookie __Host-session.1 is empty", "\nvalid now\n"},
 		},
 		{
-			name: "empty cookie gives way to the chunks", args: append(keys, name+"=; "+name+".0="+chunks[0]+"; "+name+".1="+chunks[1]+"; "+name+".2="+chunks[2]),
+			name: "empty cookie gives way to the chunks", args: append(keys, "-max-chunks", "3", name+"=; "+name+".0="+chunks[0]+"; "+name+".1="+chunks[1]+"; "+name+".2="+chunks[2]),
 			wantOut: []string{"(3 chunks)\n", "note:     cookie __Host-session is empty, so the chunks are read, as the middleware does", "\nvalid now\n"},
 		},
 		{name: "empty cookie, incomplete chunks", args: append(keys, name+"=; "+name+".0="+tok), wantCode: 1, wantErr: "(have .0)"},
-		{name: "first of duplicate chunks empty", args: append(keys, name+".1=; "+name+".0="+chunks[0]+"; "+name+".1="+chunks[1]+"; "+name+".2="+chunks[2]), wantCode: 1, wantErr: "inspect: invalid: token not authentic"},
+		{name: "first of duplicate chunks empty", args: append(keys, "-max-chunks", "3", name+".1=; "+name+".0="+chunks[0]+"; "+name+".1="+chunks[1]+"; "+name+".2="+chunks[2]), wantCode: 1, wantErr: "inspect: invalid: token not authentic"},
 		{name: "chunk gap", args: append(keys, name+".0="+chunks[0]+"; "+name+".2="+chunks[2]), wantCode: 1, wantErr: "not a complete, contiguous set of two or more (have .0 .2)"},
 		{name: "chunks without 0", args: append(keys, name+".1="+chunks[1]+"; "+name+".2="+chunks[2]), wantCode: 1, wantErr: "(have .1 .2)"},
 		{name: "single chunk", args: append(keys, name+".0="+tok), wantCode: 1, wantErr: "(have .0)"},
@@ -439,7 +447,8 @@ func TestInspectMisplacedInput(t *testing.T) {
 	other := tokensession.GenerateKey()
 	forms := secretForms(t, other)
 	const looksLikeKey = "inspect: the input looks like a key, which is a secret, not a token (it is not shown): give inspect a session token (v4.local.…) or a Cookie header, and the keys with -keyring, -keys or the environment"
-	keys := []string{"-keys", key.UnsafeExportPASERK()}
+	// big is sealed with MaxChunks 4.
+	keys := []string{"-keys", key.UnsafeExportPASERK(), "-max-chunks", "4"}
 
 	type tc struct {
 		name, arg, stdin string
@@ -743,6 +752,22 @@ func TestPrintableLine(t *testing.T) {
 	} {
 		if got := printableLine(in); got != want {
 			t.Errorf("printableLine(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestInspectUsage checks what inspect's usage promises about its
+// defaults and its verdicts, white space aside.
+func TestInspectUsage(t *testing.T) {
+	r := exec(t, t0, nil, "", "inspect", "-h")
+	checkResult(t, r, 0, "")
+	usage := strings.Join(strings.Fields(r.stdout), " ")
+	for _, want := range []string{
+		"-max-chunks N the application's Config.MaxChunks",
+		"(1 to 16; default 1, the library default; give your Config.MaxChunks)",
+	} {
+		if !strings.Contains(usage, want) {
+			t.Errorf("usage does not say %q:\n%s", want, r.stdout)
 		}
 	}
 }

@@ -25,10 +25,10 @@ type parityConfig struct {
 }
 
 // parityConfigs are the settings the parity tests write and read cookies
-// with. The default one passes no -max-cookie-size, so that inspect's
-// default is checked to be the library's.
+// with. The default one passes no flags, so that inspect's defaults are
+// checked to be the library's.
 var parityConfigs = []parityConfig{
-	{"default", tokensession.Config[json.RawMessage]{}, []string{"-max-chunks", "1"}},
+	{"default", tokensession.Config[json.RawMessage]{}, nil},
 	{"MaxChunks 4", tokensession.Config[json.RawMessage]{MaxChunks: 4}, []string{"-max-chunks", "4", "-max-cookie-size", "4096"}},
 	{"MaxCookieSize 512, MaxChunks 16", tokensession.Config[json.RawMessage]{MaxCookieSize: 512, MaxChunks: 16}, []string{"-max-chunks", "16", "-max-cookie-size", "512"}},
 	{"MaxCookieSize 1024, MaxChunks 3", tokensession.Config[json.RawMessage]{MaxCookieSize: 1024, MaxChunks: 3}, []string{"-max-chunks", "3", "-max-cookie-size", "1024"}},

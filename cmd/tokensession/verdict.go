@@ -18,10 +18,12 @@ import (
 
 // cookieSize is the largest, and the default, Config.MaxCookieSize: the
 // bytes of name and value that browsers keep in one cookie.
-// minCookieSize is the smallest Config.MaxCookieSize.
+// minCookieSize is the smallest Config.MaxCookieSize. defaultMaxChunks
+// is the default Config.MaxChunks: one cookie, no chunks.
 const (
-	cookieSize    = 4096
-	minCookieSize = 512
+	cookieSize       = 4096
+	minCookieSize    = 512
+	defaultMaxChunks = 1
 )
 
 // maxTokenSize returns the longest token a Manager opens with this
