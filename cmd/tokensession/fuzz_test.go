@@ -79,7 +79,10 @@ func FuzzInspectInput(f *testing.F) {
 			checkHeaderParity(t, m, &v, tainted)
 		}
 		in, err := parseInspectInput(tainted, name, cookiechunk.Max, cookieSize)
-		if err == nil {
+		if err == nil && in.token == "" && in.refused == nil {
+			t.Fatal("no token, and no verdict")
+		}
+		if err == nil && in.token != "" {
 			// inspect's verdict is Manager.Open's, in the same words.
 			want := "valid now"
 			if _, _, err := m.Open(in.token); err != nil {
@@ -93,8 +96,6 @@ func FuzzInspectInput(f *testing.F) {
 				t.Fatalf("inspect says %q, Manager.Open %q", got, want)
 			}
 			switch {
-			case in.token == "":
-				t.Fatal("empty token accepted")
 			case len(in.token) > len(tainted):
 				t.Fatalf("token of %d bytes from %d bytes of input", len(in.token), len(tainted))
 			case in.cookie == "" && in.chunks != 0, in.chunks == 1, in.chunks > cookiechunk.Max:
@@ -119,8 +120,17 @@ func FuzzInspectInput(f *testing.F) {
 		if code != 0 && code != 1 {
 			t.Fatalf("exit %d: %s", code, stderr.String())
 		}
-		if code == 1 && (!strings.HasPrefix(stderr.String(), "tokensession: ") || strings.Count(stderr.String(), "\n") != 1) {
-			t.Fatalf("stderr is not one line: %q", stderr.String())
+		// Exit status 1 comes with a report ending in a verdict on
+		// stdout, or with one line on stderr (input that is not a token,
+		// or looks like a key), never both.
+		if code == 1 && stderr.Len() == 0 && strings.Count("\n"+stdout.String(), "\ninvalid: ") != 1 {
+			t.Fatalf("no verdict line:\n%s", stdout.String())
+		}
+		if code == 1 && stderr.Len() > 0 && (stdout.Len() > 0 || !strings.HasPrefix(stderr.String(), "tokensession: ") || strings.Count(stderr.String(), "\n") != 1) {
+			t.Fatalf("stderr is not one line, or comes with a report: %q\n%s", stderr.String(), stdout.String())
+		}
+		if code == 0 && stderr.Len() > 0 {
+			t.Fatalf("stderr %q", stderr.String())
 		}
 		// Only the verdict prints "valid now", as the last line, with exit
 		// status 0: nothing in the input can forge it.

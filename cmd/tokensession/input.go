@@ -18,7 +18,7 @@ const maxInspectInput = 128 << 10
 
 // An inspectInput is the token found in inspect's input.
 type inspectInput struct {
-	token  string
+	token  string // "" when refused says why a Cookie header holds none
 	cookie string // the cookie it came from; "" for a bare token
 	chunks int    // how many chunk cookies were joined, empty ones included; 0 for none
 	// emptyPlain is set when the cookie itself was present but empty, so
@@ -29,6 +29,8 @@ type inspectInput struct {
 	// refused, if not nil, is why the middleware would not open the
 	// cookies at all: the verdict, whatever the token holds.
 	refused error
+	// notes are what the report says of the cookies, one line each.
+	notes []string
 }
 
 // Why the middleware leaves alone a cookie too large for this
@@ -41,6 +43,9 @@ const (
 	leftAloneBytes  = "too large for this configuration, so the middleware leaves them alone (an instance with a larger MaxChunks or MaxCookieSize may have written them; set -max-chunks and -max-cookie-size to the application's Config.MaxChunks and Config.MaxCookieSize)"
 	leftAloneOne    = "too large for this configuration, so the middleware leaves it alone (an instance with a larger MaxCookieSize may have written it; set -max-cookie-size to the application's Config.MaxCookieSize)"
 )
+
+// emptyCookie notes what an empty cookie is.
+const emptyCookie = "an empty cookie is what a client that ignores Max-Age=0 keeps of one the middleware expired"
 
 // devCookieName is the cookie name the library defaults to with
 // UnsafeAllowHTTP, which the examples use over plain http.
@@ -61,11 +66,15 @@ const devCookieName = "session"
 // empty, the first of duplicate cookies wins, and empty chunks at the end
 // of a set join as nothing and do not count against maxChunks, as in the
 // middleware; the empty cookies are noted (in.emptyPlain,
-// in.emptyChunks). A header with more cookies than net/http reads is an
-// error: the middleware sees no cookie in it at all. So are an empty
-// cookie alone and a set of nothing but empty chunks, from which the
-// middleware reads no session, and input that looks like a key: the error
-// says so without repeating it.
+// in.emptyChunks).
+//
+// A header from which the middleware reads no session gives no token, and
+// in.refused says why, in the middleware's terms: no cookie of the name,
+// an empty cookie alone, a set of nothing but empty chunks (no session),
+// an incomplete set of chunks, or more cookies than net/http reads
+// (malformed). The error is for input that is neither a token nor a
+// Cookie header, and for input that looks like a key: it says so without
+// repeating it.
 func parseInspectInput(tainted, name string, maxChunks, maxSize int) (inspectInput, error) {
 	if len(tainted) > maxInspectInput {
 		return inspectInput{}, fmt.Errorf("input larger than %d bytes", maxInspectInput)
@@ -118,13 +127,21 @@ func parseInspectInput(tainted, name string, maxChunks, maxSize int) (inspectInp
 		}
 		devCookie = devCookie || k == devCookieName || k == devCookieName+".0"
 	}) {
-		return inspectInput{}, fmt.Errorf("the Cookie header has more than %d cookies, more than net/http reads: the middleware would read no session from it", cookiechunk.MaxPairs)
+		return inspectInput{
+			cookie:  name,
+			refused: &verdict{tokensession.ErrMalformed, fmt.Sprintf("the Cookie header holds more cookies than net/http reads (%d)", cookiechunk.MaxPairs)},
+			notes:   []string{"net/http reads no cookie at all from a Cookie header of more cookies than that, so neither does the middleware"},
+		}, nil
 	}
 	// An empty cookie is what a client that ignores Max-Age keeps of one
 	// the middleware expired: it gives way to the chunks.
 	if set.HasPlain && (set.Plain != "" || set.Present == 0) {
 		if set.Plain == "" {
-			return inspectInput{}, fmt.Errorf("cookie %s is empty: the middleware reads no session from it", quoteArg(name))
+			return inspectInput{
+				cookie:  name,
+				refused: &verdict{errNoSession, fmt.Sprintf("cookie %s is empty", quoteArg(name))},
+				notes:   []string{emptyCookie},
+			}, nil
 		}
 		if looksLikeKey(set.Plain) {
 			return inspectInput{}, errKey
@@ -141,13 +158,14 @@ func parseInspectInput(tainted, name string, maxChunks, maxSize int) (inspectInp
 		return in, nil
 	}
 	if set.Present == 0 {
-		if devCookie && name == tokensession.DefaultCookieName {
-			return inspectInput{}, fmt.Errorf("no cookie named %s in the Cookie header, but one named %q, the name the library gives the session cookie over plain http (UnsafeAllowHTTP, as in the examples): add -cookie-name %s", quoteArg(name), devCookieName, devCookieName)
+		in := inspectInput{cookie: name, refused: &verdict{errNoSession, fmt.Sprintf("no cookie named %s in the Cookie header", quoteArg(name))}}
+		switch {
+		case devCookie && name == tokensession.DefaultCookieName:
+			in.notes = []string{fmt.Sprintf("the Cookie header has one named %q, the name the library gives the session cookie over plain http (UnsafeAllowHTTP, as in the examples): add -cookie-name %s", devCookieName, devCookieName)}
+		case len(others) > 0:
+			in.notes = []string{fmt.Sprintf("the Cookie header has %s: if one of them is the session cookie, set -cookie-name", strings.Join(others, ", "))}
 		}
-		if len(others) == 0 {
-			return inspectInput{}, fmt.Errorf("no cookie named %s in the Cookie header", quoteArg(name))
-		}
-		return inspectInput{}, fmt.Errorf("no cookie named %s in the Cookie header, which has %s; set -cookie-name", quoteArg(name), strings.Join(others, ", "))
+		return in, nil
 	}
 	n, ok := set.Count()
 	if !ok {
@@ -157,7 +175,11 @@ func parseInspectInput(tainted, name string, maxChunks, maxSize int) (inspectInp
 				have = append(have, fmt.Sprintf(".%d", i))
 			}
 		}
-		return inspectInput{}, fmt.Errorf("chunk cookies of %s are not a complete, contiguous set of two or more (have %s); the middleware ignores them", quoteArg(name), strings.Join(have, " "))
+		return inspectInput{
+			cookie:     name,
+			emptyPlain: set.HasPlain,
+			refused:    &verdict{tokensession.ErrMalformed, fmt.Sprintf("incomplete or non-contiguous cookie chunks: %s has %s, not a complete, contiguous set of two or more", quoteArg(name), strings.Join(have, " "))},
+		}, nil
 	}
 	in := inspectInput{cookie: name, chunks: n, emptyPlain: set.HasPlain}
 	for i, c := range set.Chunks[:n] {
@@ -173,7 +195,8 @@ func parseInspectInput(tainted, name string, maxChunks, maxSize int) (inspectInp
 		used--
 	}
 	if used == 0 {
-		return inspectInput{}, fmt.Errorf("the chunk cookies of %s (.0 to .%d) are all empty: the middleware reads no session from them", quoteArg(name), n-1)
+		in.refused = &verdict{errNoSession, fmt.Sprintf("the chunk cookies of %s (.0 to .%d) are all empty", quoteArg(name), n-1)}
+		return in, nil
 	}
 	in.token = strings.Join(set.Chunks[:used], "")
 	if looksLikeKey(in.token) {

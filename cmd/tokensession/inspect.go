@@ -37,10 +37,12 @@ and an empty chunk joins as nothing (at the end of a set, it does not
 count against -max-chunks). A cookie larger than -max-cookie-size, or a
 set of more chunks (or bytes) than -max-chunks and -max-cookie-size
 allow, is shown but judged too large for this configuration, which the
-middleware leaves alone. A header with more than 3000 cookies, which
-net/http does not read, is an error, and so are an empty NAME alone and
-a set of nothing but empty chunks: the middleware reads no session from
-them. Input that looks like a key is refused, and not repeated.
+middleware leaves alone. A header from which the middleware reads no
+session gets the verdict "invalid: no session: …" (no cookie of the name,
+an empty NAME alone, a set of nothing but empty chunks) or "invalid:
+malformed token: …" (an incomplete set of chunks, or more than 3000
+cookies, which net/http does not read). Input that looks like a key is
+refused, and not repeated.
 
 Prints the key ID from the token's footer, whether the keyring holds that
 key and its state, the decrypted claims (exp, iat, created, sid and the
@@ -48,7 +50,12 @@ data, pretty-printed) even when the token has expired, and a last line
 "valid now" or "invalid: REASON" as Manager.Open (for cookies, the
 middleware) decides with the settings below. The application's
 revocation hooks are not applied. Never prints key material or the token
-itself. Exit status 1 when the token is not valid now.
+itself.
+
+The report, verdict included, goes to stdout; stderr has only warnings,
+usage errors and failures to run (keys that cannot be read, input that
+is neither a token nor a Cookie header). Exit status 0 when the token is
+valid now, 1 when it is not or inspect fails, 2 for a usage error.
 
 Keys (a flag wins over the environment; both flags are an error):
   -keyring PATH       a keyring file, or a directory of credentials
@@ -171,20 +178,27 @@ func runInspect(c *cli, args []string) error {
 	}
 
 	now := c.now()
-	o := v.open(in.token, now)
-	report(c.stdout, in, o, &v, set, now)
-	verdict := o.verdict
-	if in.refused != nil {
-		// The middleware does not open these cookies at all.
-		verdict = in.refused
+	var o opening
+	verdict := in.refused // the middleware does not open these cookies at all
+	if in.token != "" {
+		o = v.open(in.token, now)
+		if verdict == nil {
+			verdict = o.verdict
+		}
 	}
+	report(c.stdout, in, o, &v, set, now)
 	if verdict != nil {
 		fmt.Fprintf(c.stdout, "invalid: %s\n", verdict)
-		return errorf("inspect: invalid: %s", verdict)
+		return errInvalid
 	}
 	fmt.Fprintln(c.stdout, "valid now")
 	return nil
 }
+
+// errInvalid ends inspect with exit status 1 and no message: the report
+// on stdout ends with the verdict. stderr is for usage errors and
+// failures to run.
+var errInvalid = &cliError{code: 1}
 
 // inspectKeyring returns the keyring named by the flags, given as
 // flagSet says, or without them by the environment, read by the
@@ -262,6 +276,8 @@ type settings struct {
 func report(w io.Writer, in inspectInput, o opening, v *verifier, set settings, now time.Time) {
 	ring, purpose := v.ring, set.purpose
 	switch {
+	case in.token == "":
+		fmt.Fprintln(w, "token:    none")
 	case in.chunks > 0:
 		cookie := userText(in.cookie)
 		fmt.Fprintf(w, "token:    %d bytes, from cookies %s.0 … %s.%d (%d chunks)\n", len(in.token), cookie, cookie, in.chunks-1, in.chunks)
@@ -281,6 +297,12 @@ func report(w io.Writer, in inspectInput, o opening, v *verifier, set settings, 
 		default:
 			fmt.Fprintf(w, "note:     chunk cookie %s.%d is empty: it joins as nothing, as in the middleware\n", userText(in.cookie), i)
 		}
+	}
+	for _, note := range in.notes {
+		fmt.Fprintf(w, "note:     %s\n", note)
+	}
+	if in.token == "" {
+		return
 	}
 	if in.cookie == "" && len(in.token) > v.maxToken && len(in.token) <= maxTokenSize(set.cookieName, cookiechunk.Max, cookieSize) {
 		// Manager.Open calls it malformed, but an application with

@@ -159,7 +159,9 @@ func TestInspect(t *testing.T) {
 		stdin    string
 		wantCode int
 		wantOut  []string
-		wantErr  string
+		// wantVerdict is in the verdict line of a report that exits 1;
+		// wantErr in the message of a command that fails.
+		wantVerdict, wantErr string
 	}{
 		{
 			name: "bare token argument", args: append(keys, tok),
@@ -194,7 +196,7 @@ func TestInspect(t *testing.T) {
 			name:     "two chunks with the default -max-chunks",
 			args:     keys,
 			stdin:    "Cookie: " + name + ".0=" + bigChunks[0] + "; " + name + ".1=" + bigChunks[1],
-			wantCode: 1, wantErr: "inspect: invalid: session too large: 2 chunk cookies, more than -max-chunks 1: too large for this configuration, so the middleware leaves them alone (an instance with a larger MaxChunks may have written them; set -max-chunks to the application's Config.MaxChunks)",
+			wantCode: 1, wantVerdict: "session too large: 2 chunk cookies, more than -max-chunks 1: too large for this configuration, so the middleware leaves them alone (an instance with a larger MaxChunks may have written them; set -max-chunks to the application's Config.MaxChunks)",
 			wantOut: []string{"(2 chunks)", strings.Repeat("x", 6000)},
 		},
 		{
@@ -213,7 +215,7 @@ func TestInspect(t *testing.T) {
 			name:     "large session over the app's bound",
 			args:     keys,
 			stdin:    big,
-			wantCode: 1, wantErr: "inspect: invalid: malformed token: token exceeds the size limit",
+			wantCode: 1, wantVerdict: "malformed token: token exceeds the size limit",
 			wantOut: []string{"\"blob\"", "note:     the token has " + strconv.Itoa(len(big)) + " bytes, more than the cookies of -max-chunks 1 and -max-cookie-size 4096 carry (4082): if the application's Config.MaxChunks or Config.MaxCookieSize is larger, set -max-chunks and -max-cookie-size to them\n", "invalid: malformed token: token exceeds the size limit\n"},
 		},
 		{name: "large session within -max-chunks", args: append(keys, "-max-chunks", "4"), stdin: big, wantOut: []string{"\"blob\"", "valid now"}},
@@ -226,77 +228,77 @@ func TestInspect(t *testing.T) {
 		{name: "cookie name sets the purpose", args: append(keys, "-cookie-name", "session", "session="+tokDev), wantOut: []string{"purpose:  session\n", "valid now"}},
 		{
 			name: "idle expiry", at: 31 * time.Minute, args: append(keys, tok),
-			wantCode: 1, wantErr: "inspect: invalid: token expired: past its idle expiry",
+			wantCode: 1, wantVerdict: "token expired: past its idle expiry",
 			wantOut: []string{"exp:      2026-03-01T12:30:00Z (1m0s ago)\n", "\"user\": \"alice\"", "invalid: token expired: past its idle expiry\n"},
 		},
 		{name: "within leeway", at: 30*time.Minute + 10*time.Second, args: append(keys, tok), wantOut: []string{"valid now"}},
 		{
 			name: "no leeway", at: 30*time.Minute + 10*time.Second, args: append(keys, "-leeway", "0", tok),
-			wantCode: 1, wantErr: "past its idle expiry",
+			wantCode: 1, wantVerdict: "token expired: past its idle expiry",
 		},
 		{name: "refreshed session within lifetime", args: append(keys, refreshed), wantOut: []string{"created:  2026-03-01T10:50:00Z (1h10m0s ago)", "valid now"}},
 		{
 			name: "past absolute lifetime", args: append(keys, "-absolute", "1h", refreshed),
-			wantCode: 1, wantErr: "inspect: invalid: token expired: past the session's absolute lifetime",
+			wantCode: 1, wantVerdict: "token expired: past the session's absolute lifetime",
 			wantOut: []string{"\"user\"", "invalid: token expired: past the session's absolute lifetime\n"},
 		},
 		{
 			name: "tampered", args: append(keys, tamper(tok, len("v4.local.")+40)),
-			wantCode: 1, wantErr: "inspect: invalid: token not authentic",
+			wantCode: 1, wantVerdict: "token not authentic",
 			wantOut: []string{"key ID:   " + key.ID(), "claims:   not decrypted (not authentic: wrong key or purpose, or altered)\n", "invalid: token not authentic\n"},
 		},
 		{
 			name: "tampered chunk", args: append(keys, "-max-chunks", "3"),
 			stdin:    name + ".0=" + chunks[0] + "; " + name + ".1=" + tamper(chunks[1], len(chunks[1])/2) + "; " + name + ".2=" + chunks[2],
-			wantCode: 1, wantErr: "not authentic",
+			wantCode: 1, wantVerdict: "token not authentic",
 		},
 		{
 			name: "wrong purpose", args: append(keys, tokAPI),
-			wantCode: 1, wantErr: "invalid: token not authentic",
+			wantCode: 1, wantVerdict: "token not authentic",
 			wantOut: []string{"claims:   not decrypted (not authentic"},
 		},
 		{
 			name: "unknown key", args: append(keys, tokOther),
-			wantCode: 1, wantErr: "inspect: invalid: unknown key ID",
+			wantCode: 1, wantVerdict: "unknown key ID",
 			wantOut: []string{"key ID:   " + other.ID(), "key:      not in the keyring\n", "claims:   not decrypted (key not in the keyring)\n", "invalid: unknown key ID\n"},
 		},
 		{
 			name: "retired key", args: append(keys, tokRetired),
-			wantCode: 1, wantErr: "inspect: invalid: key retired",
+			wantCode: 1, wantVerdict: "key retired",
 			wantOut: []string{"key:      in the keyring at position 1, retired\n", "iat:      2026-03-01T10:30:00Z (1h30m0s ago)", "invalid: key retired\n"},
 		},
 		{
 			name: "footer swapped to another key", args: append(keys, withFooter(tok, retired.ID())),
-			wantCode: 1, wantErr: "invalid: key retired",
+			wantCode: 1, wantVerdict: "key retired",
 			wantOut: []string{"key ID:   " + retired.ID(), "not decrypted"},
 		},
 		{
 			name: "not a token", args: append(keys, "hello"),
-			wantCode: 1, wantErr: "inspect: invalid: malformed token: not a v4.local token",
+			wantCode: 1, wantVerdict: "malformed token: not a v4.local token",
 			wantOut: []string{"key ID:   none (not a v4.local token)\n", "claims:   not decrypted (no key ID)\n"},
 		},
 		{
 			name: "bad footer", args: append(keys, tok[:strings.LastIndexByte(tok, '.')+1]+"e30"),
-			wantCode: 1, wantErr: "malformed token",
+			wantCode: 1, wantVerdict: "malformed token: footer is not exactly",
 			wantOut: []string{"key ID:   none (footer is not exactly {\"kid\":\"k4.lid.…\"})\n"},
 		},
 		{
 			name: "no footer", args: append(keys, tok[:strings.LastIndexByte(tok, '.')]),
-			wantCode: 1, wantErr: "malformed token: token has no footer",
+			wantCode: 1, wantVerdict: "malformed token: token has no footer",
 		},
 		{name: "terminal escapes in data", args: append(keys, tokEvil), wantOut: []string{`"x": "\u009b31m"`, "valid now"}},
 
 		// Errors before any report.
-		{name: "no cookie of the name", args: append(keys, "Cookie: a=1; b=2"), wantCode: 1, wantErr: `inspect: no cookie named "__Host-session" in the Cookie header, which has "a", "b"; set -cookie-name`},
-		{name: "empty cookie", args: append(keys, name+"="), wantCode: 1, wantErr: `cookie "__Host-session" is empty`},
-		{name: "empty chunks", stdin: name + ".1=\n" + name + ".0=", args: keys, wantCode: 1, wantErr: `inspect: the chunk cookies of "__Host-session" (.0 to .1) are all empty: the middleware reads no session from them`},
-		{name: "empty cookie and empty chunks", args: append(keys, name+"=; "+name+".0=; "+name+".1=; "+name+".2="), wantCode: 1, wantErr: "(.0 to .2) are all empty"},
+		{name: "no cookie of the name", args: append(keys, "Cookie: a=1; b=2"), wantCode: 1, wantVerdict: `no session: no cookie named "__Host-session" in the Cookie header`, wantOut: []string{"token:    none\n", `note:     the Cookie header has "a", "b": if one of them is the session cookie, set -cookie-name` + "\n"}},
+		{name: "empty cookie", args: append(keys, name+"="), wantCode: 1, wantVerdict: `no session: cookie "__Host-session" is empty`, wantOut: []string{"token:    none\n", "note:     an empty cookie is what a client that ignores Max-Age=0 keeps of one the middleware expired\n"}},
+		{name: "empty chunks", stdin: name + ".1=\n" + name + ".0=", args: keys, wantCode: 1, wantVerdict: `no session: the chunk cookies of "__Host-session" (.0 to .1) are all empty`, wantOut: []string{"token:    none\n", "note:     chunk cookie __Host-session.0 is empty"}},
+		{name: "empty cookie and empty chunks", args: append(keys, name+"=; "+name+".0=; "+name+".1=; "+name+".2="), wantCode: 1, wantVerdict: "(.0 to .2) are all empty"},
 
 		// Empty cookies, as a client that ignores Max-Age keeps those the
 		// middleware expired, are read as the middleware reads them.
 		{
 			name: "empty chunk in the middle joins as nothing", args: append(keys, "-max-chunks", "3", name+".0="+chunks[0]+"; "+name+".1=; "+name+".2="+chunks[2]),
-			wantCode: 1, wantErr: "inspect: invalid: token not authentic",
+			wantCode: 1, wantVerdict: "token not authentic",
 			wantOut: []string{"(3 chunks)\n", "note:     chunk cookie __Host-session.1 is empty: it joins as nothing, as in the middleware\n"},
 		},
 		{
@@ -305,7 +307,7 @@ func TestInspect(t *testing.T) {
 		},
 		{
 			name: "empty chunks at the end, beyond -max-chunks", args: append(keys, "-max-chunks", "2", name+".0="+chunks[0]+"; "+name+".1="+chunks[1]+"; "+name+".2="+chunks[2]+"; "+name+".3=; "+name+".4="),
-			wantCode: 1, wantErr: "inspect: invalid: session too large: 3 chunk cookies (and 2 empty ones after them, which do not count), more than -max-chunks 2",
+			wantCode: 1, wantVerdict: "session too large: 3 chunk cookies (and 2 empty ones after them, which do not count), more than -max-chunks 2",
 			wantOut: []string{"(5 chunks)\n", "__Host-session.3 is empty", "__Host-session.4 is empty"},
 		},
 		{
@@ -320,62 +322,62 @@ func TestInspect(t *testing.T) {
 			name: "empty cookie gives way to the chunks", args: append(keys, "-max-chunks", "3", name+"=; "+name+".0="+chunks[0]+"; "+name+".1="+chunks[1]+"; "+name+".2="+chunks[2]),
 			wantOut: []string{"(3 chunks)\n", "note:     cookie __Host-session is empty, so the chunks are read, as the middleware does", "\nvalid now\n"},
 		},
-		{name: "empty cookie, incomplete chunks", args: append(keys, name+"=; "+name+".0="+tok), wantCode: 1, wantErr: "(have .0)"},
-		{name: "first of duplicate chunks empty", args: append(keys, "-max-chunks", "3", name+".1=; "+name+".0="+chunks[0]+"; "+name+".1="+chunks[1]+"; "+name+".2="+chunks[2]), wantCode: 1, wantErr: "inspect: invalid: token not authentic"},
-		{name: "chunk gap", args: append(keys, name+".0="+chunks[0]+"; "+name+".2="+chunks[2]), wantCode: 1, wantErr: "not a complete, contiguous set of two or more (have .0 .2)"},
-		{name: "chunks without 0", args: append(keys, name+".1="+chunks[1]+"; "+name+".2="+chunks[2]), wantCode: 1, wantErr: "(have .1 .2)"},
-		{name: "single chunk", args: append(keys, name+".0="+tok), wantCode: 1, wantErr: "(have .0)"},
+		{name: "empty cookie, incomplete chunks", args: append(keys, name+"=; "+name+".0="+tok), wantCode: 1, wantVerdict: `malformed token: incomplete or non-contiguous cookie chunks: "__Host-session" has .0, not a complete, contiguous set of two or more`},
+		{name: "first of duplicate chunks empty", args: append(keys, "-max-chunks", "3", name+".1=; "+name+".0="+chunks[0]+"; "+name+".1="+chunks[1]+"; "+name+".2="+chunks[2]), wantCode: 1, wantVerdict: "token not authentic"},
+		{name: "chunk gap", args: append(keys, name+".0="+chunks[0]+"; "+name+".2="+chunks[2]), wantCode: 1, wantVerdict: `"__Host-session" has .0 .2, not a complete`},
+		{name: "chunks without 0", args: append(keys, name+".1="+chunks[1]+"; "+name+".2="+chunks[2]), wantCode: 1, wantVerdict: "has .1 .2, not"},
+		{name: "single chunk", args: append(keys, name+".0="+tok), wantCode: 1, wantVerdict: "has .0, not"},
 		{
 			name: "chunk beyond -max-chunks", args: append(keys, "-max-chunks", "2", name+".0="+chunks[0]+"; "+name+".1="+chunks[1]+"; "+name+".2="+chunks[2]),
-			wantCode: 1, wantErr: "inspect: invalid: session too large: 3 chunk cookies, more than -max-chunks 2: too large for this configuration, so the middleware leaves them alone",
+			wantCode: 1, wantVerdict: "session too large: 3 chunk cookies, more than -max-chunks 2: too large for this configuration, so the middleware leaves them alone",
 			wantOut: []string{"(3 chunks)", "\"user\": \"alice\"", "invalid: session too large: 3 chunk cookies"},
 		},
 		{
 			name: "chunks beyond the default MaxChunks", args: append(keys, "-max-chunks", "1", name+".0="+bigChunks[0]+"; "+name+".1="+bigChunks[1]),
-			wantCode: 1, wantErr: "inspect: invalid: session too large: 2 chunk cookies, more than -max-chunks 1",
+			wantCode: 1, wantVerdict: "session too large: 2 chunk cookies, more than -max-chunks 1",
 			wantOut: []string{"(2 chunks)", strings.Repeat("x", 6000)},
 		},
 		{
 			name: "chunks carrying more bytes than -max-chunks allow", args: append(keys, "-max-chunks", "2", name+".0="+hugeChunks[0]+"; "+name+".1="+hugeChunks[1]),
-			wantCode: 1, wantErr: "inspect: invalid: session too large: " + strconv.Itoa(len(huge)) + " bytes in chunk cookies, more than 2 chunks carry (-max-chunks 2, -max-cookie-size 4096)",
+			wantCode: 1, wantVerdict: "session too large: " + strconv.Itoa(len(huge)) + " bytes in chunk cookies, more than 2 chunks carry (-max-chunks 2, -max-cookie-size 4096)",
 			wantOut: []string{"(2 chunks)", strings.Repeat("y", 9000)},
 		},
 
 		// -max-cookie-size bounds one cookie, and so the token.
 		{
 			name: "cookie larger than -max-cookie-size", args: append(keys, "-max-cookie-size", "512", name+"="+medium),
-			wantCode: 1, wantErr: "inspect: invalid: session too large: cookie of " + strconv.Itoa(len(name)+len(medium)) + " bytes, more than -max-cookie-size 512: too large for this configuration, so the middleware leaves it alone",
+			wantCode: 1, wantVerdict: "session too large: cookie of " + strconv.Itoa(len(name)+len(medium)) + " bytes, more than -max-cookie-size 512: too large for this configuration, so the middleware leaves it alone",
 			wantOut: []string{"from cookie __Host-session\n", "\"blob\"", "invalid: session too large: cookie of"},
 		},
 		{name: "cookie within -max-cookie-size", args: append(keys, "-max-cookie-size", "2048", name+"="+medium), wantOut: []string{"\nvalid now\n"}},
 		{
 			name: "chunks carrying more bytes than -max-cookie-size allows", args: append(keys, "-max-cookie-size", "512", "-max-chunks", "2", name+".0="+mediumChunks[0]+"; "+name+".1="+mediumChunks[1]),
-			wantCode: 1, wantErr: "inspect: invalid: session too large: " + strconv.Itoa(len(medium)) + " bytes in chunk cookies, more than 2 chunks carry (-max-chunks 2, -max-cookie-size 512)",
+			wantCode: 1, wantVerdict: "session too large: " + strconv.Itoa(len(medium)) + " bytes in chunk cookies, more than 2 chunks carry (-max-chunks 2, -max-cookie-size 512)",
 		},
 		{name: "chunks within -max-cookie-size", args: append(keys, "-max-cookie-size", "512", "-max-chunks", "3", name+".0="+mediumChunks[0]+"; "+name+".1="+mediumChunks[1]), wantOut: []string{"\nvalid now\n"}},
 		{
 			name: "token longer than -max-cookie-size allows", args: append(keys, "-max-cookie-size", "512", "-max-chunks", "1", medium),
-			wantCode: 1, wantErr: "inspect: invalid: malformed token: token exceeds the size limit",
+			wantCode: 1, wantVerdict: "malformed token: token exceeds the size limit",
 		},
 		{name: "token within -max-cookie-size and -max-chunks", args: append(keys, "-max-cookie-size", "512", "-max-chunks", "3", medium), wantOut: []string{"\nvalid now\n"}},
 		// Chunk names up to .15 are chunks whatever -max-chunks is, as in
 		// the middleware: a stray one spoils the set.
-		{name: "chunk name above -max-chunks in a set", args: append(keys, "-max-chunks", "2", name+".0="+bigChunks[0]+"; "+name+".1="+bigChunks[1]+"; "+name+".5=x"), wantCode: 1, wantErr: "(have .0 .1 .5); the middleware ignores them"},
-		{name: "chunk name .15", args: append(keys, "-max-chunks", "1", name+".15=x; a=1"), wantCode: 1, wantErr: "(have .15)"},
-		{name: "name .16 is no chunk", args: append(keys, name+".16=x"), wantCode: 1, wantErr: `no cookie named "__Host-session" in the Cookie header, which has "__Host-session.16"`},
+		{name: "chunk name above -max-chunks in a set", args: append(keys, "-max-chunks", "2", name+".0="+bigChunks[0]+"; "+name+".1="+bigChunks[1]+"; "+name+".5=x"), wantCode: 1, wantVerdict: "has .0 .1 .5, not"},
+		{name: "chunk name .15", args: append(keys, "-max-chunks", "1", name+".15=x; a=1"), wantCode: 1, wantVerdict: "has .15, not"},
+		{name: "name .16 is no chunk", args: append(keys, name+".16=x"), wantCode: 1, wantVerdict: `no session: no cookie named "__Host-session"`, wantOut: []string{`the Cookie header has "__Host-session.16"`}},
 		{
 			name: "cookie larger than any cookie", args: keys, stdin: "Cookie: " + name + "=" + big,
-			wantCode: 1, wantErr: "inspect: invalid: malformed token: token exceeds the size limit",
+			wantCode: 1, wantVerdict: "malformed token: token exceeds the size limit",
 			wantOut: []string{"from cookie __Host-session\n", "\"blob\""},
 		},
 		{name: "as many cookies as net/http reads", args: keys, stdin: strings.Repeat("a=1; ", cookiechunk.MaxPairs-1) + name + "=" + tok, wantOut: []string{"valid now"}},
 		{
 			name: "more cookies than net/http reads", args: keys, stdin: strings.Repeat("a=1; ", cookiechunk.MaxPairs) + name + "=" + tok,
-			wantCode: 1, wantErr: "inspect: the Cookie header has more than 3000 cookies, more than net/http reads: the middleware would read no session from it",
+			wantCode: 1, wantVerdict: "malformed token: the Cookie header holds more cookies than net/http reads (3000)",
 		},
 		{
 			name: "more cookies than net/http reads, on two lines", args: keys, stdin: "Cookie: " + name + "=" + tok + "\nCookie: " + strings.Repeat("a=1; ", cookiechunk.MaxPairs-1) + "b=2",
-			wantCode: 1, wantErr: "more than 3000 cookies",
+			wantCode: 1, wantVerdict: "more cookies than net/http reads",
 		},
 		{name: "empty stdin", args: keys, stdin: " \n\t", wantCode: 1, wantErr: "inspect: empty input"},
 		{name: "oversized stdin", args: keys, stdin: strings.Repeat("a", maxInspectInput+1), wantCode: 1, wantErr: "stdin: input larger than"},
@@ -407,7 +409,7 @@ func TestInspect(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := exec(t, t0.Add(tc.at), tc.env, tc.stdin, append([]string{"inspect"}, tc.args...)...)
-			checkResult(t, r, tc.wantCode, tc.wantErr)
+			checkInspect(t, r, tc.wantCode, tc.wantVerdict, tc.wantErr)
 			for _, want := range tc.wantOut {
 				if !strings.Contains(r.stdout, want) {
 					t.Errorf("stdout has no %q:\n%s", want, r.stdout)
@@ -421,6 +423,42 @@ func TestInspect(t *testing.T) {
 			}
 			noSecrets(t, r.stdout+r.stderr, allKeys...)
 		})
+	}
+}
+
+// checkInspect checks a run of inspect: with wantErr, that it failed with
+// exit status wantCode, printing no report on stdout and the one line of
+// wantErr on stderr; without, that it printed a report on stdout and
+// nothing on stderr, with exit status wantCode: 0 with the last line
+// "valid now", 1 with one verdict line "invalid: …" holding wantVerdict.
+func checkInspect(t *testing.T, r result, wantCode int, wantVerdict, wantErr string) {
+	t.Helper()
+	if wantErr != "" {
+		checkResult(t, r, wantCode, wantErr)
+		if r.stdout != "" {
+			t.Errorf("a failure printed a report:\n%s", r.stdout)
+		}
+		return
+	}
+	if r.code != wantCode {
+		t.Fatalf("exit %d, want %d\nstdout: %s\nstderr: %s", r.code, wantCode, r.stdout, r.stderr)
+	}
+	if r.stderr != "" {
+		t.Errorf("a report printed on stderr: %q", r.stderr)
+	}
+	var verdicts []string
+	for _, line := range strings.Split(r.stdout, "\n") {
+		if line == "valid now" || strings.HasPrefix(line, "invalid: ") {
+			verdicts = append(verdicts, line)
+		}
+	}
+	switch {
+	case len(verdicts) != 1:
+		t.Errorf("%d verdict lines, want 1:\n%s", len(verdicts), r.stdout)
+	case wantCode == 0 && !strings.HasSuffix(r.stdout, "\nvalid now\n"):
+		t.Errorf("the last line is not \"valid now\":\n%s", r.stdout)
+	case wantCode == 1 && !strings.Contains(verdicts[0], wantVerdict):
+		t.Errorf("verdict %q does not contain %q:\n%s", verdicts[0], wantVerdict, r.stdout)
 	}
 }
 
@@ -451,10 +489,10 @@ func TestInspectMisplacedInput(t *testing.T) {
 	keys := []string{"-keys", key.UnsafeExportPASERK(), "-max-chunks", "4"}
 
 	type tc struct {
-		name, arg, stdin string
-		wantCode         int
-		wantErr          string
-		wantOut          string
+		name, arg, stdin     string
+		wantCode             int
+		wantVerdict, wantErr string // as for checkInspect
+		wantOut              string
 	}
 	cases := []tc{
 		{name: "key on stdin", stdin: key.UnsafeExportPASERK() + "\n", wantCode: 1, wantErr: looksLikeKey},
@@ -462,18 +500,18 @@ func TestInspectMisplacedInput(t *testing.T) {
 		{name: "key as the session cookie", arg: "Cookie: __Host-session=" + forms[0], wantCode: 1, wantErr: looksLikeKey},
 		{name: "raw key as the session cookie, among others", arg: "theme=dark; __Host-session=" + forms[3], wantCode: 1, wantErr: looksLikeKey},
 		{name: "local-wrap PASERK", arg: "k4.local-wrap.pie." + forms[1], wantCode: 1, wantErr: looksLikeKey},
-		{name: "a word that is no key", arg: "hello", wantCode: 1, wantErr: "inspect: invalid: malformed token: not a v4.local token"},
+		{name: "a word that is no key", arg: "hello", wantCode: 1, wantVerdict: "malformed token: not a v4.local token"},
 		{name: "a long cookie value is no key", arg: "Cookie: csrf=" + forms[1] + "; __Host-session=" + tok, wantOut: "valid now"},
 
 		{name: "Set-Cookie line", arg: "Set-Cookie: __Host-session=" + tok + "; Path=/; Max-Age=1800; HttpOnly; Secure; SameSite=Lax", wantOut: "from cookie __Host-session\n"},
 		{name: "Set-Cookie lines of chunks", stdin: "set-cookie: __Host-session.0=" + bigChunks[0] + "; Path=/; Secure\r\nSet-Cookie: __Host-session.1=" + bigChunks[1] + "; Path=/; Secure\r\n", wantOut: "(2 chunks)"},
 		{name: "Set-Cookie line, quoted value", arg: `Set-Cookie: __Host-session="` + tok + `"; Secure`, wantOut: "valid now"},
 		{name: "Set-Cookie line without a cookie", arg: "Set-Cookie: Secure; HttpOnly", wantCode: 1, wantErr: "inspect: a Set-Cookie line holds no name=value before its first ';': paste the Cookie request header, or the whole Set-Cookie line of the response"},
-		{name: "Set-Cookie line of another cookie", arg: "Set-Cookie: theme=dark; Path=/", wantCode: 1, wantErr: `no cookie named "__Host-session" in the Cookie header, which has "theme"; set -cookie-name`},
+		{name: "Set-Cookie line of another cookie", arg: "Set-Cookie: theme=dark; Path=/", wantCode: 1, wantVerdict: `no session: no cookie named "__Host-session" in the Cookie header`, wantOut: `note:     the Cookie header has "theme": if one of them is the session cookie, set -cookie-name` + "\n"},
 
-		{name: "plain-http cookie", arg: "Cookie: theme=dark; session=" + tokDev, wantCode: 1, wantErr: `inspect: no cookie named "__Host-session" in the Cookie header, but one named "session", the name the library gives the session cookie over plain http (UnsafeAllowHTTP, as in the examples): add -cookie-name session`},
-		{name: "plain-http chunks", arg: "session.0=" + bigChunks[0] + "; session.1=" + bigChunks[1], wantCode: 1, wantErr: "add -cookie-name session"},
-		{name: "plain-http Set-Cookie", arg: "Set-Cookie: session=" + tokDev + "; Path=/; HttpOnly", wantCode: 1, wantErr: "add -cookie-name session"},
+		{name: "plain-http cookie", arg: "Cookie: theme=dark; session=" + tokDev, wantCode: 1, wantVerdict: `no session: no cookie named "__Host-session" in the Cookie header`, wantOut: `note:     the Cookie header has one named "session", the name the library gives the session cookie over plain http (UnsafeAllowHTTP, as in the examples): add -cookie-name session` + "\n"},
+		{name: "plain-http chunks", arg: "session.0=" + bigChunks[0] + "; session.1=" + bigChunks[1], wantCode: 1, wantVerdict: "no session", wantOut: "add -cookie-name session\n"},
+		{name: "plain-http Set-Cookie", arg: "Set-Cookie: session=" + tokDev + "; Path=/; HttpOnly", wantCode: 1, wantVerdict: "no session", wantOut: "add -cookie-name session\n"},
 	}
 	for i, f := range forms {
 		cases = append(cases,
@@ -488,12 +526,9 @@ func TestInspectMisplacedInput(t *testing.T) {
 				args = append(args, c.arg)
 			}
 			r := exec(t, t0, nil, c.stdin, args...)
-			checkResult(t, r, c.wantCode, c.wantErr)
-			if c.wantCode == 0 && (!strings.Contains(r.stdout, c.wantOut) || !strings.HasSuffix(r.stdout, "\nvalid now\n")) {
-				t.Errorf("stdout has no %q, or is not valid:\n%s", c.wantOut, r.stdout)
-			}
-			if c.wantErr == looksLikeKey && r.stdout != "" {
-				t.Errorf("stdout %q, want none", r.stdout)
+			checkInspect(t, r, c.wantCode, c.wantVerdict, c.wantErr)
+			if !strings.Contains(r.stdout, c.wantOut) {
+				t.Errorf("stdout has no %q:\n%s", c.wantOut, r.stdout)
 			}
 			if f, leaked := leaks(r.stdout+r.stderr, forms); leaked {
 				t.Errorf("output shows (part of) %q:\n%s%s", f, r.stdout, r.stderr)
@@ -629,7 +664,7 @@ func TestInspectNoSealingKey(t *testing.T) {
 		tokensession.KeyringEntry{Key: old, NotAfter: t0.Add(time.Minute)},
 	)
 	r := exec(t, t0.Add(2*time.Minute), nil, tok, "inspect", "-keyring", file)
-	checkResult(t, r, 1, "inspect: invalid: key retired")
+	checkInspect(t, r, 1, "key retired", "")
 	if !strings.Contains(r.stdout, "position 1, retired") || !strings.Contains(r.stdout, "data:\n  1\n") {
 		t.Errorf("stdout:\n%s", r.stdout)
 	}
@@ -683,7 +718,7 @@ func TestInspectForeignClaims(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := exec(t, t0, nil, tok.V4Encrypt(sk, format.Implicit(tokensession.DefaultCookieName)), "inspect", "-keys", key.UnsafeExportPASERK())
-	checkResult(t, r, 1, "inspect: invalid: malformed token: claims are missing or have the wrong type")
+	checkInspect(t, r, 1, "malformed token: claims are missing or have the wrong type", "")
 	for _, want := range []string{
 		"exp:      5 (not a string)\n",
 		"iat:      yesterday (not an RFC 3339 time)\n",
@@ -720,7 +755,7 @@ func TestInspectForgedLines(t *testing.T) {
 	}
 	sealed := tok.V4Encrypt(sk, format.Implicit(tokensession.DefaultCookieName))
 	r := exec(t, t0, nil, sealed, "inspect", "-keys", key.UnsafeExportPASERK())
-	checkResult(t, r, 1, "inspect: invalid:")
+	checkInspect(t, r, 1, "", "")
 	for _, line := range strings.Split(r.stdout, "\n") {
 		if strings.TrimSpace(line) == "valid now" || strings.Contains(line, "\r") || strings.Contains(line, "\x1b") || strings.Contains(line, "\u2028") {
 			t.Errorf("forged or raw line %q in:\n%s", line, r.stdout)
@@ -765,6 +800,7 @@ func TestInspectUsage(t *testing.T) {
 	for _, want := range []string{
 		"-max-chunks N the application's Config.MaxChunks",
 		"(1 to 16; default 1, the library default; give your Config.MaxChunks)",
+		"The report, verdict included, goes to stdout; stderr has only warnings, usage errors and failures to run",
 	} {
 		if !strings.Contains(usage, want) {
 			t.Errorf("usage does not say %q:\n%s", want, r.stdout)

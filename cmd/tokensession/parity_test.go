@@ -273,13 +273,16 @@ func checkParity(t *testing.T, m *tokensession.Manager[json.RawMessage], args []
 	}
 
 	res := execInspect(t, args, header)
+	if res.stderr != "" {
+		t.Fatalf("inspect printed on stderr: %s", res.stderr)
+	}
 	switch {
 	case loadErr == nil && res.code != 0:
 		t.Fatalf("the middleware reads a session, inspect says (exit %d):\n%s%s", res.code, res.stdout, res.stderr)
 	case loadErr != nil && res.code == 0:
 		t.Fatalf("the middleware reads no session (%v), inspect says:\n%s", loadErr, res.stdout)
 	case loadErr != nil && res.code != 1:
-		t.Fatalf("inspect exit %d, want 1: %s", res.code, res.stderr)
+		t.Fatalf("inspect exit %d, want 1:\n%s", res.code, res.stdout)
 	case loadErr == nil:
 		var want bytes.Buffer
 		if err := json.Indent(&want, value, "  ", "  "); err != nil {
@@ -290,8 +293,8 @@ func checkParity(t *testing.T, m *tokensession.Manager[json.RawMessage], args []
 		}
 	}
 	tooLarge := errors.Is(loadErr, tokensession.ErrTooLarge)
-	if strings.Contains(res.stderr, "invalid: session too large") != tooLarge {
-		t.Fatalf("the middleware: %v; inspect: %s", loadErr, res.stderr)
+	if strings.Contains(res.stdout, "\ninvalid: session too large") != tooLarge {
+		t.Fatalf("the middleware: %v; inspect:\n%s", loadErr, res.stdout)
 	}
 	switch {
 	case loadErr == nil:

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"strconv"
 	"time"
 
@@ -63,6 +64,11 @@ type opening struct {
 	// words of Manager.Open.
 	verdict error
 }
+
+// errNoSession is the class of the verdict on a Cookie header from which
+// the middleware reads no session, and no error: Manager.Load reports
+// http.ErrNoCookie, and Session.Err nil.
+var errNoSession = errors.New("no session")
 
 // A verdict is why a token is not valid now: an error of the library
 // (its class) and the reason that Manager.Open adds to it, if any.
