@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/tokensession/tokensession"
@@ -47,6 +48,9 @@ const (
 // emptyCookie notes what an empty cookie is.
 const emptyCookie = "an empty cookie is what a client that ignores Max-Age=0 keeps of one the middleware expired"
 
+// errKey refuses input that looks like a key.
+var errKey = errors.New("the input looks like a key, which is a secret, not a token (it is not shown): give inspect a session token (v4.local.…) or a Cookie header, and the keys with -keyring, -keys or the environment")
+
 // devCookieName is the cookie name the library defaults to with
 // UnsafeAllowHTTP, which the examples use over plain http.
 const devCookieName = "session"
@@ -79,7 +83,6 @@ func parseInspectInput(tainted, name string, maxChunks, maxSize int) (inspectInp
 	if len(tainted) > maxInspectInput {
 		return inspectInput{}, fmt.Errorf("input larger than %d bytes", maxInspectInput)
 	}
-	errKey := errors.New("the input looks like a key, which is a secret, not a token (it is not shown): give inspect a session token (v4.local.…) or a Cookie header, and the keys with -keyring, -keys or the environment")
 	if looksLikeKey(tainted) {
 		return inspectInput{}, errKey
 	}
@@ -118,6 +121,16 @@ func parseInspectInput(tainted, name string, maxChunks, maxSize int) (inspectInp
 		return inspectInput{}, errors.New("input has several lines but is not a Cookie header")
 	}
 
+	in, err := readHeader(header, name, maxChunks, maxSize)
+	if note := duplicates(header, name); note != "" && err == nil {
+		in.notes = append([]string{note}, in.notes...)
+	}
+	return in, err
+}
+
+// readHeader reads the session cookie named name out of a Cookie header,
+// for parseInspectInput.
+func readHeader(header, name string, maxChunks, maxSize int) (inspectInput, error) {
 	var set cookiechunk.Set
 	var others []string
 	devCookie := false // a cookie named as the library names it over plain http
@@ -217,6 +230,66 @@ func parseInspectInput(tainted, name string, maxChunks, maxSize int) (inspectInp
 		in.refused = &verdict{tokensession.ErrTooLarge, fmt.Sprintf("%d bytes in chunk cookies, more than %d chunks carry (-max-chunks %d, -max-cookie-size %d): %s", len(in.token), maxChunks, maxChunks, maxSize, leftAloneBytes)}
 	}
 	return in, nil
+}
+
+// duplicates returns a note on the cookies of header named name, or as
+// one of its chunks, that appear more than once, or "" if none does. Of
+// such cookies the first counts, as in the middleware.
+func duplicates(header, name string) string {
+	var counts [1 + cookiechunk.Max]int // the cookie, then chunk i at i+1
+	for part := range strings.SplitSeq(header, ";") {
+		// As cookiechunk.Set.Scan reads the header.
+		k, _, ok := strings.Cut(strings.TrimSpace(part), "=")
+		if !ok {
+			continue
+		}
+		suffix, ours := strings.CutPrefix(k, name)
+		if !ours {
+			continue
+		}
+		if suffix == "" {
+			counts[0]++
+		} else if i, ok := cookiechunk.Index(suffix, cookiechunk.Max); ok {
+			counts[1+i]++
+		}
+	}
+	var dups []string
+	for i, n := range counts {
+		if n < 2 {
+			continue
+		}
+		cookie := userText(name)
+		if i > 0 {
+			cookie += "." + strconv.Itoa(i-1)
+		}
+		if len(dups) == 0 {
+			dups = append(dups, fmt.Sprintf("%d cookies named %s", n, cookie))
+		} else {
+			dups = append(dups, fmt.Sprintf("%d named %s", n, cookie))
+		}
+	}
+	if len(dups) == 0 {
+		return ""
+	}
+	first := "the first is used"
+	if len(dups) > 1 {
+		first = "the first of each is used"
+	}
+	tossing := "(cookie tossing; the __Host- prefix prevents it)"
+	if hasPrefixFold(name, "__Host-") {
+		tossing = "(cookie tossing), which the __Host- prefix prevents in browsers: look for what else adds cookies to these requests"
+	}
+	return fmt.Sprintf("the Cookie header holds %s: %s, as in the middleware. A duplicate is what a sibling subdomain or a path-scoped cookie planting one looks like %s",
+		joinAnd(dups), first, tossing)
+}
+
+// joinAnd joins words as a list in a sentence: "a", "a and b", "a, b and
+// c".
+func joinAnd(words []string) string {
+	if len(words) < 2 {
+		return strings.Join(words, "")
+	}
+	return strings.Join(words[:len(words)-1], ", ") + " and " + words[len(words)-1]
 }
 
 // hasPrefixFold reports whether s begins with prefix, ignoring ASCII

@@ -323,6 +323,24 @@ func TestInspect(t *testing.T) {
 			wantOut: []string{"(3 chunks)\n", "note:     cookie __Host-session is empty, so the chunks are read, as the middleware does", "\nvalid now\n"},
 		},
 		{name: "empty cookie, incomplete chunks", args: append(keys, name+"=; "+name+".0="+tok), wantCode: 1, wantVerdict: `malformed token: incomplete or non-contiguous cookie chunks: "__Host-session" has .0, not a complete, contiguous set of two or more`},
+		{
+			name: "duplicate cookie, the first malformed", args: append(keys, "-cookie-name", "session", "Cookie: session=garbage; session="+tokDev),
+			wantCode: 1, wantVerdict: "malformed token: not a v4.local token",
+			wantOut: []string{"note:     the Cookie header holds 2 cookies named session: the first is used, as in the middleware. A duplicate is what a sibling subdomain or a path-scoped cookie planting one looks like (cookie tossing; the __Host- prefix prevents it)\n"},
+		},
+		{
+			name: "duplicate __Host- cookie", args: append(keys, name+"="+tok+"; "+name+"=x; "+name+"=y"),
+			wantOut: []string{"note:     the Cookie header holds 3 cookies named __Host-session: the first is used, as in the middleware. A duplicate is what a sibling subdomain or a path-scoped cookie planting one looks like (cookie tossing), which the __Host- prefix prevents in browsers: look for what else adds cookies to these requests\n", "\nvalid now\n"},
+		},
+		{
+			name: "duplicate chunks", args: append(keys, "-max-chunks", "3", name+".0="+chunks[0]+"; "+name+".1="+chunks[1]+"; "+name+".2="+chunks[2]+"; "+name+".1=x; "+name+".0=y; "+name+".1=z"),
+			wantOut: []string{"note:     the Cookie header holds 2 cookies named __Host-session.0 and 3 named __Host-session.1: the first of each is used, as in the middleware.", "\nvalid now\n"},
+		},
+		{
+			name: "duplicate empty cookie", args: append(keys, name+"=; "+name+"="+tok),
+			wantCode: 1, wantVerdict: `no session: cookie "__Host-session" is empty`,
+			wantOut: []string{"note:     the Cookie header holds 2 cookies named __Host-session: the first is used"},
+		},
 		{name: "first of duplicate chunks empty", args: append(keys, "-max-chunks", "3", name+".1=; "+name+".0="+chunks[0]+"; "+name+".1="+chunks[1]+"; "+name+".2="+chunks[2]), wantCode: 1, wantVerdict: "token not authentic"},
 		{name: "chunk gap", args: append(keys, name+".0="+chunks[0]+"; "+name+".2="+chunks[2]), wantCode: 1, wantVerdict: `"__Host-session" has .0 .2, not a complete`},
 		{name: "chunks without 0", args: append(keys, name+".1="+chunks[1]+"; "+name+".2="+chunks[2]), wantCode: 1, wantVerdict: "has .1 .2, not"},
