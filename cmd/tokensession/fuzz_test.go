@@ -98,7 +98,7 @@ func FuzzInspectInput(f *testing.F) {
 			switch {
 			case len(in.token) > len(tainted):
 				t.Fatalf("token of %d bytes from %d bytes of input", len(in.token), len(tainted))
-			case in.cookie == "" && in.chunks != 0, in.chunks == 1, in.chunks > cookiechunk.Max:
+			case in.cookie == "" && in.set != 0, in.set == 1, in.chunks > in.set, in.set > cookiechunk.Max, in.set > 0 && in.chunks == 0:
 				t.Fatalf("bad source: %+v", in)
 			case in.cookie == "" && strings.TrimSpace(in.token) != in.token:
 				t.Fatalf("bare token %q not trimmed", in.token)

@@ -21,12 +21,10 @@ const maxInspectInput = 128 << 10
 type inspectInput struct {
 	token  string // "" when refused says why a Cookie header holds none
 	cookie string // the cookie it came from; "" for a bare token
-	chunks int    // how many chunk cookies were joined, empty ones included; 0 for none
-	// emptyPlain is set when the cookie itself was present but empty, so
-	// that the chunks were read; emptyChunks has bit i for each empty
-	// chunk i joined.
-	emptyPlain  bool
-	emptyChunks uint16
+	// chunks is how many chunk cookies were joined, 0 for none; set is
+	// how many the set has, counting the empty ones after them, which
+	// are not joined.
+	chunks, set int
 	// refused, if not nil, is why the middleware would not open the
 	// cookies at all: the verdict, whatever the token holds.
 	refused error
@@ -36,10 +34,13 @@ type inspectInput struct {
 
 // Why the middleware leaves alone a cookie too large for this
 // configuration, and which flags describe the application's: for chunk
-// cookies of more chunks than -max-chunks (leftAloneChunks), or of more
-// bytes than -max-chunks and -max-cookie-size allow (leftAloneBytes), and
-// for a cookie larger than -max-cookie-size (leftAloneOne).
+// cookies of more chunks than -max-chunks (leftAloneChunks, or
+// leftAloneEmpty when empty chunks that no instance writes make up the
+// count), or of more bytes than -max-chunks and -max-cookie-size allow
+// (leftAloneBytes), and for a cookie larger than -max-cookie-size
+// (leftAloneOne).
 const (
+	leftAloneEmpty  = "too large for this configuration, so the middleware leaves them alone (set -max-chunks to the application's Config.MaxChunks)"
 	leftAloneChunks = "too large for this configuration, so the middleware leaves them alone (an instance with a larger MaxChunks may have written them; set -max-chunks to the application's Config.MaxChunks)"
 	leftAloneBytes  = "too large for this configuration, so the middleware leaves them alone (an instance with a larger MaxChunks or MaxCookieSize may have written them; set -max-chunks and -max-cookie-size to the application's Config.MaxChunks and Config.MaxCookieSize)"
 	leftAloneOne    = "too large for this configuration, so the middleware leaves it alone (an instance with a larger MaxCookieSize may have written it; set -max-cookie-size to the application's Config.MaxCookieSize)"
@@ -47,6 +48,11 @@ const (
 
 // emptyCookie notes what an empty cookie is.
 const emptyCookie = "an empty cookie is what a client that ignores Max-Age=0 keeps of one the middleware expired"
+
+// emptyPlainNote notes that the cookie name, present, is empty.
+func emptyPlainNote(name string) string {
+	return fmt.Sprintf("cookie %s is empty, so the chunks are read, as the middleware does", userText(name))
+}
 
 // errKey refuses input that looks like a key.
 var errKey = errors.New("the input looks like a key, which is a secret, not a token (it is not shown): give inspect a session token (v4.local.…) or a Cookie header, and the keys with -keyring, -keys or the environment")
@@ -188,17 +194,16 @@ func readHeader(header, name string, maxChunks, maxSize int) (inspectInput, erro
 				have = append(have, fmt.Sprintf(".%d", i))
 			}
 		}
-		return inspectInput{
-			cookie:     name,
-			emptyPlain: set.HasPlain,
-			refused:    &verdict{tokensession.ErrMalformed, fmt.Sprintf("incomplete or non-contiguous cookie chunks: %s has %s, not a complete, contiguous set of two or more", quoteArg(name), strings.Join(have, " "))},
-		}, nil
-	}
-	in := inspectInput{cookie: name, chunks: n, emptyPlain: set.HasPlain}
-	for i, c := range set.Chunks[:n] {
-		if c == "" {
-			in.emptyChunks |= 1 << i
+		in := inspectInput{
+			cookie:  name,
+			refused: &verdict{tokensession.ErrMalformed, fmt.Sprintf("incomplete or non-contiguous cookie chunks: %s has %s, not a complete, contiguous set of two or more", quoteArg(name), strings.Join(have, " "))},
 		}
+		if set.HasPlain {
+			in.notes = append(in.notes, emptyPlainNote(name), emptyCookie)
+		}
+		// As the library's documentation words it.
+		in.notes = append(in.notes, "an incomplete chunk set is usually a cookie dropped by a client or proxy over its Cookie header limit (nginx allows 8 KiB by default); the middleware deletes the chunks once a request uses the session")
+		return in, nil
 	}
 	// Empty chunks at the end are what a client that ignores Max-Age
 	// keeps of the chunks the middleware expired as a session shrank:
@@ -206,6 +211,24 @@ func readHeader(header, name string, maxChunks, maxSize int) (inspectInput, erro
 	used := n
 	for used > 0 && set.Chunks[used-1] == "" {
 		used--
+	}
+	in := inspectInput{cookie: name, chunks: used, set: n}
+	if set.HasPlain {
+		in.notes = append(in.notes, emptyPlainNote(name))
+	}
+	var emptyCounted []string // empty chunks that count against MaxChunks
+	for i, c := range set.Chunks[:n] {
+		switch {
+		case c != "":
+		case i < used:
+			emptyCounted = append(emptyCounted, userText(name)+"."+strconv.Itoa(i))
+			in.notes = append(in.notes, fmt.Sprintf("chunk cookie %s.%d is empty: it joins as nothing and counts against -max-chunks, as in the middleware", userText(name), i))
+		default:
+			in.notes = append(in.notes, fmt.Sprintf("chunk cookie %s.%d is empty: at the end of the set it is not joined and does not count against -max-chunks, as in the middleware", userText(name), i))
+		}
+	}
+	if set.HasPlain || used < n || len(emptyCounted) > 0 {
+		in.notes = append(in.notes, emptyCookie)
 	}
 	if used == 0 {
 		in.refused = &verdict{errNoSession, fmt.Sprintf("the chunk cookies of %s (.0 to .%d) are all empty", quoteArg(name), n-1)}
@@ -216,7 +239,13 @@ func readHeader(header, name string, maxChunks, maxSize int) (inspectInput, erro
 		return inspectInput{}, errKey
 	}
 	counted := fmt.Sprintf("%d chunk cookies", used)
-	if used < n {
+	if len(emptyCounted) > 0 {
+		counted += ", counting the empty " + joinAnd(emptyCounted)
+	}
+	switch {
+	case n-used == 1:
+		counted += " (and an empty one after them, which does not count)"
+	case n > used:
 		counted += fmt.Sprintf(" (and %d empty ones after them, which do not count)", n-used)
 	}
 	switch {
@@ -224,6 +253,10 @@ func readHeader(header, name string, maxChunks, maxSize int) (inspectInput, erro
 		// No configuration writes it: the middleware reads it as
 		// malformed.
 		in.refused = &verdict{tokensession.ErrMalformed, "token exceeds the size limit"}
+	case used > maxChunks && len(emptyCounted) > 0:
+		// No instance writes an empty chunk before others: it is what is
+		// left of an expired one.
+		in.refused = &verdict{tokensession.ErrTooLarge, fmt.Sprintf("%s, more than -max-chunks %d: %s", counted, maxChunks, leftAloneEmpty)}
 	case used > maxChunks:
 		in.refused = &verdict{tokensession.ErrTooLarge, fmt.Sprintf("%s, more than -max-chunks %d: %s", counted, maxChunks, leftAloneChunks)}
 	case len(in.token) > maxTokenSize(name, maxChunks, maxSize):

@@ -278,25 +278,15 @@ func report(w io.Writer, in inspectInput, o opening, v *verifier, set settings, 
 	switch {
 	case in.token == "":
 		fmt.Fprintln(w, "token:    none")
-	case in.chunks > 0:
+	case in.chunks == 1:
+		fmt.Fprintf(w, "token:    %d bytes, from cookie %s.0 (1 chunk)\n", len(in.token), userText(in.cookie))
+	case in.chunks > 1:
 		cookie := userText(in.cookie)
 		fmt.Fprintf(w, "token:    %d bytes, from cookies %s.0 … %s.%d (%d chunks)\n", len(in.token), cookie, cookie, in.chunks-1, in.chunks)
 	case in.cookie != "":
 		fmt.Fprintf(w, "token:    %d bytes, from cookie %s\n", len(in.token), userText(in.cookie))
 	default:
 		fmt.Fprintf(w, "token:    %d bytes\n", len(in.token))
-	}
-	if in.emptyPlain {
-		fmt.Fprintf(w, "note:     cookie %s is empty, so the chunks are read, as the middleware does (a client that ignores Max-Age keeps it so once the middleware expired it)\n", userText(in.cookie))
-	}
-	for i := range in.chunks {
-		switch {
-		case in.emptyChunks&(1<<i) == 0:
-		case in.emptyChunks>>i == 1<<(in.chunks-i)-1: // only empty chunks from i on
-			fmt.Fprintf(w, "note:     chunk cookie %s.%d is empty: it joins as nothing and, at the end of the set, does not count against -max-chunks, as in the middleware\n", userText(in.cookie), i)
-		default:
-			fmt.Fprintf(w, "note:     chunk cookie %s.%d is empty: it joins as nothing, as in the middleware\n", userText(in.cookie), i)
-		}
 	}
 	for _, note := range in.notes {
 		fmt.Fprintf(w, "note:     %s\n", note)

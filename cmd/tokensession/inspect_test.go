@@ -162,6 +162,7 @@ func TestInspect(t *testing.T) {
 		// wantVerdict is in the verdict line of a report that exits 1;
 		// wantErr in the message of a command that fails.
 		wantVerdict, wantErr string
+		wantNotOut           []string // not in stdout
 	}{
 		{
 			name: "bare token argument", args: append(keys, tok),
@@ -299,16 +300,27 @@ func TestInspect(t *testing.T) {
 		{
 			name: "empty chunk in the middle joins as nothing", args: append(keys, "-max-chunks", "3", name+".0="+chunks[0]+"; "+name+".1=; "+name+".2="+chunks[2]),
 			wantCode: 1, wantVerdict: "token not authentic",
-			wantOut: []string{"(3 chunks)\n", "note:     chunk cookie __Host-session.1 is empty: it joins as nothing, as in the middleware\n"},
+			wantOut: []string{"(3 chunks)\n", "note:     chunk cookie __Host-session.1 is empty: it joins as nothing and counts against -max-chunks, as in the middleware\n", "note:     an empty cookie is what a client that ignores Max-Age=0 keeps of one the middleware expired\n"},
+		},
+		{
+			name: "empty chunk in the middle, beyond -max-chunks", args: append(keys, "-max-chunks", "2", name+".0="+chunks[0]+"; "+name+".1=; "+name+".2="+chunks[2]),
+			wantCode: 1, wantVerdict: "session too large: 3 chunk cookies, counting the empty __Host-session.1, more than -max-chunks 2: too large for this configuration, so the middleware leaves them alone (set -max-chunks to the application's Config.MaxChunks)",
+			wantOut:    []string{"note:     chunk cookie __Host-session.1 is empty: it joins as nothing and counts against -max-chunks, as in the middleware\n", "note:     an empty cookie is what a client that ignores Max-Age=0 keeps of one the middleware expired\n"},
+			wantNotOut: []string{"may have written"},
+		},
+		{
+			name: "empty first chunk, beyond -max-chunks", args: append(keys, name+".0=; "+name+".1="+tok),
+			wantCode: 1, wantVerdict: "session too large: 2 chunk cookies, counting the empty __Host-session.0, more than -max-chunks 1",
+			wantNotOut: []string{"may have written"},
 		},
 		{
 			name: "empty chunk at the end", args: append(keys, "-max-chunks", "3", name+".0="+chunks[0]+"; "+name+".1="+chunks[1]+"; "+name+".2="+chunks[2]+"; "+name+".3="),
-			wantOut: []string{"from cookies __Host-session.0 … __Host-session.3 (4 chunks)\n", "note:     chunk cookie __Host-session.3 is empty: it joins as nothing and, at the end of the set, does not count against -max-chunks, as in the middleware\n", "\"user\": \"alice\"", "\nvalid now\n"},
+			wantOut: []string{"from cookies __Host-session.0 … __Host-session.2 (3 chunks)\n", "note:     chunk cookie __Host-session.3 is empty: at the end of the set it is not joined and does not count against -max-chunks, as in the middleware\n", "\"user\": \"alice\"", "\nvalid now\n"},
 		},
 		{
 			name: "empty chunks at the end, beyond -max-chunks", args: append(keys, "-max-chunks", "2", name+".0="+chunks[0]+"; "+name+".1="+chunks[1]+"; "+name+".2="+chunks[2]+"; "+name+".3=; "+name+".4="),
 			wantCode: 1, wantVerdict: "session too large: 3 chunk cookies (and 2 empty ones after them, which do not count), more than -max-chunks 2",
-			wantOut: []string{"(5 chunks)\n", "__Host-session.3 is empty", "__Host-session.4 is empty"},
+			wantOut: []string{"from cookies __Host-session.0 … __Host-session.2 (3 chunks)\n", "__Host-session.3 is empty", "__Host-session.4 is empty"},
 		},
 		{
 			name: "empty first chunk", args: append(keys, "-max-chunks", "2", name+".0=; "+name+".1="+tok),
@@ -316,11 +328,12 @@ func TestInspect(t *testing.T) {
 		},
 		{
 			name: "whole token in chunk 0", args: append(keys, "-max-chunks", "1", name+".0="+tok+"; "+name+".1="),
-			wantOut: []string{"(2 chunks)\n", "note:     chunk cookie __Host-session.1 is empty", "\nvalid now\n"},
+			wantOut: []string{"from cookie __Host-session.0 (1 chunk)\n", "note:     chunk cookie __Host-session.1 is empty", "\nvalid now\n"},
 		},
 		{
 			name: "empty cookie gives way to the chunks", args: append(keys, "-max-chunks", "3", name+"=; "+name+".0="+chunks[0]+"; "+name+".1="+chunks[1]+"; "+name+".2="+chunks[2]),
-			wantOut: []string{"(3 chunks)\n", "note:     cookie __Host-session is empty, so the chunks are read, as the middleware does", "\nvalid now\n"},
+			wantOut:    []string{"(3 chunks)\n", "note:     cookie __Host-session is empty, so the chunks are read, as the middleware does\n", "note:     an empty cookie is what a client that ignores Max-Age=0 keeps of one the middleware expired\n", "\nvalid now\n"},
+			wantNotOut: []string{"keeps it so"},
 		},
 		{name: "empty cookie, incomplete chunks", args: append(keys, name+"=; "+name+".0="+tok), wantCode: 1, wantVerdict: `malformed token: incomplete or non-contiguous cookie chunks: "__Host-session" has .0, not a complete, contiguous set of two or more`},
 		{
@@ -342,7 +355,11 @@ func TestInspect(t *testing.T) {
 			wantOut: []string{"note:     the Cookie header holds 2 cookies named __Host-session: the first is used"},
 		},
 		{name: "first of duplicate chunks empty", args: append(keys, "-max-chunks", "3", name+".1=; "+name+".0="+chunks[0]+"; "+name+".1="+chunks[1]+"; "+name+".2="+chunks[2]), wantCode: 1, wantVerdict: "token not authentic"},
-		{name: "chunk gap", args: append(keys, name+".0="+chunks[0]+"; "+name+".2="+chunks[2]), wantCode: 1, wantVerdict: `"__Host-session" has .0 .2, not a complete`},
+		{
+			name: "chunk gap", args: append(keys, name+".0="+chunks[0]+"; "+name+".2="+chunks[2]),
+			wantCode: 1, wantVerdict: `"__Host-session" has .0 .2, not a complete`,
+			wantOut: []string{"note:     an incomplete chunk set is usually a cookie dropped by a client or proxy over its Cookie header limit (nginx allows 8 KiB by default); the middleware deletes the chunks once a request uses the session\n"},
+		},
 		{name: "chunks without 0", args: append(keys, name+".1="+chunks[1]+"; "+name+".2="+chunks[2]), wantCode: 1, wantVerdict: "has .1 .2, not"},
 		{name: "single chunk", args: append(keys, name+".0="+tok), wantCode: 1, wantVerdict: "has .0, not"},
 		{
@@ -431,6 +448,11 @@ func TestInspect(t *testing.T) {
 			for _, want := range tc.wantOut {
 				if !strings.Contains(r.stdout, want) {
 					t.Errorf("stdout has no %q:\n%s", want, r.stdout)
+				}
+			}
+			for _, bad := range tc.wantNotOut {
+				if strings.Contains(r.stdout, bad) {
+					t.Errorf("stdout has %q:\n%s", bad, r.stdout)
 				}
 			}
 			if tc.wantCode == 2 && r.stdout != "" {
