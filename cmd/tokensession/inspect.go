@@ -46,9 +46,11 @@ refused, and not repeated.
 
 Prints the key ID from the token's footer, whether the keyring holds that
 key and its state, the decrypted claims (exp, iat, created, sid and the
-data, pretty-printed) even when the token has expired, and a last line
-"valid now" or "invalid: REASON" as Manager.Open (for cookies, the
-middleware) decides with the settings below. The application's
+data, pretty-printed) even when the token has expired, the expiry that
+applies (exp, unless -idle after iat or -absolute after created comes
+first, as in the library: so these must match the application's), and a
+last line "valid now" or "invalid: REASON" as Manager.Open (for cookies,
+the middleware) decides with the settings below. The application's
 revocation hooks are not applied. Never prints key material or the token
 itself.
 
@@ -330,6 +332,9 @@ func report(w io.Writer, in inspectInput, o opening, v *verifier, set settings, 
 	for _, name := range []string{"exp", "iat", "created"} {
 		fmt.Fprintf(w, "%-10s%s\n", name+":", timeClaim(claims[name], now))
 	}
+	if o.times != nil {
+		fmt.Fprintf(w, "%-10s%s\n", "expiry:", expiry(o.times, &v.limits, now))
+	}
 	fmt.Fprintf(w, "%-10s%s\n", "sid:", stringClaim(claims["sid"]))
 	if raw, ok := claims["data"]; !ok {
 		fmt.Fprintln(w, "data:     (missing)")
@@ -382,6 +387,35 @@ func timeClaim(raw json.RawMessage, now time.Time) string {
 		return fmt.Sprintf("%s (%s ago)", s, -d)
 	}
 	return s + " (now)"
+}
+
+// expiry formats when a token with times t expires under l, as
+// format.CheckTimes decides it: its exp claim, unless -idle after iat or
+// -absolute after created comes first.
+func expiry(t *format.Times, l *format.Limits, now time.Time) string {
+	exp := l.Expiry(t)
+	s := exp.UTC().Format(time.RFC3339Nano)
+	switch d := exp.Sub(now).Round(time.Second); {
+	case d > 0:
+		s += fmt.Sprintf(" (in %s)", d)
+	case d < 0:
+		s += fmt.Sprintf(" (%s ago)", -d)
+	default:
+		s += " (now)"
+	}
+	if l.Leeway > 0 {
+		s += fmt.Sprintf(", plus -leeway %s", l.Leeway)
+	}
+	var why string
+	switch {
+	case exp.Equal(t.Expires):
+		return s + ": exp"
+	case exp.Equal(t.Created.Add(l.Absolute)):
+		why = fmt.Sprintf("created + -absolute %s", l.Absolute)
+	default:
+		why = fmt.Sprintf("iat + -idle %s", l.Idle)
+	}
+	return s + ": " + why + ", before exp; -idle and -absolute must match the application's Config.IdleTimeout and Config.AbsoluteTimeout"
 }
 
 // stringClaim formats a string claim.

@@ -232,6 +232,19 @@ func TestInspect(t *testing.T) {
 			wantCode: 1, wantVerdict: "token expired: past its idle expiry",
 			wantOut: []string{"exp:      2026-03-01T12:30:00Z (1m0s ago)\n", "\"user\": \"alice\"", "invalid: token expired: past its idle expiry\n"},
 		},
+		{
+			// exp is 13m29s ahead, but -idle 10m after iat has passed.
+			name: "expiry from -idle", at: 16*time.Minute + 31*time.Second, args: append(keys, "-idle", "10m", tok),
+			wantCode: 1, wantVerdict: "token expired: past its idle expiry",
+			wantOut: []string{
+				"exp:      2026-03-01T12:30:00Z (in 13m29s)\n",
+				"expiry:   2026-03-01T12:10:00Z (6m31s ago), plus -leeway 30s: iat + -idle 10m0s, before exp; -idle and -absolute must match the application's Config.IdleTimeout and Config.AbsoluteTimeout\n",
+			},
+		},
+		{
+			name: "expiry from exp", args: append(keys, "-leeway", "0", tok),
+			wantOut: []string{"expiry:   2026-03-01T12:30:00Z (in 30m0s): exp\n"},
+		},
 		{name: "within leeway", at: 30*time.Minute + 10*time.Second, args: append(keys, tok), wantOut: []string{"valid now"}},
 		{
 			name: "no leeway", at: 30*time.Minute + 10*time.Second, args: append(keys, "-leeway", "0", tok),
@@ -241,7 +254,7 @@ func TestInspect(t *testing.T) {
 		{
 			name: "past absolute lifetime", args: append(keys, "-absolute", "1h", refreshed),
 			wantCode: 1, wantVerdict: "token expired: past the session's absolute lifetime",
-			wantOut: []string{"\"user\"", "invalid: token expired: past the session's absolute lifetime\n"},
+			wantOut: []string{"\"user\"", "expiry:   2026-03-01T11:50:00Z (10m0s ago), plus -leeway 30s: created + -absolute 1h0m0s, before exp; -idle and -absolute must match the application's Config.IdleTimeout and Config.AbsoluteTimeout\n", "invalid: token expired: past the session's absolute lifetime\n"},
 		},
 		{
 			name: "tampered", args: append(keys, tamper(tok, len("v4.local.")+40)),

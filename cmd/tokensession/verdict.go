@@ -60,6 +60,8 @@ type opening struct {
 	// decryptErr says why not.
 	claims     *paseto.Token
 	decryptErr error
+	// times are the claims' exp, iat and created, if they parse.
+	times *format.Times
 	// verdict is nil for a token valid now, else why it is not, in the
 	// words of Manager.Open.
 	verdict error
@@ -117,6 +119,9 @@ func (v *verifier) open(tainted string, now time.Time) opening {
 	if o.index >= 0 {
 		entry = v.ring.Entries()[o.index]
 		o.claims, o.decryptErr = keyaccess.Decrypt(entry.Key, tainted, v.implicit)
+		if o.decryptErr == nil {
+			o.times = readTimes(o.claims)
+		}
 	}
 
 	retired := o.index >= 0 && !entry.NotAfter.IsZero() && !now.Before(entry.NotAfter.Add(v.limits.Leeway))
@@ -160,4 +165,23 @@ func (v *verifier) check(t *paseto.Token, now time.Time) error {
 		return formatVerdict(err)
 	}
 	return nil
+}
+
+// readTimes returns the time claims of t, or nil if any is missing or
+// not a time claim of the format.
+func readTimes(t *paseto.Token) *format.Times {
+	var times format.Times
+	for _, c := range []struct {
+		name string
+		to   *time.Time
+	}{{"exp", &times.Expires}, {"iat", &times.IssuedAt}, {"created", &times.Created}} {
+		s, err := t.GetString(c.name)
+		if err != nil {
+			return nil
+		}
+		if *c.to, err = format.ParseTime(s); err != nil {
+			return nil
+		}
+	}
+	return &times
 }
