@@ -50,8 +50,9 @@ data, pretty-printed) even when the token has expired, the expiry that
 applies (exp, unless -idle after iat or -absolute after created comes
 first, as in the library: so these must match the application's), and a
 last line "valid now" or "invalid: REASON" as Manager.Open (for cookies,
-the middleware) decides with the settings below. The application's
-revocation hooks are not applied. Never prints key material or the token
+the middleware) decides with the settings below. Config.RevokedBefore
+applies as -revoked-before gives it; Config.IsRevoked is not applied, as
+it is the application's code. Never prints key material or the token
 itself.
 
 The report, verdict included, goes to stdout; stderr has only warnings,
@@ -96,6 +97,10 @@ Flags:
   -idle D             idle timeout (default 30m, the library default)
   -absolute D         absolute session lifetime (default 24h)
   -leeway D           tolerated clock skew (default 30s; 0 for none)
+  -revoked-before TIME
+                      the application's Config.RevokedBefore, an RFC 3339
+                      time: sessions created before it are revoked
+                      (default none)
   -max-chunks N       the application's Config.MaxChunks: the most chunk
                       cookies it reads, which also bounds the token size
                       (1 to 16; default 1, the library default; give your
@@ -120,6 +125,7 @@ func runInspect(c *cli, args []string) error {
 	idle := fs.Duration("idle", tokensession.DefaultIdleTimeout, "idle timeout")
 	absolute := fs.Duration("absolute", tokensession.DefaultAbsoluteTimeout, "absolute lifetime")
 	leeway := fs.Duration("leeway", tokensession.DefaultLeeway, "clock skew tolerance")
+	revokedBefore := fs.String("revoked-before", "", "Config.RevokedBefore")
 	maxChunks := fs.Int("max-chunks", defaultMaxChunks, "Config.MaxChunks")
 	maxCookieSize := fs.Int("max-cookie-size", cookieSize, "Config.MaxCookieSize")
 	pos, err := c.parseFlags(name, fs, args)
@@ -145,6 +151,17 @@ func runInspect(c *cli, args []string) error {
 	if *purpose == "" {
 		*purpose = *cookieName
 	}
+	var revoked time.Time
+	if *revokedBefore != "" {
+		// The message does not repeat the value, which could be a key.
+		if revoked, err = time.Parse(time.RFC3339Nano, *revokedBefore); err != nil {
+			return usageErrorf("inspect: -revoked-before: not an RFC 3339 time (for example 2026-03-01T12:00:00Z)")
+		}
+		// As tokensession.New refuses it.
+		if revoked.After(c.now().Add(max(*leeway, 0))) {
+			return usageErrorf("inspect: -revoked-before is in the future: the library refuses such a Config.RevokedBefore (it would revoke the sessions sealed until then)")
+		}
+	}
 
 	flagSet := make(map[string]bool)
 	fs.Visit(func(f *flag.Flag) { flagSet[f.Name] = true })
@@ -164,7 +181,7 @@ func runInspect(c *cli, args []string) error {
 	v := verifier{
 		ring:     ring,
 		implicit: format.Implicit(*purpose),
-		limits:   format.Limits{Idle: *idle, Absolute: *absolute, Leeway: max(*leeway, 0)},
+		limits:   format.Limits{Idle: *idle, Absolute: *absolute, Leeway: max(*leeway, 0), RevokedBefore: revoked},
 		maxToken: maxTokenSize(*cookieName, *maxChunks, *maxCookieSize),
 	}
 

@@ -245,6 +245,13 @@ func TestInspect(t *testing.T) {
 			name: "expiry from exp", args: append(keys, "-leeway", "0", tok),
 			wantOut: []string{"expiry:   2026-03-01T12:30:00Z (in 30m0s): exp\n"},
 		},
+		{
+			name: "revoked", args: append(keys, "-revoked-before", "2026-03-01T11:00:00Z", refreshed),
+			wantCode: 1, wantVerdict: "session revoked: session created before RevokedBefore",
+			wantOut: []string{"created:  2026-03-01T10:50:00Z (1h10m0s ago)", "\"user\""},
+		},
+		{name: "created at -revoked-before", args: append(keys, "-revoked-before", "2026-03-01T12:00:00Z", tok), wantOut: []string{"valid now"}},
+		{name: "created after -revoked-before, to the nanosecond", args: append(keys, "-revoked-before", "2026-03-01T10:49:59.999999999Z", refreshed), wantOut: []string{"valid now"}},
 		{name: "within leeway", at: 30*time.Minute + 10*time.Second, args: append(keys, tok), wantOut: []string{"valid now"}},
 		{
 			name: "no leeway", at: 30*time.Minute + 10*time.Second, args: append(keys, "-leeway", "0", tok),
@@ -446,6 +453,8 @@ func TestInspect(t *testing.T) {
 		{name: "idle over absolute", args: append(keys, "-idle", "2h", "-absolute", "1h", tok), wantCode: 2, wantErr: "-idle must not exceed -absolute"},
 		{name: "tiny idle", args: append(keys, "-idle", "1ms", tok), wantCode: 2, wantErr: "-idle must be at least 1s"},
 		{name: "tiny absolute", args: append(keys, "-idle", "1ms", "-absolute", "1ms", tok), wantCode: 2, wantErr: "must be at least 1s"},
+		{name: "bad -revoked-before", args: append(keys, "-revoked-before", "yesterday", tok), wantCode: 2, wantErr: "inspect: -revoked-before: not an RFC 3339 time (for example 2026-03-01T12:00:00Z)"},
+		{name: "-revoked-before in the future", args: append(keys, "-revoked-before", "2026-03-01T12:01:00Z", tok), wantCode: 2, wantErr: "inspect: -revoked-before is in the future: the library refuses such a Config.RevokedBefore"},
 		{name: "bad max chunks", args: append(keys, "-max-chunks", "17", tok), wantCode: 2, wantErr: "-max-chunks must be between 1 and 16"},
 		{name: "max cookie size too small", args: append(keys, "-max-cookie-size", "511", tok), wantCode: 2, wantErr: "inspect: -max-cookie-size must be between 512 and 4096"},
 		{name: "max cookie size too large", args: append(keys, "-max-cookie-size", "4097", tok), wantCode: 2, wantErr: "inspect: -max-cookie-size must be between 512 and 4096"},
@@ -854,6 +863,8 @@ func TestInspectUsage(t *testing.T) {
 		"-max-chunks N the application's Config.MaxChunks",
 		"(1 to 16; default 1, the library default; give your Config.MaxChunks)",
 		"The report, verdict included, goes to stdout; stderr has only warnings, usage errors and failures to run",
+		"-revoked-before TIME the application's Config.RevokedBefore",
+		"Config.IsRevoked is not applied",
 	} {
 		if !strings.Contains(usage, want) {
 			t.Errorf("usage does not say %q:\n%s", want, r.stdout)

@@ -379,7 +379,7 @@ func TestNoSecretInOutput(t *testing.T) {
 			}
 			add(map[string]string{envNow: v}, "", "keyring", sub, "-file", file)
 		}
-		for _, flag := range []string{"-keyring", "-keys", "-cookie-name", "-purpose", "-idle", "-absolute", "-leeway", "-max-chunks"} {
+		for _, flag := range []string{"-keyring", "-keys", "-cookie-name", "-purpose", "-idle", "-absolute", "-leeway", "-max-chunks", "-max-cookie-size", "-revoked-before"} {
 			add(nil, "", "inspect", flag, v, tok)
 			add(map[string]string{"SESSION_KEYS": goodKeys}, "", "inspect", flag, v, tok)
 		}

@@ -46,7 +46,7 @@ func maxTokenSize(name string, maxChunks, size int) int {
 type verifier struct {
 	ring     *tokensession.Keyring
 	implicit []byte
-	limits   format.Limits // RevokedBefore unset: an application's revocation is not applied
+	limits   format.Limits // with Config.RevokedBefore; Config.IsRevoked is not applied
 	maxToken int
 }
 
@@ -96,7 +96,8 @@ func formatVerdict(err error) error {
 	case format.ErrIdleExpired, format.ErrAbsoluteExpired:
 		return &verdict{tokensession.ErrExpired, err.Error()}
 	case format.ErrRevoked:
-		return &verdict{tokensession.ErrRevoked, err.Error()}
+		// Manager.Open names the setting.
+		return &verdict{tokensession.ErrRevoked, "session created before RevokedBefore"}
 	}
 	return &verdict{tokensession.ErrMalformed, err.Error()}
 }
