@@ -28,21 +28,38 @@ argument or stdin (with no argument or "-"), is a bare token (v4.local.…)
 or a Cookie header value, with or without the "Cookie:" prefix. A line
 copied from a response, "Set-Cookie: NAME=VALUE; Path=/; …", gives its
 cookie, the NAME=VALUE before the first ';' (several such lines give the
-chunks of a large session). In a header, the session cookie is found by
-name; chunk cookies NAME.0 to NAME.15 are joined only as a complete,
-contiguous set, as the middleware does. An empty cookie, which a client
-that ignores Max-Age keeps of one the middleware expired, is noted and
-read as the middleware reads it: an empty NAME gives way to the chunks,
-and an empty chunk joins as nothing (at the end of a set, it does not
-count against -max-chunks). A cookie larger than -max-cookie-size, or a
-set of more chunks (or bytes) than -max-chunks and -max-cookie-size
-allow, is shown but judged too large for this configuration, which the
-middleware leaves alone. A header from which the middleware reads no
-session gets the verdict "invalid: no session: …" (no cookie of the name,
-an empty NAME alone, a set of nothing but empty chunks) or "invalid:
-malformed token: …" (an incomplete set of chunks, or more than 3000
-cookies, which net/http does not read). Input that looks like a key is
-refused, and not repeated.
+chunks of a large session). Input that looks like a key is refused, and
+not repeated.
+
+A Cookie header is read as the middleware reads it. The session cookie is
+found by name, and chunk cookies NAME.0 to NAME.15 are joined only as a
+complete, contiguous set; of two cookies of one name the first counts
+(a note says so). An empty cookie, which a client that ignores Max-Age=0
+keeps of one the middleware expired, is noted: an empty NAME gives way
+to the chunks, and an empty chunk joins as nothing (at the end of a set,
+it does not count against -max-chunks). A header from which the
+middleware reads no session gets the verdict "invalid: no session: …"
+(no cookie of the name, an empty NAME alone, a set of nothing but empty
+chunks) or "invalid: malformed token: …" (an incomplete set of chunks,
+or more than 3000 cookies, which net/http does not read).
+
+Sizes, as the middleware judges them (a cookie's size is its name and
+value, in bytes):
+  - A cookie of more than -max-cookie-size bytes but at most 4096, or a
+    set of more chunks than -max-chunks, or of more bytes than that many
+    cookies of -max-cookie-size carry, is "session too large ... too
+    large for this configuration": an instance configured for larger
+    sessions may have written it, so the middleware leaves it alone
+    (Session.Err reports ErrTooLarge, and only Renew or Destroy replace
+    the cookie).
+  - A cookie of more than 4096 bytes, or a set of more bytes than 16
+    cookies of 4096 carry, is "malformed token: token exceeds the size
+    limit": no configuration writes it, so the middleware deletes it once
+    a request uses the session.
+  - A bare token longer than the cookies of -max-chunks and
+    -max-cookie-size carry is "malformed token: token exceeds the size
+    limit", as Manager.Open says; a note says so when larger settings
+    would open it.
 
 Prints the key ID from the token's footer, whether the keyring holds that
 key and its state, the decrypted claims (exp, iat, created, sid and the

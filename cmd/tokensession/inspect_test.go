@@ -865,6 +865,8 @@ func TestInspectUsage(t *testing.T) {
 		"The report, verdict included, goes to stdout; stderr has only warnings, usage errors and failures to run",
 		"-revoked-before TIME the application's Config.RevokedBefore",
 		"Config.IsRevoked is not applied",
+		"A cookie of more than -max-cookie-size bytes but at most 4096, or a set of more chunks than -max-chunks, or of more bytes than that many cookies of -max-cookie-size carry, is \"session too large ... too large for this configuration\": an instance configured for larger sessions may have written it, so the middleware leaves it alone",
+		"A cookie of more than 4096 bytes, or a set of more bytes than 16 cookies of 4096 carry, is \"malformed token: token exceeds the size limit\": no configuration writes it, so the middleware deletes it once a request uses the session.",
 	} {
 		if !strings.Contains(usage, want) {
 			t.Errorf("usage does not say %q:\n%s", want, r.stdout)

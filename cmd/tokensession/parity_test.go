@@ -310,3 +310,76 @@ func execInspect(t *testing.T, args []string, header string) result {
 	t.Helper()
 	return exec(t, t0, nil, "Cookie: "+header+"\n", append([]string{"inspect"}, args...)...)
 }
+
+// TestSizesAsUsageSays checks what inspect's usage says of each size
+// range against the middleware: a cookie too large for this configuration
+// but not for every one is left alone, a larger one is deleted, and
+// inspect's verdict names the one or the other.
+func TestSizesAsUsageSays(t *testing.T) {
+	key := tokensession.GenerateKey()
+	ring, err := tokensession.NewKeyring(tokensession.KeyringEntry{Key: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := []string{"-keys", key.UnsafeExportPASERK()}
+	clock := t0
+	const name = tokensession.DefaultCookieName
+	garbage := func(n int) string { return "v4.local." + strings.Repeat("A", n-len("v4.local.")) }
+	for _, tc := range []struct {
+		name        string
+		cfg         tokensession.Config[json.RawMessage]
+		args        []string
+		pairs       []cookiePair
+		wantDeleted bool
+		wantVerdict string
+	}{
+		{
+			name: "cookie over -max-cookie-size", cfg: tokensession.Config[json.RawMessage]{MaxCookieSize: 1024}, args: []string{"-max-cookie-size", "1024"},
+			pairs: []cookiePair{{name, garbage(2000)}}, wantVerdict: "invalid: session too large: cookie of 2014 bytes, more than -max-cookie-size 1024: too large for this configuration",
+		},
+		{
+			name: "cookie over 4096 bytes", pairs: []cookiePair{{name, garbage(7054)}},
+			wantDeleted: true, wantVerdict: "invalid: malformed token: token exceeds the size limit",
+		},
+		{
+			name: "chunks over -max-chunks", pairs: chunkPairs(name, garbage(3000), strings.Repeat("A", 3000)),
+			wantVerdict: "invalid: session too large: 2 chunk cookies, more than -max-chunks 1: too large for this configuration",
+		},
+		{
+			name: "chunks over what -max-chunks cookies of -max-cookie-size carry", cfg: tokensession.Config[json.RawMessage]{MaxChunks: 2, MaxCookieSize: 1024}, args: []string{"-max-chunks", "2", "-max-cookie-size", "1024"},
+			pairs: chunkPairs(name, garbage(1500), strings.Repeat("A", 1500)), wantVerdict: "invalid: session too large: 3000 bytes in chunk cookies, more than 2 chunks carry (-max-chunks 2, -max-cookie-size 1024): too large for this configuration",
+		},
+		{
+			name: "chunks over what 16 cookies of 4096 carry", cfg: tokensession.Config[json.RawMessage]{MaxChunks: 16}, args: []string{"-max-chunks", "16"},
+			pairs:       chunkPairs(name, append([]string{garbage(4096)}, slices.Repeat([]string{strings.Repeat("A", 4096)}, 15)...)...),
+			wantDeleted: true, wantVerdict: "invalid: malformed token: token exceeds the size limit",
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := tc.cfg
+			cfg.ErrorHandler = func(*http.Request, error) {}
+			m := newManager(t, ring, &clock, cfg)
+			header := cookieHeader(tc.pairs)
+			r := httptest.NewRequest("GET", "/", nil)
+			r.Header.Set("Cookie", header)
+			rec := httptest.NewRecorder()
+			m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				m.FromContext(r.Context()).Get()
+			})).ServeHTTP(rec, r)
+			deleted := 0
+			for _, line := range rec.Result().Header["Set-Cookie"] {
+				if !strings.Contains(line, "Max-Age=0") {
+					t.Errorf("the middleware sets %.60s…", line)
+				}
+				deleted++
+			}
+			if deleted != len(tc.pairs) && tc.wantDeleted || deleted != 0 && !tc.wantDeleted {
+				t.Errorf("the middleware deletes %d of %d cookies, want them all deleted: %v", deleted, len(tc.pairs), tc.wantDeleted)
+			}
+			res := execInspect(t, append(slices.Clone(keys), tc.args...), header)
+			if res.code != 1 || !strings.Contains(res.stdout, "\n"+tc.wantVerdict) {
+				t.Errorf("inspect exits %d, without the verdict %q:\n%s%s", res.code, tc.wantVerdict, res.stdout, res.stderr)
+			}
+		})
+	}
+}
