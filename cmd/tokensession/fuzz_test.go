@@ -65,6 +65,16 @@ func FuzzInspectInput(f *testing.F) {
 	// middleware expired.
 	f.Add("__Host-session.0=" + tok[:half] + "; __Host-session.1=" + tok[half:] + "; __Host-session.2=")
 	f.Add("__Host-session=; __Host-session.0=" + tok + "; __Host-session.1=")
+	// Duplicates, as cookie tossing leaves them.
+	f.Add("__Host-session=garbage; __Host-session=" + tok + "; __Host-session.0=; __Host-session.0=x")
+	// Pasted from curl: -v output, and Copy as cURL.
+	f.Add("> Cookie: __Host-session=" + tok + "; theme=dark")
+	f.Add("< set-cookie: __Host-session=" + tok + "; Path=/; Secure")
+	f.Add("-H 'Cookie: __Host-session=" + tok + "'")
+	f.Add(`--header "cookie: __Host-session=` + tok + `"`)
+	f.Add("* Trying 127.0.0.1:443...\n> GET /?a=b HTTP/2\n> cookie: __Host-session=" + tok + "\n>\n< HTTP/2 200\n")
+	f.Add("curl 'https://example.com/?a=b' \\\n  -H 'accept: */*' \\\n  -b $'__Host-session.0=" + tok[:half] + "; __Host-session.1=" + tok[half:] + "' \\\n  --data-raw 'x=1'")
+	f.Add(`curl -H "Cookie: a=\"b\"" -b 'x'\''y=1' --cookie=jar.txt -H'X: "`)
 
 	const name = tokensession.DefaultCookieName
 	// v judges tokens as m does.
@@ -145,11 +155,13 @@ func FuzzInspectInput(f *testing.F) {
 
 // isCookieHeader reports whether inspect reads tainted as the value of
 // one Cookie header: one line of name=value pairs, within inspect's
-// bound, without a "Cookie:" or "Set-Cookie:" prefix.
+// bound, without a "Cookie:" or "Set-Cookie:" prefix, and not pasted
+// from curl.
 func isCookieHeader(tainted string) bool {
 	line := strings.TrimSpace(tainted)
+	_, fromCurl := curlLine(line)
 	return len(tainted) <= maxInspectInput && !strings.Contains(tainted, "\n") && strings.Contains(tainted, "=") &&
-		!hasPrefixFold(line, "cookie:") && !hasPrefixFold(line, "set-cookie:")
+		!hasPrefixFold(line, "cookie:") && !hasPrefixFold(line, "set-cookie:") && !fromCurl
 }
 
 // checkHeaderParity checks that inspect, configured as m with its

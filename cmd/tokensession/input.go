@@ -96,22 +96,43 @@ func parseInspectInput(tainted, name string, maxChunks, maxSize int) (inspectInp
 		prefix    = "cookie:"
 		setPrefix = "set-cookie:"
 	)
+	// Input pasted from curl holds other headers and options, and lines
+	// that are neither: only its cookies count.
+	curl := false
+	for line := range strings.Lines(tainted) {
+		if _, ok := curlLine(strings.TrimSpace(line)); ok {
+			curl = true
+			break
+		}
+	}
 	var parts []string
 	for line := range strings.Lines(tainted) {
 		line = strings.TrimSpace(line)
-		switch {
-		case hasPrefixFold(line, setPrefix):
-			pair, _, _ := strings.Cut(line[len(setPrefix):], ";")
-			if pair = strings.TrimSpace(pair); !strings.Contains(pair, "=") {
-				return inspectInput{}, errors.New("a Set-Cookie line holds no name=value before its first ';': paste the Cookie request header, or the whole Set-Cookie line of the response")
+		lines, fromCurl := curlLine(line)
+		if !fromCurl {
+			lines = []string{line}
+		}
+		for _, line := range lines {
+			switch {
+			case hasPrefixFold(line, setPrefix):
+				pair, _, _ := strings.Cut(line[len(setPrefix):], ";")
+				if pair = strings.TrimSpace(pair); !strings.Contains(pair, "=") {
+					return inspectInput{}, errors.New("a Set-Cookie line holds no name=value before its first ';': paste the Cookie request header, or the whole Set-Cookie line of the response")
+				}
+				line = pair
+			case hasPrefixFold(line, prefix):
+				line = strings.TrimSpace(line[len(prefix):])
+			case curl:
+				// Another header, or another line of curl's.
+				continue
 			}
-			line = pair
-		case hasPrefixFold(line, prefix):
-			line = strings.TrimSpace(line[len(prefix):])
+			if line != "" {
+				parts = append(parts, line)
+			}
 		}
-		if line != "" {
-			parts = append(parts, line)
-		}
+	}
+	if len(parts) == 0 && curl {
+		return inspectInput{}, errors.New("the curl command or output holds no Cookie or Set-Cookie header (nor -b with cookies): give a token or a Cookie header")
 	}
 	if len(parts) == 0 {
 		return inspectInput{}, errors.New("empty input: give a token or a Cookie header")
@@ -132,6 +153,150 @@ func parseInspectInput(tainted, name string, maxChunks, maxSize int) (inspectInp
 		in.notes = append([]string{note}, in.notes...)
 	}
 	return in, err
+}
+
+// curlLine reads a line of input pasted from curl, and reports whether it
+// is one: a header that curl -v shows sent ("> Cookie: …") or received
+// ("< Set-Cookie: …"), or a curl command, whole or one line of it as Copy
+// as cURL writes it ("curl 'https://…' \", "  -H 'cookie: …' \"). It
+// returns the headers it holds, as NAME: VALUE: the line without "> " or
+// "< ", or the values of the command's -H and --header options, and, as
+// "Cookie: …", those of -b and --cookie that hold cookies rather than the
+// name of a cookie file.
+func curlLine(line string) (headers []string, ok bool) {
+	if len(line) > 0 && (line[0] == '>' || line[0] == '<') && (len(line) == 1 || line[1] == ' ') {
+		return []string{strings.TrimSpace(line[1:])}, true
+	}
+	if !strings.HasPrefix(line, "curl ") && curlOption(line) == "" {
+		return nil, false
+	}
+	words := shellWords(line)
+	for i := 0; i < len(words); i++ {
+		w := words[i]
+		name := curlOption(w)
+		value := ""
+		switch {
+		case name == "":
+			continue
+		case len(w) > len(name):
+			// -H'…', --header='…'
+			value = strings.TrimPrefix(w[len(name):], "=")
+		case i+1 < len(words):
+			i++
+			value = words[i]
+		}
+		switch name {
+		case "-H", "--header":
+			headers = append(headers, strings.TrimSpace(value))
+		case "-b", "--cookie":
+			if strings.Contains(value, "=") {
+				headers = append(headers, "Cookie: "+value)
+			}
+		}
+	}
+	return headers, true
+}
+
+// curlArgs takes the curl options that hold cookies out of args, the
+// command line of inspect up to a "--": each as one argument, pasted in
+// quotes ("-H 'Cookie: …'"), or as two, split by a shell ("-H" "Cookie:
+// …"). It returns the other arguments, and the options as lines of a
+// curl command, which parseInspectInput reads; none is a flag of
+// inspect's.
+func curlArgs(args []string) (rest []string, input string) {
+	var lines []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		name := curlOption(a)
+		switch {
+		case a == "--":
+			return append(rest, args[i:]...), strings.Join(lines, "\n")
+		case name == "":
+			rest = append(rest, a)
+		case a != name:
+			lines = append(lines, a)
+		case i+1 < len(args):
+			i++
+			lines = append(lines, name+" '"+strings.ReplaceAll(args[i], "'", `'\''`)+"'")
+		default:
+			rest = append(rest, a)
+		}
+	}
+	return rest, strings.Join(lines, "\n")
+}
+
+// curlOption returns the curl option that w, a word of a command line,
+// starts with, if it is one inspect reads a cookie from: -H and --header,
+// -b and --cookie. A short option may hold its value ("-H'…'" reads as
+// "-H…" in a shell), and a long one after '='.
+func curlOption(w string) string {
+	for _, name := range []string{"--header", "--cookie", "-H", "-b"} {
+		rest, ok := strings.CutPrefix(w, name)
+		switch {
+		case !ok:
+		case rest == "", rest[0] == ' ', rest[0] == '\'', rest[0] == '"', rest[0] == '$':
+			return name
+		case rest[0] == '=' && name[1] == '-':
+			return name
+		}
+	}
+	return ""
+}
+
+// shellWords splits a line of a POSIX shell command into words, undoing
+// its quotes: '…' holds text as it is, "…" and $'…' take a backslash as
+// an escape, and a backslash outside quotes escapes the next character
+// (at the end of the line it continues the command, and is dropped). A
+// quote left open runs to the end of the line.
+func shellWords(line string) []string {
+	var words []string
+	var w strings.Builder
+	inWord := false
+	for i := 0; i < len(line); i++ {
+		c := line[i]
+		switch {
+		case c == ' ' || c == '\t':
+			if inWord {
+				words = append(words, w.String())
+				w.Reset()
+				inWord = false
+			}
+			continue
+		case c == '\'':
+			j := strings.IndexByte(line[i+1:], '\'')
+			if j < 0 {
+				j = len(line) - i - 1
+			}
+			w.WriteString(line[i+1 : i+1+j])
+			i += j + 1
+		case c == '"' || c == '$' && i+1 < len(line) && line[i+1] == '\'':
+			quote := c
+			if c == '$' {
+				quote = '\''
+				i++
+			}
+			for i++; i < len(line) && line[i] != quote; i++ {
+				if line[i] == '\\' {
+					if i++; i == len(line) {
+						break
+					}
+				}
+				w.WriteByte(line[i])
+			}
+		case c == '\\' && i+1 == len(line):
+			continue
+		case c == '\\':
+			i++
+			w.WriteByte(line[i])
+		default:
+			w.WriteByte(c)
+		}
+		inWord = true
+	}
+	if inWord {
+		words = append(words, w.String())
+	}
+	return words
 }
 
 // readHeader reads the session cookie named name out of a Cookie header,

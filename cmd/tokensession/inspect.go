@@ -28,8 +28,12 @@ argument or stdin (with no argument or "-"), is a bare token (v4.local.…)
 or a Cookie header value, with or without the "Cookie:" prefix. A line
 copied from a response, "Set-Cookie: NAME=VALUE; Path=/; …", gives its
 cookie, the NAME=VALUE before the first ';' (several such lines give the
-chunks of a large session). Input that looks like a key is refused, and
-not repeated.
+chunks of a large session). What curl shows or takes is read too: "> "
+and "< " before a header (curl -v) are taken off, and of a curl command
+(Copy as cURL), whole, in lines or as arguments, the -H and --header
+options give headers and -b and --cookie cookies; of such input only
+the cookies count. Input that looks like a key is refused, and not
+repeated.
 
 A Cookie header is read as the middleware reads it. The session cookie is
 found by name, and chunk cookies NAME.0 to NAME.15 are joined only as a
@@ -145,9 +149,14 @@ func runInspect(c *cli, args []string) error {
 	revokedBefore := fs.String("revoked-before", "", "Config.RevokedBefore")
 	maxChunks := fs.Int("max-chunks", defaultMaxChunks, "Config.MaxChunks")
 	maxCookieSize := fs.Int("max-cookie-size", cookieSize, "Config.MaxCookieSize")
+	// curl's options are no flags of inspect's: "-H 'Cookie: …'" is input.
+	args, curlInput := curlArgs(args)
 	pos, err := c.parseFlags(name, fs, args)
 	if err != nil {
 		return err
+	}
+	if curlInput != "" {
+		pos = append(pos, curlInput)
 	}
 	switch {
 	case len(pos) > 1:

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -220,6 +221,11 @@ func TestInspect(t *testing.T) {
 			wantOut: []string{"\"blob\"", "note:     the token has " + strconv.Itoa(len(big)) + " bytes, more than the cookies of -max-chunks 1 and -max-cookie-size 4096 carry (4082): if the application's Config.MaxChunks or Config.MaxCookieSize is larger, set -max-chunks and -max-cookie-size to them\n", "invalid: malformed token: token exceeds the size limit\n"},
 		},
 		{name: "large session within -max-chunks", args: append(keys, "-max-chunks", "4"), stdin: big, wantOut: []string{"\"blob\"", "valid now"}},
+		{name: "curl -H as two arguments", args: append(keys, "-H", "Cookie: "+name+"="+tok), wantOut: []string{"from cookie __Host-session\n", "valid now"}},
+		{name: "curl -b as two arguments, flags after", args: []string{"-b", "a=1; " + name + "=" + tok, "-keyring", file}, wantOut: []string{"from cookie __Host-session\n", "valid now"}},
+		{name: "curl options as arguments", args: append(keys, "-H 'accept: */*'", "--header", "cookie: "+name+".1="+bigChunks[1], `-H "cookie: `+name+".0="+bigChunks[0]+`"`, "-max-chunks", "4"), wantOut: []string{"(2 chunks)", "valid now"}},
+		{name: "curl option and a token", args: append(keys, "-H", "Cookie: "+name+"="+tok, tok), wantCode: 2, wantErr: "inspect: takes one token or Cookie header"},
+		{name: "curl option after --", args: append(keys, "--", "-H 'Cookie: "+name+"="+tok+"'"), wantOut: []string{"from cookie __Host-session\n", "valid now"}},
 		{name: "keys flag", args: []string{"-keys", secrets, tok}, wantOut: []string{"valid now"}},
 		{name: "SESSION_KEYRING path", env: fileEnv, args: []string{tok}, wantOut: []string{"valid now"}},
 		{name: "SESSION_KEYRING JSON", env: map[string]string{"SESSION_KEYRING": mustJSON(t, ring)}, args: []string{tok}, wantOut: []string{"valid now"}},
@@ -574,6 +580,30 @@ func TestInspectMisplacedInput(t *testing.T) {
 		{name: "plain-http cookie", arg: "Cookie: theme=dark; session=" + tokDev, wantCode: 1, wantVerdict: `no session: no cookie named "__Host-session" in the Cookie header`, wantOut: `note:     the Cookie header has one named "session", the name the library gives the session cookie over plain http (UnsafeAllowHTTP, as in the examples): add -cookie-name session` + "\n"},
 		{name: "plain-http chunks", arg: "session.0=" + bigChunks[0] + "; session.1=" + bigChunks[1], wantCode: 1, wantVerdict: "no session", wantOut: "add -cookie-name session\n"},
 		{name: "plain-http Set-Cookie", arg: "Set-Cookie: session=" + tokDev + "; Path=/; HttpOnly", wantCode: 1, wantVerdict: "no session", wantOut: "add -cookie-name session\n"},
+
+		// Pasted from curl: curl -v's request and response headers, and
+		// the options of a command (Copy as cURL).
+		{name: "curl -v request header", arg: "> Cookie: __Host-session=" + tok + "; theme=dark", wantOut: "from cookie __Host-session\n"},
+		{name: "curl -v response header", arg: "< set-cookie: __Host-session=" + tok + "; Path=/; Secure", wantOut: "from cookie __Host-session\n"},
+		{name: "-H in single quotes", arg: "-H 'Cookie: __Host-session=" + tok + "'", wantOut: "from cookie __Host-session\n"},
+		{name: "-H in double quotes", arg: `-H "cookie: theme=dark; __Host-session=` + tok + `"`, wantOut: "from cookie __Host-session\n"},
+		{name: "--header, continued", arg: "  --header 'Cookie: __Host-session=" + tok + "' \\", wantOut: "from cookie __Host-session\n"},
+		{name: "--header=", arg: "--header='Cookie: __Host-session=" + tok + "'", wantOut: "from cookie __Host-session\n"},
+		{name: "-b", arg: "-b '__Host-session=" + tok + "; theme=dark'", wantOut: "from cookie __Host-session\n"},
+		{name: "--cookie, ANSI-C quoted", arg: "--cookie $'theme=dark; __Host-session=" + tok + "'", wantOut: "from cookie __Host-session\n"},
+		{
+			name:    "curl -v output",
+			stdin:   "*   Trying 127.0.0.1:443...\n* subject: CN=example.com\n> GET /account?tab=1 HTTP/2\n> Host: example.com\n> user-agent: curl/8.5.0\n> cookie: __Host-session=" + tok + "; theme=dark\n>\n< HTTP/2 200\n< content-type: text/html\n<\n<p>a=b</p>\n",
+			wantOut: "from cookie __Host-session\n",
+		},
+		{
+			name:    "Copy as cURL, chunks",
+			stdin:   "curl 'https://example.com/account?tab=1' \\\n  -H 'accept: text/html' \\\n  -H 'cookie: theme=dark; __Host-session.0=" + bigChunks[0] + "' \\\n  -H 'Cookie: __Host-session.1=" + bigChunks[1] + "' \\\n  -H 'user-agent: Mozilla/5.0 (a=b)' \\\n  --data-raw 'x=1'\n",
+			wantOut: "(2 chunks)",
+		},
+		{name: "curl command on one line", arg: "curl -s -H 'Accept: */*' -b '__Host-session=" + tok + "' https://example.com/?a=b", wantOut: "from cookie __Host-session\n"},
+		{name: "curl command with a cookie jar", arg: "curl -b jar.txt -H 'X-A: b=c' https://example.com/", wantCode: 1, wantErr: "inspect: the curl command or output holds no Cookie or Set-Cookie header"},
+		{name: "key in a curl header", arg: "-H 'Cookie: __Host-session=" + forms[0] + "'", wantCode: 1, wantErr: looksLikeKey},
 	}
 	for i, f := range forms {
 		cases = append(cases,
@@ -865,11 +895,32 @@ func TestInspectUsage(t *testing.T) {
 		"The report, verdict included, goes to stdout; stderr has only warnings, usage errors and failures to run",
 		"-revoked-before TIME the application's Config.RevokedBefore",
 		"Config.IsRevoked is not applied",
+		`"> " and "< " before a header (curl -v) are taken off, and of a curl command (Copy as cURL), whole, in lines or as arguments, the -H and --header options give headers and -b and --cookie cookies`,
 		"A cookie of more than -max-cookie-size bytes but at most 4096, or a set of more chunks than -max-chunks, or of more bytes than that many cookies of -max-cookie-size carry, is \"session too large ... too large for this configuration\": an instance configured for larger sessions may have written it, so the middleware leaves it alone",
 		"A cookie of more than 4096 bytes, or a set of more bytes than 16 cookies of 4096 carry, is \"malformed token: token exceeds the size limit\": no configuration writes it, so the middleware deletes it once a request uses the session.",
 	} {
 		if !strings.Contains(usage, want) {
 			t.Errorf("usage does not say %q:\n%s", want, r.stdout)
+		}
+	}
+}
+
+func TestShellWords(t *testing.T) {
+	for in, want := range map[string][]string{
+		`curl 'https://x/?a=b' \`:            {"curl", "https://x/?a=b"},
+		`-H 'a: b' -H "c: \"d\""`:            {"-H", "a: b", "-H", `c: "d"`},
+		`-b $'x=1; y=\'2\''`:                 {"-b", "x=1; y='2'"},
+		`-b 'it'\''s=1'`:                     {"-b", "it's=1"},
+		`--header='a: b'  -Hx\ y`:            {"--header=a: b", "-Hx y"},
+		`-H 'open quote`:                     {"-H", "open quote"},
+		`-H "open \`:                         {"-H", "open "},
+		"\t":                                 nil,
+		`a"b c"d 'e'f`:                       {"ab cd", "ef"},
+		`$'a\'b' $x`:                         {"a'b", "$x"},
+		`-H "Cookie: a=b; c=d" --compressed`: {"-H", "Cookie: a=b; c=d", "--compressed"},
+	} {
+		if got := shellWords(in); !slices.Equal(got, want) {
+			t.Errorf("shellWords(%q) = %q, want %q", in, got, want)
 		}
 	}
 }
