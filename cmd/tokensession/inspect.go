@@ -69,9 +69,11 @@ Prints the key ID from the token's footer, whether the keyring holds that
 key and its state, the decrypted claims (exp, iat, created, sid and the
 data, pretty-printed) even when the token has expired, the expiry that
 applies (exp, unless -idle after iat or -absolute after created comes
-first, as in the library: so these must match the application's), and a
-last line "valid now" or "invalid: REASON" as Manager.Open (for cookies,
-the middleware) decides with the settings below. Config.RevokedBefore
+first, as in the library: so these must match the application's), and
+the verdict, "valid now" or "invalid: REASON", as Manager.Open (for
+cookies, the middleware) decides with the settings below: "valid now" is
+the last line, and after "invalid: unknown key ID" hint lines give the
+likely causes. Config.RevokedBefore
 applies as -revoked-before gives it; Config.IsRevoked is not applied, as
 it is the application's code. Never prints key material or the token
 itself.
@@ -234,6 +236,11 @@ func runInspect(c *cli, args []string) error {
 	report(c.stdout, in, o, &v, set, now)
 	if verdict != nil {
 		fmt.Fprintf(c.stdout, "invalid: %s\n", verdict)
+		if verdict == o.verdict && errors.Is(verdict, tokensession.ErrUnknownKey) {
+			// The key ID is public, and of the shape format checked.
+			fmt.Fprintf(c.stdout, "hint:     this keyring lacks %s: it is older than the keyring that sealed the token (copy the current keyring here), or the key was pruned (the user must log in again)\n", o.kid)
+			fmt.Fprintln(c.stdout, "hint:     the middleware reports ErrUnknownKey and leaves the cookie alone (the examples answer 503)")
+		}
 		return errInvalid
 	}
 	fmt.Fprintln(c.stdout, "valid now")

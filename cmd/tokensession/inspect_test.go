@@ -287,7 +287,10 @@ func TestInspect(t *testing.T) {
 		{
 			name: "unknown key", args: append(keys, tokOther),
 			wantCode: 1, wantVerdict: "unknown key ID",
-			wantOut: []string{"key ID:   " + other.ID(), "key:      not in the keyring\n", "claims:   not decrypted (key not in the keyring)\n", "invalid: unknown key ID\n"},
+			wantOut: []string{"key ID:   " + other.ID(), "key:      not in the keyring\n", "claims:   not decrypted (key not in the keyring)\n",
+				"invalid: unknown key ID\n" +
+					"hint:     this keyring lacks " + other.ID() + ": it is older than the keyring that sealed the token (copy the current keyring here), or the key was pruned (the user must log in again)\n" +
+					"hint:     the middleware reports ErrUnknownKey and leaves the cookie alone (the examples answer 503)\n"},
 		},
 		{
 			name: "retired key", args: append(keys, tokRetired),
@@ -895,6 +898,7 @@ func TestInspectUsage(t *testing.T) {
 		"The report, verdict included, goes to stdout; stderr has only warnings, usage errors and failures to run",
 		"-revoked-before TIME the application's Config.RevokedBefore",
 		"Config.IsRevoked is not applied",
+		`after "invalid: unknown key ID" hint lines give the likely causes`,
 		`"> " and "< " before a header (curl -v) are taken off, and of a curl command (Copy as cURL), whole, in lines or as arguments, the -H and --header options give headers and -b and --cookie cookies`,
 		"A cookie of more than -max-cookie-size bytes but at most 4096, or a set of more chunks than -max-chunks, or of more bytes than that many cookies of -max-cookie-size carry, is \"session too large ... too large for this configuration\": an instance configured for larger sessions may have written it, so the middleware leaves it alone",
 		"A cookie of more than 4096 bytes, or a set of more bytes than 16 cookies of 4096 carry, is \"malformed token: token exceeds the size limit\": no configuration writes it, so the middleware deletes it once a request uses the session.",

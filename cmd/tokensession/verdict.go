@@ -86,6 +86,9 @@ func (v *verdict) Error() string {
 	return libMessage(v.class) + ": " + v.reason
 }
 
+// Unwrap returns the verdict's class, for errors.Is.
+func (v *verdict) Unwrap() error { return v.class }
+
 // formatVerdict returns the verdict of Manager.Open on a token that fails
 // with err, an error of package format: the library classes format's
 // errors this way, with format's words as the reason.
