@@ -278,7 +278,7 @@ func (c *cli) inspectKeyring(file, keys string, flagSet map[string]bool) (*token
 		// The SESSION_KEYS form.
 		ring, err := tokensession.ParseKeyringEnv(keys)
 		if err != nil {
-			return nil, errorf("inspect: -keys: %s", libMessage(err))
+			return nil, errorf("inspect: -keys: %s%s", libMessage(err), separatorHint(keys, err))
 		}
 		return ring, nil
 	}
@@ -288,15 +288,29 @@ func (c *cli) inspectKeyring(file, keys string, flagSet map[string]bool) (*token
 		// Nothing set at all. (errors.Is would also match a credentials
 		// directory without keys, which the library's message explains.)
 		return nil, usageErrorf("inspect: no keys: give -keyring or -keys, or set SESSION_KEYS, SESSION_KEYRING or CREDENTIALS_DIRECTORY (run 'tokensession inspect -h')")
+	case errors.Is(err, tokensession.ErrNoKeySource):
+		// The library says the directory holds no keys, which is also
+		// what it says of one that does not exist.
+		dir, _ := c.lookupEnv("CREDENTIALS_DIRECTORY")
+		if _, statErr := os.Stat(dir); errors.Is(statErr, iofs.ErrNotExist) {
+			return nil, usageErrorf("inspect: CREDENTIALS_DIRECTORY does not exist (its value is not shown; or name the keys with -keyring or -keys)")
+		}
+		return nil, usageErrorf("inspect: %s (or name the keys with -keyring or -keys)", libMessage(err))
 	case err != nil:
 		return nil, usageErrorf("inspect: %s (or name the keys with -keyring or -keys)", libMessage(err))
 	}
 	ring, err := src.Load()
 	if err != nil {
-		if src.String() == "SESSION_KEYRING" && errors.Is(err, iofs.ErrNotExist) {
+		value, _ := c.lookupEnv(src.String())
+		switch {
+		case src.String() == "SESSION_KEYRING" && errors.Is(err, iofs.ErrNotExist) && looksLikeKey(value):
+			return nil, errorf("inspect: SESSION_KEYRING looks like a key; keys go in SESSION_KEYS (its value is not shown)")
+		case src.String() == "SESSION_KEYRING" && errors.Is(err, iofs.ErrNotExist):
 			// Only a path can be missing: the value may be a key pasted
 			// into the wrong variable, so nothing repeats it.
 			return nil, errorf("inspect: %s (SESSION_KEYRING holds keyring JSON starting with '{', or the path of a keyring file or directory; its value is not shown)", libMessage(err))
+		case src.String() == "SESSION_KEYS":
+			return nil, errorf("inspect: %s%s", libMessage(err), separatorHint(value, err))
 		}
 		return nil, errorf("inspect: %s", libMessage(err))
 	}
@@ -305,6 +319,23 @@ func (c *cli) inspectKeyring(file, keys string, flagSet map[string]bool) (*token
 		c.warnMode("SESSION_KEYRING", path)
 	}
 	return ring, nil
+}
+
+// separatorHint returns, for keys in the SESSION_KEYS form that failed
+// to parse with err, a hint that they are separated by white space when
+// they hold commas or semicolons instead, and "" otherwise. It shows
+// nothing of the keys.
+func separatorHint(keys string, err error) string {
+	if !errors.Is(err, tokensession.ErrInvalidKey) {
+		return ""
+	}
+	switch {
+	case strings.Contains(keys, ","):
+		return " (keys are separated by white space, not commas)"
+	case strings.Contains(keys, ";"):
+		return " (keys are separated by white space, not semicolons)"
+	}
+	return ""
 }
 
 // warnMode warns, as the keyring commands do, when path is a keyring file

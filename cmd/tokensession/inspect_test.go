@@ -450,6 +450,10 @@ func TestInspect(t *testing.T) {
 		{name: "bad keys flag", args: []string{"-keys", "k4.local.bad", tok}, wantCode: 1, wantErr: "inspect: -keys: keyring entry 0: wrong key length"},
 		{name: "bad SESSION_KEYS", env: map[string]string{"SESSION_KEYS": "k3.local.x"}, args: []string{tok}, wantCode: 1, wantErr: "inspect: SESSION_KEYS: keyring entry 0: wrong PASERK version"},
 		{name: "bad SESSION_KEYRING JSON", env: map[string]string{"SESSION_KEYRING": `{"keys":`}, args: []string{tok}, wantCode: 1, wantErr: "inspect: SESSION_KEYRING: invalid key: keyring file is not valid JSON"},
+		{name: "key in SESSION_KEYRING", env: map[string]string{"SESSION_KEYRING": " " + key.UnsafeExportPASERK() + "\n"}, args: []string{tok}, wantCode: 1, wantErr: "inspect: SESSION_KEYRING looks like a key; keys go in SESSION_KEYS (its value is not shown)"},
+		{name: "raw key in SESSION_KEYRING", env: map[string]string{"SESSION_KEYRING": strings.TrimPrefix(key.UnsafeExportPASERK(), "k4.local.")}, args: []string{tok}, wantCode: 1, wantErr: "inspect: SESSION_KEYRING looks like a key; keys go in SESSION_KEYS"},
+		{name: "SESSION_KEYS separated by commas", env: map[string]string{"SESSION_KEYS": key.UnsafeExportPASERK() + "," + retired.UnsafeExportPASERK()}, args: []string{tok}, wantCode: 1, wantErr: "inspect: SESSION_KEYS: keyring entry 0: wrong key length (96 characters after the prefix, want 43) (keys are separated by white space, not commas)"},
+		{name: "-keys separated by semicolons", args: []string{"-keys", key.UnsafeExportPASERK() + ";" + retired.UnsafeExportPASERK(), tok}, wantCode: 1, wantErr: "(keys are separated by white space, not semicolons)"},
 		{name: "missing SESSION_KEYRING file", env: map[string]string{"SESSION_KEYRING": filepath.Join(dir, "gone.json")}, args: []string{tok}, wantCode: 1, wantErr: "inspect: SESSION_KEYRING: no such file or directory (SESSION_KEYRING holds keyring JSON starting with '{', or the path of a keyring file or directory; its value is not shown)"},
 
 		// Usage errors.
@@ -696,6 +700,7 @@ func TestInspectKeySources(t *testing.T) {
 		{name: "SESSION_KEYRING empty, CREDENTIALS_DIRECTORY set", env: map[string]string{"SESSION_KEYRING": "", "CREDENTIALS_DIRECTORY": credKeys}, wantCode: 2, wantErr: "inspect: SESSION_KEYRING is set but empty"},
 		{name: "both set, one empty", env: map[string]string{"SESSION_KEYS": "", "SESSION_KEYRING": keysFile}, wantCode: 2, wantErr: "inspect: both SESSION_KEYS and SESSION_KEYRING are set: set one"},
 		{name: "CREDENTIALS_DIRECTORY empty", env: map[string]string{"CREDENTIALS_DIRECTORY": " "}, wantCode: 2, wantErr: "inspect: CREDENTIALS_DIRECTORY is set but empty"},
+		{name: "CREDENTIALS_DIRECTORY missing", env: map[string]string{"CREDENTIALS_DIRECTORY": filepath.Join(dir, "gone")}, wantCode: 2, wantErr: "inspect: CREDENTIALS_DIRECTORY does not exist (its value is not shown; or name the keys with -keyring or -keys)"},
 		{name: "CREDENTIALS_DIRECTORY without keys", env: map[string]string{"CREDENTIALS_DIRECTORY": credNone}, wantCode: 2, wantErr: "inspect: CREDENTIALS_DIRECTORY: holds neither session-keyring nor session-keys"},
 		{name: "CREDENTIALS_DIRECTORY with both files", env: map[string]string{"CREDENTIALS_DIRECTORY": credBoth}, wantCode: 1, wantErr: "inspect: CREDENTIALS_DIRECTORY: directory holds both session-keyring and session-keys: keep one"},
 		{name: "-keyring directory without keys", args: []string{"-keyring", credNone}, wantCode: 1, wantErr: "inspect: -keyring " + credNone + ": keyring file: directory holds neither session-keyring nor session-keys"},
