@@ -72,11 +72,12 @@ const devCookieName = "session"
 // this configuration: another instance, configured for larger sessions,
 // may have written it. A line pasted from a response, "Set-Cookie:" and a
 // cookie, gives its name=value, before the first ';' (what follows are the
-// cookie's attributes). A plain cookie wins over chunks unless it is
-// empty, the first of duplicate cookies wins, and empty chunks at the end
-// of a set join as nothing and do not count against maxChunks, as in the
-// middleware; the empty cookies are noted (in.emptyPlain,
-// in.emptyChunks).
+// cookie's attributes). Input pasted from curl (see curlLine) gives its
+// Cookie and Set-Cookie headers, and nothing else. A plain cookie wins
+// over chunks unless it is empty, the first of duplicate cookies wins,
+// and empty chunks at the end of a set join as nothing and do not count
+// against maxChunks, as in the middleware; in.notes says so of the
+// cookies at hand.
 //
 // A header from which the middleware reads no session gives no token, and
 // in.refused says why, in the middleware's terms: no cookie of the name,
@@ -172,16 +173,11 @@ func curlLine(line string) (headers []string, ok bool) {
 	}
 	words := shellWords(line)
 	for i := 0; i < len(words); i++ {
-		w := words[i]
-		name := curlOption(w)
-		value := ""
+		name, value, attached := curlWord(words[i])
 		switch {
 		case name == "":
 			continue
-		case len(w) > len(name):
-			// -H'…', --header='…'
-			value = strings.TrimPrefix(w[len(name):], "=")
-		case i+1 < len(words):
+		case !attached && i+1 < len(words):
 			i++
 			value = words[i]
 		}
@@ -241,6 +237,27 @@ func curlOption(w string) string {
 		}
 	}
 	return ""
+}
+
+// curlWord reads w, a word of a curl command with its quotes undone, as
+// curl reads its options: it returns the name of the option, if w is one
+// that inspect reads a cookie from (-H, --header, -b, --cookie), and its
+// value when w holds it too ("-Hvalue", "--header=value").
+func curlWord(w string) (name, value string, attached bool) {
+	for _, name := range []string{"--header", "--cookie"} {
+		switch rest, ok := strings.CutPrefix(w, name); {
+		case ok && rest == "":
+			return name, "", false
+		case ok && rest[0] == '=':
+			return name, rest[1:], true
+		}
+	}
+	for _, name := range []string{"-H", "-b"} {
+		if rest, ok := strings.CutPrefix(w, name); ok {
+			return name, rest, rest != ""
+		}
+	}
+	return "", "", false
 }
 
 // shellWords splits a line of a POSIX shell command into words, undoing

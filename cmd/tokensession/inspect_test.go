@@ -596,6 +596,8 @@ func TestInspectMisplacedInput(t *testing.T) {
 		{name: "-H in double quotes", arg: `-H "cookie: theme=dark; __Host-session=` + tok + `"`, wantOut: "from cookie __Host-session\n"},
 		{name: "--header, continued", arg: "  --header 'Cookie: __Host-session=" + tok + "' \\", wantOut: "from cookie __Host-session\n"},
 		{name: "--header=", arg: "--header='Cookie: __Host-session=" + tok + "'", wantOut: "from cookie __Host-session\n"},
+		{name: "-H, value attached", arg: "-H'Cookie: __Host-session=" + tok + "'", wantOut: "from cookie __Host-session\n"},
+		{name: "-H, value attached, in a command", stdin: "curl -s \\\n  -H'Cookie: __Host-session=" + tok + "' \\\n  --cookie-jar jar.txt --header=X-A:b=c\n", wantOut: "from cookie __Host-session\n"},
 		{name: "-b", arg: "-b '__Host-session=" + tok + "; theme=dark'", wantOut: "from cookie __Host-session\n"},
 		{name: "--cookie, ANSI-C quoted", arg: "--cookie $'theme=dark; __Host-session=" + tok + "'", wantOut: "from cookie __Host-session\n"},
 		{
