@@ -65,6 +65,16 @@ func FuzzInspectInput(f *testing.F) {
 	// middleware expired.
 	f.Add("__Host-session.0=" + tok[:half] + "; __Host-session.1=" + tok[half:] + "; __Host-session.2=")
 	f.Add("__Host-session=; __Host-session.0=" + tok + "; __Host-session.1=")
+	// Duplicates, as cookie tossing leaves them.
+	f.Add("__Host-session=garbage; __Host-session=" + tok + "; __Host-session.0=; __Host-session.0=x")
+	// Pasted from curl: -v output, and Copy as cURL.
+	f.Add("> Cookie: __Host-session=" + tok + "; theme=dark")
+	f.Add("< set-cookie: __Host-session=" + tok + "; Path=/; Secure")
+	f.Add("-H 'Cookie: __Host-session=" + tok + "'")
+	f.Add(`--header "cookie: __Host-session=` + tok + `"`)
+	f.Add("* Trying 127.0.0.1:443...\n> GET /?a=b HTTP/2\n> cookie: __Host-session=" + tok + "\n>\n< HTTP/2 200\n")
+	f.Add("curl 'https://example.com/?a=b' \\\n  -H 'accept: */*' \\\n  -b $'__Host-session.0=" + tok[:half] + "; __Host-session.1=" + tok[half:] + "' \\\n  --data-raw 'x=1'")
+	f.Add(`curl -H "Cookie: a=\"b\"" -b 'x'\''y=1' --cookie=jar.txt -H'X: "`)
 
 	const name = tokensession.DefaultCookieName
 	// v judges tokens as m does.
@@ -79,7 +89,10 @@ func FuzzInspectInput(f *testing.F) {
 			checkHeaderParity(t, m, &v, tainted)
 		}
 		in, err := parseInspectInput(tainted, name, cookiechunk.Max, cookieSize)
-		if err == nil {
+		if err == nil && in.token == "" && in.refused == nil {
+			t.Fatal("no token, and no verdict")
+		}
+		if err == nil && in.token != "" {
 			// inspect's verdict is Manager.Open's, in the same words.
 			want := "valid now"
 			if _, _, err := m.Open(in.token); err != nil {
@@ -93,11 +106,9 @@ func FuzzInspectInput(f *testing.F) {
 				t.Fatalf("inspect says %q, Manager.Open %q", got, want)
 			}
 			switch {
-			case in.token == "":
-				t.Fatal("empty token accepted")
 			case len(in.token) > len(tainted):
 				t.Fatalf("token of %d bytes from %d bytes of input", len(in.token), len(tainted))
-			case in.cookie == "" && in.chunks != 0, in.chunks == 1, in.chunks > cookiechunk.Max:
+			case in.cookie == "" && in.set != 0, in.set == 1, in.chunks > in.set, in.set > cookiechunk.Max, in.set > 0 && in.chunks == 0:
 				t.Fatalf("bad source: %+v", in)
 			case in.cookie == "" && strings.TrimSpace(in.token) != in.token:
 				t.Fatalf("bare token %q not trimmed", in.token)
@@ -119,8 +130,17 @@ func FuzzInspectInput(f *testing.F) {
 		if code != 0 && code != 1 {
 			t.Fatalf("exit %d: %s", code, stderr.String())
 		}
-		if code == 1 && (!strings.HasPrefix(stderr.String(), "tokensession: ") || strings.Count(stderr.String(), "\n") != 1) {
-			t.Fatalf("stderr is not one line: %q", stderr.String())
+		// Exit status 1 comes with a report ending in a verdict on
+		// stdout, or with one line on stderr (input that is not a token,
+		// or looks like a key), never both.
+		if code == 1 && stderr.Len() == 0 && strings.Count("\n"+stdout.String(), "\ninvalid: ") != 1 {
+			t.Fatalf("no verdict line:\n%s", stdout.String())
+		}
+		if code == 1 && stderr.Len() > 0 && (stdout.Len() > 0 || !strings.HasPrefix(stderr.String(), "tokensession: ") || strings.Count(stderr.String(), "\n") != 1) {
+			t.Fatalf("stderr is not one line, or comes with a report: %q\n%s", stderr.String(), stdout.String())
+		}
+		if code == 0 && stderr.Len() > 0 {
+			t.Fatalf("stderr %q", stderr.String())
 		}
 		// Only the verdict prints "valid now", as the last line, with exit
 		// status 0: nothing in the input can forge it.
@@ -135,11 +155,13 @@ func FuzzInspectInput(f *testing.F) {
 
 // isCookieHeader reports whether inspect reads tainted as the value of
 // one Cookie header: one line of name=value pairs, within inspect's
-// bound, without a "Cookie:" or "Set-Cookie:" prefix.
+// bound, without a "Cookie:" or "Set-Cookie:" prefix, and not pasted
+// from curl.
 func isCookieHeader(tainted string) bool {
 	line := strings.TrimSpace(tainted)
+	_, fromCurl := curlLine(line)
 	return len(tainted) <= maxInspectInput && !strings.Contains(tainted, "\n") && strings.Contains(tainted, "=") &&
-		!hasPrefixFold(line, "cookie:") && !hasPrefixFold(line, "set-cookie:")
+		!hasPrefixFold(line, "cookie:") && !hasPrefixFold(line, "set-cookie:") && !fromCurl
 }
 
 // checkHeaderParity checks that inspect, configured as m with its

@@ -28,27 +28,60 @@ argument or stdin (with no argument or "-"), is a bare token (v4.local.…)
 or a Cookie header value, with or without the "Cookie:" prefix. A line
 copied from a response, "Set-Cookie: NAME=VALUE; Path=/; …", gives its
 cookie, the NAME=VALUE before the first ';' (several such lines give the
-chunks of a large session). In a header, the session cookie is found by
-name; chunk cookies NAME.0 to NAME.15 are joined only as a complete,
-contiguous set, as the middleware does. An empty cookie, which a client
-that ignores Max-Age keeps of one the middleware expired, is noted and
-read as the middleware reads it: an empty NAME gives way to the chunks,
-and an empty chunk joins as nothing (at the end of a set, it does not
-count against -max-chunks). A cookie larger than -max-cookie-size, or a
-set of more chunks (or bytes) than -max-chunks and -max-cookie-size
-allow, is shown but judged too large for this configuration, which the
-middleware leaves alone. A header with more than 3000 cookies, which
-net/http does not read, is an error, and so are an empty NAME alone and
-a set of nothing but empty chunks: the middleware reads no session from
-them. Input that looks like a key is refused, and not repeated.
+chunks of a large session). What curl shows or takes is read too: "> "
+and "< " before a header (curl -v) are taken off, and of a curl command
+(Copy as cURL), whole, in lines or as arguments, the -H and --header
+options give headers and -b and --cookie cookies; of such input only
+the cookies count. Input that looks like a key is refused, and not
+repeated.
+
+A Cookie header is read as the middleware reads it. The session cookie is
+found by name, and chunk cookies NAME.0 to NAME.15 are joined only as a
+complete, contiguous set; of two cookies of one name the first counts
+(a note says so). An empty cookie, which a client that ignores Max-Age=0
+keeps of one the middleware expired, is noted: an empty NAME gives way
+to the chunks, and an empty chunk joins as nothing (at the end of a set,
+it does not count against -max-chunks). A header from which the
+middleware reads no session gets the verdict "invalid: no session: …"
+(no cookie of the name, an empty NAME alone, a set of nothing but empty
+chunks) or "invalid: malformed token: …" (an incomplete set of chunks,
+or more than 3000 cookies, which net/http does not read).
+
+Sizes, as the middleware judges them (a cookie's size is its name and
+value, in bytes):
+  - A cookie of more than -max-cookie-size bytes but at most 4096, or a
+    set of more chunks than -max-chunks, or of more bytes than that many
+    cookies of -max-cookie-size carry, is "session too large ... too
+    large for this configuration": an instance configured for larger
+    sessions may have written it, so the middleware leaves it alone
+    (Session.Err reports ErrTooLarge, and only Renew or Destroy replace
+    the cookie).
+  - A cookie of more than 4096 bytes, or a set of more bytes than 16
+    cookies of 4096 carry, is "malformed token: token exceeds the size
+    limit": no configuration writes it, so the middleware deletes it once
+    a request uses the session.
+  - A bare token longer than the cookies of -max-chunks and
+    -max-cookie-size carry is "malformed token: token exceeds the size
+    limit", as Manager.Open says; a note says so when larger settings
+    would open it.
 
 Prints the key ID from the token's footer, whether the keyring holds that
 key and its state, the decrypted claims (exp, iat, created, sid and the
-data, pretty-printed) even when the token has expired, and a last line
-"valid now" or "invalid: REASON" as Manager.Open (for cookies, the
-middleware) decides with the settings below. The application's
-revocation hooks are not applied. Never prints key material or the token
-itself. Exit status 1 when the token is not valid now.
+data, pretty-printed) even when the token has expired, the expiry that
+applies (exp, unless -idle after iat or -absolute after created comes
+first, as in the library: so these must match the application's), and
+the verdict, "valid now" or "invalid: REASON", as Manager.Open (for
+cookies, the middleware) decides with the settings below: "valid now" is
+the last line, and after "invalid: unknown key ID" hint lines give the
+likely causes. Config.RevokedBefore
+applies as -revoked-before gives it; Config.IsRevoked is not applied, as
+it is the application's code. Never prints key material or the token
+itself.
+
+The report, verdict included, goes to stdout; stderr has only warnings,
+usage errors and failures to run (keys that cannot be read, input that
+is neither a token nor a Cookie header). Exit status 0 when the token is
+valid now, 1 when it is not or inspect fails, 2 for a usage error.
 
 Keys (a flag wins over the environment; both flags are an error):
   -keyring PATH       a keyring file, or a directory of credentials
@@ -87,9 +120,14 @@ Flags:
   -idle D             idle timeout (default 30m, the library default)
   -absolute D         absolute session lifetime (default 24h)
   -leeway D           tolerated clock skew (default 30s; 0 for none)
+  -revoked-before TIME
+                      the application's Config.RevokedBefore, an RFC 3339
+                      time: sessions created before it are revoked
+                      (default none)
   -max-chunks N       the application's Config.MaxChunks: the most chunk
-                      cookies it reads and the token size bound (default
-                      16, the library maximum)
+                      cookies it reads, which also bounds the token size
+                      (1 to 16; default 1, the library default; give your
+                      Config.MaxChunks)
   -max-cookie-size N  the application's Config.MaxCookieSize: the most
                       bytes of name and value in one cookie it reads,
                       which also bounds the token size (512 to 4096;
@@ -110,11 +148,17 @@ func runInspect(c *cli, args []string) error {
 	idle := fs.Duration("idle", tokensession.DefaultIdleTimeout, "idle timeout")
 	absolute := fs.Duration("absolute", tokensession.DefaultAbsoluteTimeout, "absolute lifetime")
 	leeway := fs.Duration("leeway", tokensession.DefaultLeeway, "clock skew tolerance")
-	maxChunks := fs.Int("max-chunks", cookiechunk.Max, "Config.MaxChunks")
+	revokedBefore := fs.String("revoked-before", "", "Config.RevokedBefore")
+	maxChunks := fs.Int("max-chunks", defaultMaxChunks, "Config.MaxChunks")
 	maxCookieSize := fs.Int("max-cookie-size", cookieSize, "Config.MaxCookieSize")
+	// curl's options are no flags of inspect's: "-H 'Cookie: …'" is input.
+	args, curlInput := curlArgs(args)
 	pos, err := c.parseFlags(name, fs, args)
 	if err != nil {
 		return err
+	}
+	if curlInput != "" {
+		pos = append(pos, curlInput)
 	}
 	switch {
 	case len(pos) > 1:
@@ -135,6 +179,17 @@ func runInspect(c *cli, args []string) error {
 	if *purpose == "" {
 		*purpose = *cookieName
 	}
+	var revoked time.Time
+	if *revokedBefore != "" {
+		// The message does not repeat the value, which could be a key.
+		if revoked, err = time.Parse(time.RFC3339Nano, *revokedBefore); err != nil {
+			return usageErrorf("inspect: -revoked-before: not an RFC 3339 time (for example 2026-03-01T12:00:00Z)")
+		}
+		// As tokensession.New refuses it.
+		if revoked.After(c.now().Add(max(*leeway, 0))) {
+			return usageErrorf("inspect: -revoked-before is in the future: the library refuses such a Config.RevokedBefore (it would revoke the sessions sealed until then)")
+		}
+	}
 
 	flagSet := make(map[string]bool)
 	fs.Visit(func(f *flag.Flag) { flagSet[f.Name] = true })
@@ -150,10 +205,11 @@ func runInspect(c *cli, args []string) error {
 		// token in a cookie of MaxCookieSize bytes.
 		return usageErrorf("inspect: -cookie-name is too long to leave room for a token in a cookie of -max-cookie-size %d bytes", *maxCookieSize)
 	}
+	set := settings{cookieName: *cookieName, purpose: *purpose, maxChunks: *maxChunks, maxCookieSize: *maxCookieSize}
 	v := verifier{
 		ring:     ring,
 		implicit: format.Implicit(*purpose),
-		limits:   format.Limits{Idle: *idle, Absolute: *absolute, Leeway: max(*leeway, 0)},
+		limits:   format.Limits{Idle: *idle, Absolute: *absolute, Leeway: max(*leeway, 0), RevokedBefore: revoked},
 		maxToken: maxTokenSize(*cookieName, *maxChunks, *maxCookieSize),
 	}
 
@@ -169,20 +225,32 @@ func runInspect(c *cli, args []string) error {
 	}
 
 	now := c.now()
-	o := v.open(in.token, now)
-	report(c.stdout, in, o, ring, *purpose, now)
-	verdict := o.verdict
-	if in.refused != nil {
-		// The middleware does not open these cookies at all.
-		verdict = in.refused
+	var o opening
+	verdict := in.refused // the middleware does not open these cookies at all
+	if in.token != "" {
+		o = v.open(in.token, now)
+		if verdict == nil {
+			verdict = o.verdict
+		}
 	}
+	report(c.stdout, in, o, &v, set, now)
 	if verdict != nil {
 		fmt.Fprintf(c.stdout, "invalid: %s\n", verdict)
-		return errorf("inspect: invalid: %s", verdict)
+		if verdict == o.verdict && errors.Is(verdict, tokensession.ErrUnknownKey) {
+			// The key ID is public, and of the shape format checked.
+			fmt.Fprintf(c.stdout, "hint:     this keyring lacks %s: it is older than the keyring that sealed the token (copy the current keyring here), or the key was pruned (the user must log in again)\n", o.kid)
+			fmt.Fprintln(c.stdout, "hint:     the middleware reports ErrUnknownKey and leaves the cookie alone (the examples answer 503)")
+		}
+		return errInvalid
 	}
 	fmt.Fprintln(c.stdout, "valid now")
 	return nil
 }
+
+// errInvalid ends inspect with exit status 1 and no message: the report
+// on stdout ends with the verdict. stderr is for usage errors and
+// failures to run.
+var errInvalid = &cliError{code: 1}
 
 // inspectKeyring returns the keyring named by the flags, given as
 // flagSet says, or without them by the environment, read by the
@@ -210,7 +278,7 @@ func (c *cli) inspectKeyring(file, keys string, flagSet map[string]bool) (*token
 		// The SESSION_KEYS form.
 		ring, err := tokensession.ParseKeyringEnv(keys)
 		if err != nil {
-			return nil, errorf("inspect: -keys: %s", libMessage(err))
+			return nil, errorf("inspect: -keys: %s%s", libMessage(err), separatorHint(keys, err))
 		}
 		return ring, nil
 	}
@@ -220,15 +288,29 @@ func (c *cli) inspectKeyring(file, keys string, flagSet map[string]bool) (*token
 		// Nothing set at all. (errors.Is would also match a credentials
 		// directory without keys, which the library's message explains.)
 		return nil, usageErrorf("inspect: no keys: give -keyring or -keys, or set SESSION_KEYS, SESSION_KEYRING or CREDENTIALS_DIRECTORY (run 'tokensession inspect -h')")
+	case errors.Is(err, tokensession.ErrNoKeySource):
+		// The library says the directory holds no keys, which is also
+		// what it says of one that does not exist.
+		dir, _ := c.lookupEnv("CREDENTIALS_DIRECTORY")
+		if _, statErr := os.Stat(dir); errors.Is(statErr, iofs.ErrNotExist) {
+			return nil, usageErrorf("inspect: CREDENTIALS_DIRECTORY does not exist (its value is not shown; or name the keys with -keyring or -keys)")
+		}
+		return nil, usageErrorf("inspect: %s (or name the keys with -keyring or -keys)", libMessage(err))
 	case err != nil:
 		return nil, usageErrorf("inspect: %s (or name the keys with -keyring or -keys)", libMessage(err))
 	}
 	ring, err := src.Load()
 	if err != nil {
-		if src.String() == "SESSION_KEYRING" && errors.Is(err, iofs.ErrNotExist) {
+		value, _ := c.lookupEnv(src.String())
+		switch {
+		case src.String() == "SESSION_KEYRING" && errors.Is(err, iofs.ErrNotExist) && looksLikeKey(value):
+			return nil, errorf("inspect: SESSION_KEYRING looks like a key; keys go in SESSION_KEYS (its value is not shown)")
+		case src.String() == "SESSION_KEYRING" && errors.Is(err, iofs.ErrNotExist):
 			// Only a path can be missing: the value may be a key pasted
 			// into the wrong variable, so nothing repeats it.
 			return nil, errorf("inspect: %s (SESSION_KEYRING holds keyring JSON starting with '{', or the path of a keyring file or directory; its value is not shown)", libMessage(err))
+		case src.String() == "SESSION_KEYS":
+			return nil, errorf("inspect: %s%s", libMessage(err), separatorHint(value, err))
 		}
 		return nil, errorf("inspect: %s", libMessage(err))
 	}
@@ -237,6 +319,23 @@ func (c *cli) inspectKeyring(file, keys string, flagSet map[string]bool) (*token
 		c.warnMode("SESSION_KEYRING", path)
 	}
 	return ring, nil
+}
+
+// separatorHint returns, for keys in the SESSION_KEYS form that failed
+// to parse with err, a hint that they are separated by white space when
+// they hold commas or semicolons instead, and "" otherwise. It shows
+// nothing of the keys.
+func separatorHint(keys string, err error) string {
+	if !errors.Is(err, tokensession.ErrInvalidKey) {
+		return ""
+	}
+	switch {
+	case strings.Contains(keys, ","):
+		return " (keys are separated by white space, not commas)"
+	case strings.Contains(keys, ";"):
+		return " (keys are separated by white space, not semicolons)"
+	}
+	return ""
 }
 
 // warnMode warns, as the keyring commands do, when path is a keyring file
@@ -249,10 +348,22 @@ func (c *cli) warnMode(label, path string) {
 	}
 }
 
-// report prints what inspect finds in the token, the verdict aside.
-func report(w io.Writer, in inspectInput, o opening, ring *tokensession.Keyring, purpose string, now time.Time) {
+// settings are the flags that describe the application's Config.
+type settings struct {
+	cookieName, purpose      string
+	maxChunks, maxCookieSize int
+}
+
+// report prints what inspect finds in the token, opened by v, the verdict
+// aside.
+func report(w io.Writer, in inspectInput, o opening, v *verifier, set settings, now time.Time) {
+	ring, purpose := v.ring, set.purpose
 	switch {
-	case in.chunks > 0:
+	case in.token == "":
+		fmt.Fprintln(w, "token:    none")
+	case in.chunks == 1:
+		fmt.Fprintf(w, "token:    %d bytes, from cookie %s.0 (1 chunk)\n", len(in.token), userText(in.cookie))
+	case in.chunks > 1:
 		cookie := userText(in.cookie)
 		fmt.Fprintf(w, "token:    %d bytes, from cookies %s.0 … %s.%d (%d chunks)\n", len(in.token), cookie, cookie, in.chunks-1, in.chunks)
 	case in.cookie != "":
@@ -260,17 +371,17 @@ func report(w io.Writer, in inspectInput, o opening, ring *tokensession.Keyring,
 	default:
 		fmt.Fprintf(w, "token:    %d bytes\n", len(in.token))
 	}
-	if in.emptyPlain {
-		fmt.Fprintf(w, "note:     cookie %s is empty, so the chunks are read, as the middleware does (a client that ignores Max-Age keeps it so once the middleware expired it)\n", userText(in.cookie))
+	for _, note := range in.notes {
+		fmt.Fprintf(w, "note:     %s\n", note)
 	}
-	for i := range in.chunks {
-		switch {
-		case in.emptyChunks&(1<<i) == 0:
-		case in.emptyChunks>>i == 1<<(in.chunks-i)-1: // only empty chunks from i on
-			fmt.Fprintf(w, "note:     chunk cookie %s.%d is empty: it joins as nothing and, at the end of the set, does not count against -max-chunks, as in the middleware\n", userText(in.cookie), i)
-		default:
-			fmt.Fprintf(w, "note:     chunk cookie %s.%d is empty: it joins as nothing, as in the middleware\n", userText(in.cookie), i)
-		}
+	if in.token == "" {
+		return
+	}
+	if in.cookie == "" && len(in.token) > v.maxToken && len(in.token) <= maxTokenSize(set.cookieName, cookiechunk.Max, cookieSize) {
+		// Manager.Open calls it malformed, but an application with
+		// larger settings opens it.
+		fmt.Fprintf(w, "note:     the token has %d bytes, more than the cookies of -max-chunks %d and -max-cookie-size %d carry (%d): if the application's Config.MaxChunks or Config.MaxCookieSize is larger, set -max-chunks and -max-cookie-size to them\n",
+			len(in.token), set.maxChunks, set.maxCookieSize, v.maxToken)
 	}
 	fmt.Fprintf(w, "purpose:  %s\n", userText(purpose))
 
@@ -301,6 +412,9 @@ func report(w io.Writer, in inspectInput, o opening, ring *tokensession.Keyring,
 	}
 	for _, name := range []string{"exp", "iat", "created"} {
 		fmt.Fprintf(w, "%-10s%s\n", name+":", timeClaim(claims[name], now))
+	}
+	if o.times != nil {
+		fmt.Fprintf(w, "%-10s%s\n", "expiry:", expiry(o.times, &v.limits, now))
 	}
 	fmt.Fprintf(w, "%-10s%s\n", "sid:", stringClaim(claims["sid"]))
 	if raw, ok := claims["data"]; !ok {
@@ -354,6 +468,35 @@ func timeClaim(raw json.RawMessage, now time.Time) string {
 		return fmt.Sprintf("%s (%s ago)", s, -d)
 	}
 	return s + " (now)"
+}
+
+// expiry formats when a token with times t expires under l, as
+// format.CheckTimes decides it: its exp claim, unless -idle after iat or
+// -absolute after created comes first.
+func expiry(t *format.Times, l *format.Limits, now time.Time) string {
+	exp := l.Expiry(t)
+	s := exp.UTC().Format(time.RFC3339Nano)
+	switch d := exp.Sub(now).Round(time.Second); {
+	case d > 0:
+		s += fmt.Sprintf(" (in %s)", d)
+	case d < 0:
+		s += fmt.Sprintf(" (%s ago)", -d)
+	default:
+		s += " (now)"
+	}
+	if l.Leeway > 0 {
+		s += fmt.Sprintf(", plus -leeway %s", l.Leeway)
+	}
+	var why string
+	switch {
+	case exp.Equal(t.Expires):
+		return s + ": exp"
+	case exp.Equal(t.Created.Add(l.Absolute)):
+		why = fmt.Sprintf("created + -absolute %s", l.Absolute)
+	default:
+		why = fmt.Sprintf("iat + -idle %s", l.Idle)
+	}
+	return s + ": " + why + ", before exp; -idle and -absolute must match the application's Config.IdleTimeout and Config.AbsoluteTimeout"
 }
 
 // stringClaim formats a string claim.

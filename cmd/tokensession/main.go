@@ -170,6 +170,10 @@ func runEnv(args []string, stdin io.Reader, stdout, stderr io.Writer, now func()
 	var ce *cliError
 	if errors.As(err, &ce) {
 		code = ce.code
+		if ce.msg == "" {
+			// The command has said why on stdout.
+			return code
+		}
 	}
 	// One line, whatever the message holds, and never a secret key even
 	// if one was typed where something else belonged.

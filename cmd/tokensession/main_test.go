@@ -379,7 +379,7 @@ func TestNoSecretInOutput(t *testing.T) {
 			}
 			add(map[string]string{envNow: v}, "", "keyring", sub, "-file", file)
 		}
-		for _, flag := range []string{"-keyring", "-keys", "-cookie-name", "-purpose", "-idle", "-absolute", "-leeway", "-max-chunks"} {
+		for _, flag := range []string{"-keyring", "-keys", "-cookie-name", "-purpose", "-idle", "-absolute", "-leeway", "-max-chunks", "-max-cookie-size", "-revoked-before"} {
 			add(nil, "", "inspect", flag, v, tok)
 			add(map[string]string{"SESSION_KEYS": goodKeys}, "", "inspect", flag, v, tok)
 		}
@@ -388,6 +388,11 @@ func TestNoSecretInOutput(t *testing.T) {
 		add(nil, "", "inspect", "-keys", goodKeys, "-"+v, tok)
 		add(nil, "", "inspect", "-keys", goodKeys, "Cookie: "+v+"=1; a=b")
 		add(nil, "", "inspect", "-keys", goodKeys, "__Host-session="+v)
+		add(nil, "", "inspect", "-keys", goodKeys, "-H", v)
+		add(nil, "", "inspect", "-keys", goodKeys, "-H '"+v+"'")
+		add(nil, "", "inspect", "-keys", goodKeys, "-b", "a="+v)
+		add(nil, "", "inspect", "-keys", goodKeys, "--cookie", v)
+		add(nil, "> "+v+"\n-H '"+v+": 1'\n", "inspect", "-keys", goodKeys)
 		add(nil, "", "inspect", "-keys", goodKeys, "__Host-session.0="+v+"; __Host-session.1="+v)
 		add(nil, "", "inspect", "-keys", goodKeys, "-cookie-name", v, "Cookie: "+v+"=")
 		add(nil, "", "inspect", "-keyring", filepath.Join(dir, v), tok)

@@ -25,10 +25,10 @@ type parityConfig struct {
 }
 
 // parityConfigs are the settings the parity tests write and read cookies
-// with. The default one passes no -max-cookie-size, so that inspect's
-// default is checked to be the library's.
+// with. The default one passes no flags, so that inspect's defaults are
+// checked to be the library's.
 var parityConfigs = []parityConfig{
-	{"default", tokensession.Config[json.RawMessage]{}, []string{"-max-chunks", "1"}},
+	{"default", tokensession.Config[json.RawMessage]{}, nil},
 	{"MaxChunks 4", tokensession.Config[json.RawMessage]{MaxChunks: 4}, []string{"-max-chunks", "4", "-max-cookie-size", "4096"}},
 	{"MaxCookieSize 512, MaxChunks 16", tokensession.Config[json.RawMessage]{MaxCookieSize: 512, MaxChunks: 16}, []string{"-max-chunks", "16", "-max-cookie-size", "512"}},
 	{"MaxCookieSize 1024, MaxChunks 3", tokensession.Config[json.RawMessage]{MaxCookieSize: 1024, MaxChunks: 3}, []string{"-max-chunks", "3", "-max-cookie-size", "1024"}},
@@ -273,13 +273,16 @@ func checkParity(t *testing.T, m *tokensession.Manager[json.RawMessage], args []
 	}
 
 	res := execInspect(t, args, header)
+	if res.stderr != "" {
+		t.Fatalf("inspect printed on stderr: %s", res.stderr)
+	}
 	switch {
 	case loadErr == nil && res.code != 0:
 		t.Fatalf("the middleware reads a session, inspect says (exit %d):\n%s%s", res.code, res.stdout, res.stderr)
 	case loadErr != nil && res.code == 0:
 		t.Fatalf("the middleware reads no session (%v), inspect says:\n%s", loadErr, res.stdout)
 	case loadErr != nil && res.code != 1:
-		t.Fatalf("inspect exit %d, want 1: %s", res.code, res.stderr)
+		t.Fatalf("inspect exit %d, want 1:\n%s", res.code, res.stdout)
 	case loadErr == nil:
 		var want bytes.Buffer
 		if err := json.Indent(&want, value, "  ", "  "); err != nil {
@@ -290,8 +293,8 @@ func checkParity(t *testing.T, m *tokensession.Manager[json.RawMessage], args []
 		}
 	}
 	tooLarge := errors.Is(loadErr, tokensession.ErrTooLarge)
-	if strings.Contains(res.stderr, "invalid: session too large") != tooLarge {
-		t.Fatalf("the middleware: %v; inspect: %s", loadErr, res.stderr)
+	if strings.Contains(res.stdout, "\ninvalid: session too large") != tooLarge {
+		t.Fatalf("the middleware: %v; inspect:\n%s", loadErr, res.stdout)
 	}
 	switch {
 	case loadErr == nil:
@@ -306,4 +309,77 @@ func checkParity(t *testing.T, m *tokensession.Manager[json.RawMessage], args []
 func execInspect(t *testing.T, args []string, header string) result {
 	t.Helper()
 	return exec(t, t0, nil, "Cookie: "+header+"\n", append([]string{"inspect"}, args...)...)
+}
+
+// TestSizesAsUsageSays checks what inspect's usage says of each size
+// range against the middleware: a cookie too large for this configuration
+// but not for every one is left alone, a larger one is deleted, and
+// inspect's verdict names the one or the other.
+func TestSizesAsUsageSays(t *testing.T) {
+	key := tokensession.GenerateKey()
+	ring, err := tokensession.NewKeyring(tokensession.KeyringEntry{Key: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := []string{"-keys", key.UnsafeExportPASERK()}
+	clock := t0
+	const name = tokensession.DefaultCookieName
+	garbage := func(n int) string { return "v4.local." + strings.Repeat("A", n-len("v4.local.")) }
+	for _, tc := range []struct {
+		name        string
+		cfg         tokensession.Config[json.RawMessage]
+		args        []string
+		pairs       []cookiePair
+		wantDeleted bool
+		wantVerdict string
+	}{
+		{
+			name: "cookie over -max-cookie-size", cfg: tokensession.Config[json.RawMessage]{MaxCookieSize: 1024}, args: []string{"-max-cookie-size", "1024"},
+			pairs: []cookiePair{{name, garbage(2000)}}, wantVerdict: "invalid: session too large: cookie of 2014 bytes, more than -max-cookie-size 1024: too large for this configuration",
+		},
+		{
+			name: "cookie over 4096 bytes", pairs: []cookiePair{{name, garbage(7054)}},
+			wantDeleted: true, wantVerdict: "invalid: malformed token: token exceeds the size limit",
+		},
+		{
+			name: "chunks over -max-chunks", pairs: chunkPairs(name, garbage(3000), strings.Repeat("A", 3000)),
+			wantVerdict: "invalid: session too large: 2 chunk cookies, more than -max-chunks 1: too large for this configuration",
+		},
+		{
+			name: "chunks over what -max-chunks cookies of -max-cookie-size carry", cfg: tokensession.Config[json.RawMessage]{MaxChunks: 2, MaxCookieSize: 1024}, args: []string{"-max-chunks", "2", "-max-cookie-size", "1024"},
+			pairs: chunkPairs(name, garbage(1500), strings.Repeat("A", 1500)), wantVerdict: "invalid: session too large: 3000 bytes in chunk cookies, more than 2 chunks carry (-max-chunks 2, -max-cookie-size 1024): too large for this configuration",
+		},
+		{
+			name: "chunks over what 16 cookies of 4096 carry", cfg: tokensession.Config[json.RawMessage]{MaxChunks: 16}, args: []string{"-max-chunks", "16"},
+			pairs:       chunkPairs(name, append([]string{garbage(4096)}, slices.Repeat([]string{strings.Repeat("A", 4096)}, 15)...)...),
+			wantDeleted: true, wantVerdict: "invalid: malformed token: token exceeds the size limit",
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := tc.cfg
+			cfg.ErrorHandler = func(*http.Request, error) {}
+			m := newManager(t, ring, &clock, cfg)
+			header := cookieHeader(tc.pairs)
+			r := httptest.NewRequest("GET", "/", nil)
+			r.Header.Set("Cookie", header)
+			rec := httptest.NewRecorder()
+			m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				m.FromContext(r.Context()).Get()
+			})).ServeHTTP(rec, r)
+			deleted := 0
+			for _, line := range rec.Result().Header["Set-Cookie"] {
+				if !strings.Contains(line, "Max-Age=0") {
+					t.Errorf("the middleware sets %.60s…", line)
+				}
+				deleted++
+			}
+			if deleted != len(tc.pairs) && tc.wantDeleted || deleted != 0 && !tc.wantDeleted {
+				t.Errorf("the middleware deletes %d of %d cookies, want them all deleted: %v", deleted, len(tc.pairs), tc.wantDeleted)
+			}
+			res := execInspect(t, append(slices.Clone(keys), tc.args...), header)
+			if res.code != 1 || !strings.Contains(res.stdout, "\n"+tc.wantVerdict) {
+				t.Errorf("inspect exits %d, without the verdict %q:\n%s%s", res.code, tc.wantVerdict, res.stdout, res.stderr)
+			}
+		})
+	}
 }

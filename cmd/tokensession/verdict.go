@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"strconv"
 	"time"
 
@@ -18,10 +19,12 @@ import (
 
 // cookieSize is the largest, and the default, Config.MaxCookieSize: the
 // bytes of name and value that browsers keep in one cookie.
-// minCookieSize is the smallest Config.MaxCookieSize.
+// minCookieSize is the smallest Config.MaxCookieSize. defaultMaxChunks
+// is the default Config.MaxChunks: one cookie, no chunks.
 const (
-	cookieSize    = 4096
-	minCookieSize = 512
+	cookieSize       = 4096
+	minCookieSize    = 512
+	defaultMaxChunks = 1
 )
 
 // maxTokenSize returns the longest token a Manager opens with this
@@ -43,7 +46,7 @@ func maxTokenSize(name string, maxChunks, size int) int {
 type verifier struct {
 	ring     *tokensession.Keyring
 	implicit []byte
-	limits   format.Limits // RevokedBefore unset: an application's revocation is not applied
+	limits   format.Limits // with Config.RevokedBefore; Config.IsRevoked is not applied
 	maxToken int
 }
 
@@ -57,10 +60,17 @@ type opening struct {
 	// decryptErr says why not.
 	claims     *paseto.Token
 	decryptErr error
+	// times are the claims' exp, iat and created, if they parse.
+	times *format.Times
 	// verdict is nil for a token valid now, else why it is not, in the
 	// words of Manager.Open.
 	verdict error
 }
+
+// errNoSession is the class of the verdict on a Cookie header from which
+// the middleware reads no session, and no error: Manager.Load reports
+// http.ErrNoCookie, and Session.Err nil.
+var errNoSession = errors.New("no session")
 
 // A verdict is why a token is not valid now: an error of the library
 // (its class) and the reason that Manager.Open adds to it, if any.
@@ -76,6 +86,9 @@ func (v *verdict) Error() string {
 	return libMessage(v.class) + ": " + v.reason
 }
 
+// Unwrap returns the verdict's class, for errors.Is.
+func (v *verdict) Unwrap() error { return v.class }
+
 // formatVerdict returns the verdict of Manager.Open on a token that fails
 // with err, an error of package format: the library classes format's
 // errors this way, with format's words as the reason.
@@ -86,7 +99,8 @@ func formatVerdict(err error) error {
 	case format.ErrIdleExpired, format.ErrAbsoluteExpired:
 		return &verdict{tokensession.ErrExpired, err.Error()}
 	case format.ErrRevoked:
-		return &verdict{tokensession.ErrRevoked, err.Error()}
+		// Manager.Open names the setting.
+		return &verdict{tokensession.ErrRevoked, "session created before RevokedBefore"}
 	}
 	return &verdict{tokensession.ErrMalformed, err.Error()}
 }
@@ -109,6 +123,9 @@ func (v *verifier) open(tainted string, now time.Time) opening {
 	if o.index >= 0 {
 		entry = v.ring.Entries()[o.index]
 		o.claims, o.decryptErr = keyaccess.Decrypt(entry.Key, tainted, v.implicit)
+		if o.decryptErr == nil {
+			o.times = readTimes(o.claims)
+		}
 	}
 
 	retired := o.index >= 0 && !entry.NotAfter.IsZero() && !now.Before(entry.NotAfter.Add(v.limits.Leeway))
@@ -152,4 +169,23 @@ func (v *verifier) check(t *paseto.Token, now time.Time) error {
 		return formatVerdict(err)
 	}
 	return nil
+}
+
+// readTimes returns the time claims of t, or nil if any is missing or
+// not a time claim of the format.
+func readTimes(t *paseto.Token) *format.Times {
+	var times format.Times
+	for _, c := range []struct {
+		name string
+		to   *time.Time
+	}{{"exp", &times.Expires}, {"iat", &times.IssuedAt}, {"created", &times.Created}} {
+		s, err := t.GetString(c.name)
+		if err != nil {
+			return nil
+		}
+		if *c.to, err = format.ParseTime(s); err != nil {
+			return nil
+		}
+	}
+	return &times
 }

@@ -102,9 +102,13 @@ func TestVerdictMatchesOpen(t *testing.T) {
 		{Idle: 30 * time.Minute, Absolute: 24 * time.Hour, Leeway: 30 * time.Second},
 		{Idle: 30 * time.Minute, Absolute: time.Hour, Leeway: 0},
 		{Idle: 20 * time.Minute, Absolute: time.Hour, Leeway: 30 * time.Second},
+		// Revokes the sessions created before 11:30, an hour and ten
+		// minutes before t0 (first, refreshed) and not those of t0.
+		{Idle: 30 * time.Minute, Absolute: 24 * time.Hour, Leeway: 30 * time.Second, RevokedBefore: t0.Add(-30 * time.Minute)},
 	} {
 		cfg := cfg
 		cfg.IdleTimeout, cfg.AbsoluteTimeout, cfg.Leeway = limits.Idle, limits.Absolute, limits.Leeway
+		cfg.RevokedBefore = limits.RevokedBefore
 		if cfg.Leeway == 0 {
 			cfg.Leeway = -1
 		}
@@ -147,6 +151,7 @@ func TestVerdictMatchesOpen(t *testing.T) {
 		"token not authentic",
 		"token expired: " + format.ErrIdleExpired.Error(),
 		"token expired: " + format.ErrAbsoluteExpired.Error(),
+		"session revoked: session created before RevokedBefore",
 	} {
 		if !verdicts[want] {
 			t.Errorf("no token gave the verdict %q", want)
