@@ -153,6 +153,17 @@ func runInspect(c *cli, args []string) error {
 	maxCookieSize := fs.Int("max-cookie-size", cookieSize, "Config.MaxCookieSize")
 	// curl's options are no flags of inspect's: "-H 'Cookie: …'" is input.
 	args, curlInput := curlArgs(args)
+	// A key written in base64 may start with "-": refuse it as a key,
+	// not as an unknown flag.
+	for _, a := range args {
+		if a == "--" {
+			break
+		}
+		name, _, _ := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if strings.HasPrefix(a, "-") && fs.Lookup(name) == nil && looksLikeKey(a) {
+			return errorf("inspect: %v", errKey)
+		}
+	}
 	pos, err := c.parseFlags(name, fs, args)
 	if err != nil {
 		return err

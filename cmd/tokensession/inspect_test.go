@@ -614,6 +614,9 @@ func TestInspectMisplacedInput(t *testing.T) {
 		{name: "curl command with a cookie jar", arg: "curl -b jar.txt -H 'X-A: b=c' https://example.com/", wantCode: 1, wantErr: "inspect: the curl command or output holds no Cookie or Set-Cookie header"},
 		{name: "key in a curl header", arg: "-H 'Cookie: __Host-session=" + forms[0] + "'", wantCode: 1, wantErr: looksLikeKey},
 	}
+	// A raw key's base64url may start with "-", like a flag.
+	dashKey := "-" + strings.Repeat("A", 42)
+	cases = append(cases, tc{name: "key form starting with -", arg: dashKey, wantCode: 1, wantErr: looksLikeKey})
 	for i, f := range forms {
 		cases = append(cases,
 			tc{name: "key form " + strconv.Itoa(i), arg: f, wantCode: 1, wantErr: looksLikeKey},
