@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"hash/maphash"
+	"math"
 	"sync"
 	"time"
 
@@ -92,8 +93,13 @@ type cacheShard struct {
 // All integers are little-endian.
 const entryHeader = 12 + 3*12
 
+// maxRingBytes bounds a shard's ring, so that an offset in it fits the
+// index's 32 bits on every platform: [Config.OpenCacheBytes] counts up to
+// 16 times this, 32 GiB.
+const maxRingBytes = math.MaxInt32
+
 func newOpenCache(maxBytes int) *openCache {
-	return &openCache{ringBytes: maxBytes / cacheShards, seed: maphash.MakeSeed()}
+	return &openCache{ringBytes: min(maxBytes/cacheShards, maxRingBytes), seed: maphash.MakeSeed()}
 }
 
 // locate returns the shard of the token whose payload is payload, and the
@@ -158,7 +164,9 @@ func putEntryTime(b []byte, t time.Time) {
 // without a data claim, which no open accepts, is not remembered.
 func (c *openCache) offer(tainted, payload string, info Info, claims paseto.Token) {
 	s, h := c.locate(payload)
-	slot, fp := int(h>>4)%cacheSeenSlots, uint32(h>>32)|1
+	// The remainder is taken on the unsigned hash: an int is 32 bits on
+	// some platforms, where int(h>>4) may be negative.
+	slot, fp := int(h>>4%cacheSeenSlots), uint32(h>>32)|1
 	s.mu.Lock()
 	again := s.seen[slot] == fp
 	if again {

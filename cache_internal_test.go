@@ -3,6 +3,7 @@ package tokensession
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -278,5 +279,15 @@ func TestOpenCacheRingGrows(t *testing.T) {
 	}
 	if want := []int{8 << 10, 16 << 10, 32 << 10, 64 << 10}; !slices.Equal(sizes, want) || s.gen == 0 {
 		t.Fatalf("ring sizes %v, generation %d; want %v and a wrap", sizes, s.gen, want)
+	}
+}
+
+// However large the bound, an offset in a shard's ring fits the index's 32
+// bits.
+func TestOpenCacheRingBound(t *testing.T) {
+	for _, bound := range []int{cacheShards, math.MaxInt / 2, math.MaxInt} {
+		if c := newOpenCache(bound); uint64(c.ringBytes) > math.MaxUint32 || c.ringBytes < 1 {
+			t.Errorf("OpenCacheBytes %d: rings of %d bytes", bound, c.ringBytes)
+		}
 	}
 }
