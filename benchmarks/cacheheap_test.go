@@ -1,7 +1,6 @@
 package benchmarks
 
 import (
-	"fmt"
 	"runtime"
 	"testing"
 )
@@ -33,42 +32,27 @@ func BenchmarkCacheHeap(b *testing.B) {
 	states := []implState{{Impl: off}}
 	warmUp(b, states)
 	offState := &states[0]
-	for r := range *rounds {
-		b.Run(fmt.Sprintf("round=%d", *round0+r), func(b *testing.B) {
-			for _, sz := range Sizes {
-				v, n, err := MakeValue(sz.Size)
-				if err != nil {
-					b.Fatal(err)
-				}
-				b.Run("size="+sz.Name, func(b *testing.B) {
-					for _, path := range []string{"read", "modify"} {
-						b.Run("path="+path, func(b *testing.B) {
-							modify := path == "modify"
-							none := func() {
-								b.Run("heap=none", func(b *testing.B) { offState.bench(b, v, n, modify) })
-							}
-							full := func() {
-								im, err := Tokensession("tokensession-miss", cacheMiss, nil)
-								if err != nil {
-									b.Fatal(err)
-								}
-								held := &implState{Impl: im}
-								held.fill(b, v, n)
-								b.Run("heap=full-cache", func(b *testing.B) { offState.bench(b, v, n, modify) })
-								runtime.KeepAlive(held)
-							}
-							// Each goes first in every other round.
-							if r%2 == 0 {
-								none()
-								full()
-							} else {
-								full()
-								none()
-							}
-						})
-					}
-				})
+	inRounds(b, nil, func(b *testing.B, r int, v Value, n int, modify bool) {
+		none := func() {
+			b.Run("heap=none", func(b *testing.B) { offState.bench(b, v, n, modify) })
+		}
+		full := func() {
+			im, err := Tokensession("tokensession-miss", cacheMiss, nil)
+			if err != nil {
+				b.Fatal(err)
 			}
-		})
-	}
+			held := &implState{Impl: im}
+			held.fill(b, v, n)
+			b.Run("heap=full-cache", func(b *testing.B) { offState.bench(b, v, n, modify) })
+			runtime.KeepAlive(held)
+		}
+		// Each goes first in every other round.
+		if r%2 == 0 {
+			none()
+			full()
+		} else {
+			full()
+			none()
+		}
+	})
 }

@@ -60,6 +60,28 @@ func BenchmarkCompare(b *testing.B) {
 		states[i].Impl = impls[i]
 	}
 	warmUp(b, states)
+	inRounds(b, func(b *testing.B, v Value, n int) {
+		// Fill the caches of the miss cases before any case of this size
+		// runs, so that every case runs with the same heap: a full cache
+		// in the process.
+		for i := range states {
+			if st := &states[i]; st.Unseen && st.CacheBytes > 0 && st.filledN != n {
+				st.fill(b, v, n)
+			}
+		}
+	}, func(b *testing.B, _ int, v Value, n int, modify bool) {
+		for i := range states {
+			st := &states[i]
+			b.Run("impl="+st.Name, func(b *testing.B) { st.bench(b, v, n, modify) })
+		}
+	})
+}
+
+// inRounds runs the rounds of a benchmark, each over every size and both
+// paths: before(b, v, n), if not nil, at the start of each size, of value
+// v encoded in n bytes, and run(b, r, v, n, modify) as the sub-benchmark
+// round=R/size=S/path=P.
+func inRounds(b *testing.B, before func(b *testing.B, v Value, n int), run func(b *testing.B, r int, v Value, n int, modify bool)) {
 	for r := range *rounds {
 		b.Run(fmt.Sprintf("round=%d", *round0+r), func(b *testing.B) {
 			for _, sz := range Sizes {
@@ -68,23 +90,11 @@ func BenchmarkCompare(b *testing.B) {
 					b.Fatal(err)
 				}
 				b.Run("size="+sz.Name, func(b *testing.B) {
-					// Fill the caches of the miss cases before any case
-					// of this size runs, so that every case runs with the
-					// same heap: a full cache in the process.
-					for i := range states {
-						if st := &states[i]; st.Unseen && st.CacheBytes > 0 && st.filledN != n {
-							st.fill(b, v, n)
-						}
+					if before != nil {
+						before(b, v, n)
 					}
 					for _, path := range []string{"read", "modify"} {
-						b.Run("path="+path, func(b *testing.B) {
-							for i := range states {
-								st := &states[i]
-								b.Run("impl="+st.Name, func(b *testing.B) {
-									st.bench(b, v, n, path == "modify")
-								})
-							}
-						})
+						b.Run("path="+path, func(b *testing.B) { run(b, r, v, n, path == "modify") })
 					}
 				})
 			}
