@@ -162,12 +162,7 @@ func cookieShapes(name string, pairs []cookiePair, otherTok string) map[string]s
 // setting wrote, and shapes of them that only a client makes: empty
 // chunks, gaps, duplicates, a lone .0, the cookie name along with chunks.
 func TestInspectAgreesWithMiddleware(t *testing.T) {
-	key := tokensession.GenerateKey()
-	ring, err := tokensession.NewKeyring(tokensession.KeyringEntry{Key: key})
-	if err != nil {
-		t.Fatal(err)
-	}
-	keys := []string{"-keys", key.UnsafeExportPASERK()}
+	ring, keys := newRingArgs(t)
 	clock := t0
 	quiet := func(*http.Request, error) {}
 
@@ -316,12 +311,7 @@ func execInspect(t *testing.T, args []string, header string) result {
 // but not for every one is left alone, a larger one is deleted, and
 // inspect's verdict names the one or the other.
 func TestSizesAsUsageSays(t *testing.T) {
-	key := tokensession.GenerateKey()
-	ring, err := tokensession.NewKeyring(tokensession.KeyringEntry{Key: key})
-	if err != nil {
-		t.Fatal(err)
-	}
-	keys := []string{"-keys", key.UnsafeExportPASERK()}
+	ring, keys := newRingArgs(t)
 	clock := t0
 	const name = tokensession.DefaultCookieName
 	garbage := func(n int) string { return "v4.local." + strings.Repeat("A", n-len("v4.local.")) }
@@ -382,4 +372,16 @@ func TestSizesAsUsageSays(t *testing.T) {
 			}
 		})
 	}
+}
+
+// newRingArgs returns a keyring of one new key and inspect's arguments
+// that name the key.
+func newRingArgs(t *testing.T) (*tokensession.Keyring, []string) {
+	t.Helper()
+	key := tokensession.GenerateKey()
+	ring, err := tokensession.NewKeyring(tokensession.KeyringEntry{Key: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ring, []string{"-keys", key.UnsafeExportPASERK()}
 }
