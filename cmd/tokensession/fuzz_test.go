@@ -75,6 +75,14 @@ func FuzzInspectInput(f *testing.F) {
 	f.Add("* Trying 127.0.0.1:443...\n> GET /?a=b HTTP/2\n> cookie: __Host-session=" + tok + "\n>\n< HTTP/2 200\n")
 	f.Add("curl 'https://example.com/?a=b' \\\n  -H 'accept: */*' \\\n  -b $'__Host-session.0=" + tok[:half] + "; __Host-session.1=" + tok[half:] + "' \\\n  --data-raw 'x=1'")
 	f.Add(`curl -H "Cookie: a=\"b\"" -b 'x'\''y=1' --cookie=jar.txt -H'X: "`)
+	// Several Cookie lines, empty ones among them, over net/http's
+	// limit; curl's forms of them, and of -b.
+	f.Add("Cookie: " + strings.Repeat("a=1; ", cookiechunk.MaxPairs-2) + "__Host-session=" + tok + "\nCookie:\nCookie: \n")
+	f.Add("Cookie:\ncookie: __Host-session.0=" + tok[:half] + "\nCOOKIE: __Host-session.1=" + tok[half:] + "\n")
+	f.Add("> GET / HTTP/1.1\n> Cookie:\n> Cookie: __Host-session=" + tok + "\n>\n< HTTP/1.1 200 OK\n< Set-Cookie: __Host-session=; Max-Age=0\n")
+	f.Add("curl -sSH 'Cookie;' -kb '__Host-session=garbage' -H $'Cookie: a=1\\x3b __Host-session=\\u0076" + tok[1:] + "' https://x/ # -b 'b=2'\n")
+	f.Add("curl -b 'a=1' --cookie '__Host-session=" + tok + "' -H 'Cookie:' \\\n  --data-raw 'x\n-H Cookie: y=1' https://x/")
+	f.Add("Set-Cookie: __Host-session=garbage\nSet-Cookie: __Host-session.1=; Max-Age=0\nSet-Cookie: __Host-session=" + tok + "; Expires=Thu, 01 Jan 1970 00:00:00 GMT\n")
 
 	const name = tokensession.DefaultCookieName
 	// v judges tokens as m does.
@@ -86,7 +94,10 @@ func FuzzInspectInput(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, tainted string) {
 		if isCookieHeader(tainted) {
-			checkHeaderParity(t, m, &v, tainted)
+			checkHeaderParity(t, m, &v, tainted, []string{tainted})
+		}
+		if lines, ok := cookieHeaderLines(tainted); ok {
+			checkHeaderParity(t, m, &v, tainted, lines)
 		}
 		in, err := parseInspectInput(tainted, name, cookiechunk.Max, cookieSize)
 		if err == nil && in.token == "" && in.refused == nil {
@@ -159,21 +170,44 @@ func FuzzInspectInput(f *testing.F) {
 // from curl.
 func isCookieHeader(tainted string) bool {
 	line := strings.TrimSpace(tainted)
-	_, fromCurl := curlLine(line)
 	return len(tainted) <= maxInspectInput && !strings.Contains(tainted, "\n") && strings.Contains(tainted, "=") &&
-		!hasPrefixFold(line, "cookie:") && !hasPrefixFold(line, "set-cookie:") && !fromCurl
+		!hasPrefixFold(line, "cookie:") && !hasPrefixFold(line, "set-cookie:") &&
+		!curlVerbose(line, '>') && !curlVerbose(line, '<') && !isCurlCommand(tainted)
+}
+
+// cookieHeaderLines returns the values of tainted's lines if each of them
+// is a Cookie header line ("Cookie: …"), blank ones aside, and inspect
+// reads them as such: the values that net/http presents as
+// Request.Header["Cookie"] for a request with these lines.
+func cookieHeaderLines(tainted string) ([]string, bool) {
+	if len(tainted) > maxInspectInput {
+		return nil, false
+	}
+	var lines []string
+	for line := range strings.Lines(tainted) {
+		switch line = strings.TrimSpace(line); {
+		case line == "":
+		case hasPrefixFold(line, "cookie:"):
+			lines = append(lines, strings.Trim(line[len("cookie:"):], " \t\r\n"))
+		default:
+			return nil, false
+		}
+	}
+	// One line without '=' or ';' is a bare token to inspect.
+	bare := len(lines) == 1 && !strings.ContainsAny(lines[0], "=;")
+	return lines, len(lines) > 0 && !bare && !isCurlCommand(tainted)
 }
 
 // checkHeaderParity checks that inspect, configured as m with its
-// verifier v, finds a session in the Cookie header exactly when m's
-// middleware does, and calls it too large exactly when m does. Input
-// that looks like a key is refused by inspect whatever the header holds,
-// and left out.
-func checkHeaderParity(t *testing.T, m *tokensession.Manager[json.RawMessage], v *verifier, header string) {
+// verifier v, finds a session in tainted, the Cookie header lines,
+// exactly when m's middleware does, and calls it too large exactly when m
+// does. Input that looks like a key is refused by inspect whatever the
+// header holds, and left out.
+func checkHeaderParity(t *testing.T, m *tokensession.Manager[json.RawMessage], v *verifier, tainted string, lines []string) {
 	r := httptest.NewRequest("GET", "/", nil)
-	r.Header["Cookie"] = []string{header}
+	r.Header["Cookie"] = lines
 	_, _, loadErr := m.Load(r)
-	in, err := parseInspectInput(header, tokensession.DefaultCookieName, 1, cookieSize)
+	in, err := parseInspectInput(tainted, tokensession.DefaultCookieName, 1, cookieSize)
 	if err != nil && strings.Contains(err.Error(), "looks like a key") {
 		return
 	}
