@@ -195,7 +195,7 @@ func TestInspectAgreesWithMiddleware(t *testing.T) {
 				reader := newManager(t, ring, &clock, cfg)
 				for shape, header := range cookieShapes(tokensession.DefaultCookieName, pairs, other) {
 					t.Run(fmt.Sprintf("%s/value %d/%s/%s", wc.name, vi, rc.name, shape), func(t *testing.T) {
-						outcomes[[3]string{shape, rc.name, checkParity(t, reader, append(slices.Clone(keys), rc.args...), header)}]++
+						outcomes[[3]string{shape, rc.name, checkParity(t, reader, append(slices.Clone(keys), rc.args...), []string{header}, "Cookie: "+header+"\n")}]++
 					})
 				}
 			}
@@ -242,13 +242,14 @@ func TestInspectAgreesWithMiddleware(t *testing.T) {
 	}
 }
 
-// checkParity checks that inspect, run with args, and the middleware of
-// m agree on the Cookie header, and returns what they read: "session",
-// "too large" or "no session".
-func checkParity(t *testing.T, m *tokensession.Manager[json.RawMessage], args []string, header string) string {
+// checkParity checks that inspect, run with args on stdin, and the
+// middleware of m agree on a request with the Cookie header lines that
+// stdin stands for, and returns what they read: "session", "too large"
+// or "no session".
+func checkParity(t *testing.T, m *tokensession.Manager[json.RawMessage], args, lines []string, stdin string) string {
 	t.Helper()
 	r := httptest.NewRequest("GET", "/", nil)
-	r.Header.Set("Cookie", header)
+	r.Header["Cookie"] = lines
 	value, _, loadErr := m.Load(r)
 
 	// The middleware proper agrees with Load.
@@ -267,7 +268,7 @@ func checkParity(t *testing.T, m *tokensession.Manager[json.RawMessage], args []
 		t.Fatalf("Handler: Err() = %v; Load: %v", sessErr, loadErr)
 	}
 
-	res := execInspect(t, args, header)
+	res := exec(t, t0, nil, stdin, append([]string{"inspect"}, args...)...)
 	if res.stderr != "" {
 		t.Fatalf("inspect printed on stderr: %s", res.stderr)
 	}
@@ -304,6 +305,84 @@ func checkParity(t *testing.T, m *tokensession.Manager[json.RawMessage], args []
 func execInspect(t *testing.T, args []string, header string) result {
 	t.Helper()
 	return exec(t, t0, nil, "Cookie: "+header+"\n", append([]string{"inspect"}, args...)...)
+}
+
+// TestInspectAgreesWithMiddlewareOnLines is TestInspectAgreesWithMiddleware
+// for requests of several Cookie header lines, empty ones among them, at
+// and around net/http's limit on cookies, each pasted as Cookie lines, as
+// curl -v shows them and as the -H options of a curl command.
+func TestInspectAgreesWithMiddlewareOnLines(t *testing.T) {
+	ring, keys := newRingArgs(t)
+	clock := t0
+	quiet := func(*http.Request, error) {}
+	const name = tokensession.DefaultCookieName
+	value := json.RawMessage(`{"blob":"` + strings.Repeat("x", 3500) + `"}`)
+	tok, _, err := newManager(t, ring, &clock, tokensession.Config[json.RawMessage]{MaxChunks: 16}).Seal(value)
+	if err != nil {
+		t.Fatal(err)
+	}
+	half := split(tok, 2)
+	small, _, err := newManager(t, ring, &clock, tokensession.Config[json.RawMessage]{}).Seal(json.RawMessage(`{"user":"alice"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	outcomes := map[string]int{}
+	for _, rc := range parityConfigs {
+		cfg := rc.cfg
+		cfg.ErrorHandler = quiet
+		m := newManager(t, ring, &clock, cfg)
+		others := func(n int) string { return strings.Repeat("a=1; ", n) }
+		shapes := map[string][]string{
+			"one line each":           {name + ".0=" + half[0], name + ".1=" + half[1]},
+			"empty lines around":      {"", name + ".0=" + half[0], "", name + ".1=" + half[1], ""},
+			"plain, empty line":       {name + "=" + small, ""},
+			"empty lines only":        {"", "", ""},
+			"empty plain, chunks":     {name + "=", name + ".0=" + half[0] + "; " + name + ".1=" + half[1]},
+			"duplicates across lines": {name + "=garbage", name + "=" + small},
+			// The cookie at net/http's limit, then one over it, counted
+			// over lines.
+			"at the limit":                     {others(1499) + "b=2", others(1499) + name + "=" + small},
+			"over the limit":                   {others(1500) + "b=2", others(1499) + name + "=" + small},
+			"at the limit, empty line":         {others(2998) + name + "=" + small, ""},
+			"over the limit, empty lines":      {others(2998) + name + "=" + small, "", ""},
+			"at the limit, empty lines":        {"", others(2997) + name + "=" + small, ""},
+			"over the limit, by ';'":           {others(2998) + name + "=" + small + ";", ""},
+			"at the limit, chunks":             {name + ".0=" + half[0], "", others(2997) + name + ".1=" + half[1]},
+			"over the limit, chunks":           {name + ".0=" + half[0], "", "", others(2997) + name + ".1=" + half[1]},
+			"over the limit, empty lines only": slices.Repeat([]string{""}, cookiechunk.MaxPairs+1),
+		}
+		for shape, lines := range shapes {
+			var cookie, verbose, curl strings.Builder
+			verbose.WriteString("> GET / HTTP/1.1\n> Host: example.com\n")
+			curl.WriteString("curl 'https://example.com/' \\\n  -H 'accept: */*'")
+			for _, l := range lines {
+				fmt.Fprintf(&cookie, "Cookie: %s\n", l)
+				fmt.Fprintf(&verbose, "> Cookie: %s\n", l)
+				if l == "" {
+					curl.WriteString(" \\\n  -H 'Cookie;'")
+				} else {
+					curl.WriteString(" \\\n  -H " + shellWord("Cookie: "+l))
+				}
+			}
+			verbose.WriteString(">\n< HTTP/1.1 200 OK\n")
+			for form, stdin := range map[string]string{"Cookie lines": cookie.String(), "curl -v": verbose.String(), "curl -H": curl.String()} {
+				t.Run(rc.name+"/"+shape+"/"+form, func(t *testing.T) {
+					outcomes[shape+"/"+checkParity(t, m, append(slices.Clone(keys), rc.args...), lines, stdin)]++
+				})
+			}
+		}
+	}
+	for _, want := range []string{
+		"one line each/session", "one line each/too large", "empty lines around/session",
+		"at the limit/session", "over the limit/no session",
+		"at the limit, empty line/session", "over the limit, empty lines/no session",
+		"at the limit, empty lines/session", "over the limit, by ';'/no session",
+		"at the limit, chunks/session", "at the limit, chunks/too large", "over the limit, chunks/no session",
+	} {
+		if outcomes[want] == 0 {
+			t.Errorf("no request of shape %q", want)
+		}
+	}
 }
 
 // TestSizesAsUsageSays checks what inspect's usage says of each size
