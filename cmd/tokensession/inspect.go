@@ -32,8 +32,11 @@ chunks of a large session). What curl shows or takes is read too: "> "
 and "< " before a header (curl -v) are taken off, and of a curl command
 (Copy as cURL), whole, in lines or as arguments, the -H and --header
 options give headers and -b and --cookie cookies; of such input only
-the cookies count. Input that looks like a key is refused, and not
-repeated.
+the cookies count. Given as arguments, a curl command comes after
+inspect's flags: a flag of inspect's after the word "curl" or a curl
+option is a usage error, not a setting (a pasted command must not
+choose the keys or the limits), and so is a flag given twice. Input
+that looks like a key is refused, and not repeated.
 
 A Cookie header is read as the middleware reads it. The session cookie is
 found by name, and chunk cookies NAME.0 to NAME.15 are joined only as a
@@ -151,8 +154,6 @@ func runInspect(c *cli, args []string) error {
 	revokedBefore := fs.String("revoked-before", "", "Config.RevokedBefore")
 	maxChunks := fs.Int("max-chunks", defaultMaxChunks, "Config.MaxChunks")
 	maxCookieSize := fs.Int("max-cookie-size", cookieSize, "Config.MaxCookieSize")
-	// curl's options are no flags of inspect's: "-H 'Cookie: …'" is input.
-	args, curlInput := curlArgs(args)
 	// A key written in base64 may start with "-": refuse it as a key,
 	// not as an unknown flag.
 	for _, a := range args {
@@ -164,7 +165,7 @@ func runInspect(c *cli, args []string) error {
 			return errorf("inspect: %v", errKey)
 		}
 	}
-	pos, err := c.parseFlags(name, fs, args)
+	pos, curlInput, err := c.inspectArgs(fs, args)
 	if err != nil {
 		return err
 	}
@@ -256,6 +257,106 @@ func runInspect(c *cli, args []string) error {
 	}
 	fmt.Fprintln(c.stdout, "valid now")
 	return nil
+}
+
+// inspectArgs parses inspect's command line with fs, and returns its
+// positional arguments and the curl options that hold cookies, as lines
+// of a curl command.
+//
+// curl's options are no flags of inspect's: "-H 'Cookie: …'" is input,
+// pasted from a ticket or a browser, and what follows it may have been
+// pasted too. So inspect's own flags go before the curl material (the
+// word "curl", or an option that curlOption reads): a flag after it is
+// a usage error, not a setting, and so is a flag given twice (the last
+// one given would win). Neither message repeats a value.
+func (c *cli) inspectArgs(fs *flag.FlagSet, args []string) (pos []string, curlInput string, err error) {
+	var twice string // the first flag given a second time
+	fs.VisitAll(func(f *flag.Flag) {
+		f.Value = &onceValue{Value: f.Value, name: f.Name, twice: &twice}
+	})
+	start := curlStart(fs, args)
+	pos, err = c.parseFlags("inspect", fs, args[:start])
+	if twice != "" {
+		return nil, "", usageErrorf("inspect: -%s is given twice: give each flag once (run 'tokensession inspect -h')", twice)
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	rest, curlInput := curlArgs(args[start:])
+	for _, a := range rest {
+		if a == "--" {
+			break
+		}
+		if isFlag(fs, a) {
+			return nil, "", usageErrorf("inspect: inspect's flags go before the pasted curl command: %s comes after it (run 'tokensession inspect -h')", flagName(a))
+		}
+	}
+	more, err := c.parseFlags("inspect", fs, rest)
+	if err != nil {
+		return nil, "", err
+	}
+	return append(pos, more...), curlInput, nil
+}
+
+// curlStart returns the index in args of the first word of curl
+// material: the word "curl" or an option curlOption reads, where fs
+// takes a flag or an argument (not a flag's value), before any "--". It
+// returns len(args) when there is none.
+func curlStart(fs *flag.FlagSet, args []string) int {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--":
+			return len(args)
+		case a == "curl" || curlOption(a) != "":
+			return i
+		case isFlag(fs, a):
+			name, _, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+			if b, ok := fs.Lookup(name).Value.(interface{ IsBoolFlag() bool }); !hasValue && !(ok && b.IsBoolFlag()) {
+				i++ // the flag's value
+			}
+		}
+	}
+	return len(args)
+}
+
+// isFlag reports whether a, a word of a command line, sets a flag of fs
+// ("-name", "--name", "-name=value"), or asks for help.
+func isFlag(fs *flag.FlagSet, a string) bool {
+	if len(a) < 2 || a[0] != '-' || strings.HasPrefix(a, "---") {
+		return false
+	}
+	name, _, _ := strings.Cut(strings.TrimLeft(a, "-"), "=")
+	return fs.Lookup(name) != nil
+}
+
+// flagName returns the name of the flag a sets, for a message: never
+// its value.
+func flagName(a string) string {
+	name, _, _ := strings.Cut(strings.TrimLeft(a, "-"), "=")
+	return "-" + name
+}
+
+// A onceValue is a flag's value that may be set once: twice records the
+// name of the first flag set again.
+type onceValue struct {
+	flag.Value
+	name  string
+	set   bool
+	twice *string
+}
+
+var errTwice = errors.New("given twice")
+
+func (v *onceValue) Set(s string) error {
+	if v.set {
+		if *v.twice == "" {
+			*v.twice = v.name
+		}
+		return errTwice
+	}
+	v.set = true
+	return v.Value.Set(s)
 }
 
 // errInvalid ends inspect with exit status 1 and no message: the report
