@@ -118,3 +118,15 @@ func TestInspectRefusesFlagGivenTwice(t *testing.T) {
 		}
 	}
 }
+
+// inspect reads a keyring through the library, which refuses a device
+// rather than read it without end.
+func TestInspectRefusesDeviceKeyring(t *testing.T) {
+	if _, err := os.Stat("/dev/zero"); err != nil {
+		t.Skip("no /dev/zero")
+	}
+	r := exec(t, t0, nil, "", "inspect", "-keyring", "/dev/zero", "v4.local.x")
+	checkResult(t, r, 1, "inspect: -keyring /dev/zero: keyring file: is a device, not a regular file")
+	r = exec(t, t0, map[string]string{"SESSION_KEYRING": "/dev/zero"}, "", "inspect", "v4.local.x")
+	checkResult(t, r, 1, "inspect: SESSION_KEYRING: is a device, not a regular file")
+}
