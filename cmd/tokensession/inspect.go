@@ -79,7 +79,10 @@ the last line, and after "invalid: unknown key ID" hint lines give the
 likely causes. Config.RevokedBefore
 applies as -revoked-before gives it; Config.IsRevoked is not applied, as
 it is the application's code. Never prints key material or the token
-itself.
+itself: a run of 40 or more base64 or hex characters that the report
+would repeat of the input (a cookie name, a path) is not shown, nor is
+what follows "local." there; the decrypted claims, which the keyring
+authenticated, are shown as they are.
 
 The report, verdict included, goes to stdout; stderr has only warnings,
 usage errors and failures to run (keys that cannot be read, input that
@@ -246,17 +249,30 @@ func runInspect(c *cli, args []string) error {
 		}
 	}
 	report(c.stdout, in, o, &v, set, now)
+	out := redactWriter{c.stdout}
 	if verdict != nil {
-		fmt.Fprintf(c.stdout, "invalid: %s\n", verdict)
+		fmt.Fprintf(out, "invalid: %s\n", verdict)
 		if verdict == o.verdict && errors.Is(verdict, tokensession.ErrUnknownKey) {
 			// The key ID is public, and of the shape format checked.
-			fmt.Fprintf(c.stdout, "hint:     this keyring lacks %s: it is older than the keyring that sealed the token (copy the current keyring here), or the key was pruned (the user must log in again)\n", o.kid)
-			fmt.Fprintln(c.stdout, "hint:     the middleware reports ErrUnknownKey and leaves the cookie alone (the examples answer 503)")
+			fmt.Fprintf(out, "hint:     this keyring lacks %s: it is older than the keyring that sealed the token (copy the current keyring here), or the key was pruned (the user must log in again)\n", o.kid)
+			fmt.Fprintln(out, "hint:     the middleware reports ErrUnknownKey and leaves the cookie alone (the examples answer 503)")
 		}
 		return errInvalid
 	}
-	fmt.Fprintln(c.stdout, "valid now")
+	fmt.Fprintln(out, "valid now")
 	return nil
+}
+
+// A redactWriter writes what it is given through redact, as a last line
+// of defence against a key the user pasted reaching stdout. Each write
+// must be whole lines, so that no run of key characters spans two.
+type redactWriter struct{ w io.Writer }
+
+func (r redactWriter) Write(p []byte) (int, error) {
+	if _, err := io.WriteString(r.w, redact(string(p))); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }
 
 // inspectArgs parses inspect's command line with fs, and returns its
@@ -466,9 +482,13 @@ type settings struct {
 	maxChunks, maxCookieSize int
 }
 
-// report prints what inspect finds in the token, opened by v, the verdict
-// aside.
-func report(w io.Writer, in inspectInput, o opening, v *verifier, set settings, now time.Time) {
+// report prints to raw what inspect finds in the token, opened by v, the
+// verdict aside. What comes of the input (cookie names, notes, the
+// purpose, errors) passes through redact; the decrypted claims, which
+// the keyring authenticated and which are what inspect is for, are
+// printed as they are, escaped for a terminal.
+func report(raw io.Writer, in inspectInput, o opening, v *verifier, set settings, now time.Time) {
+	w := redactWriter{raw}
 	ring, purpose := v.ring, set.purpose
 	switch {
 	case in.token == "":
@@ -523,26 +543,26 @@ func report(w io.Writer, in inspectInput, o opening, v *verifier, set settings, 
 		return
 	}
 	for _, name := range []string{"exp", "iat", "created"} {
-		fmt.Fprintf(w, "%-10s%s\n", name+":", timeClaim(claims[name], now))
+		fmt.Fprintf(raw, "%-10s%s\n", name+":", timeClaim(claims[name], now))
 	}
 	if o.times != nil {
-		fmt.Fprintf(w, "%-10s%s\n", "expiry:", expiry(o.times, &v.limits, now))
+		fmt.Fprintf(raw, "%-10s%s\n", "expiry:", expiry(o.times, &v.limits, now))
 	}
-	fmt.Fprintf(w, "%-10s%s\n", "sid:", stringClaim(claims["sid"]))
-	if raw, ok := claims["data"]; !ok {
-		fmt.Fprintln(w, "data:     (missing)")
+	fmt.Fprintf(raw, "%-10s%s\n", "sid:", stringClaim(claims["sid"]))
+	if data, ok := claims["data"]; !ok {
+		fmt.Fprintln(raw, "data:     (missing)")
 	} else {
 		var buf bytes.Buffer
 		// Indented JSON has no line breaks but its own, each followed by
 		// the indent, and escapes every control character in its strings;
 		// printable escapes what else a terminal could act on.
 		out := ""
-		if err := json.Indent(&buf, raw, "  ", "  "); err == nil {
+		if err := json.Indent(&buf, data, "  ", "  "); err == nil {
 			out = printable(buf.String())
 		} else {
-			out = printableLine(string(raw))
+			out = printableLine(string(data))
 		}
-		fmt.Fprintf(w, "data:\n  %s\n", out)
+		fmt.Fprintf(raw, "data:\n  %s\n", out)
 	}
 	var extra []string
 	for name := range claims {
@@ -554,7 +574,7 @@ func report(w io.Writer, in inspectInput, o opening, v *verifier, set settings, 
 	}
 	slices.Sort(extra)
 	for _, name := range extra {
-		fmt.Fprintf(w, "other:    %s = %s\n", printableLine(name), compactJSON(claims[name]))
+		fmt.Fprintf(raw, "other:    %s = %s\n", printableLine(name), compactJSON(claims[name]))
 	}
 }
 
