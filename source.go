@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -35,6 +36,11 @@ var ErrNoKeySource = errors.New("tokensession: no keys: set SESSION_KEYS or SESS
 // A KeySource names itself by where it was found, the environment variable
 // or "keyring file", never by its value: errors from it contain no path,
 // no file content and no key, whatever was pasted where.
+//
+// A file source reads a regular file, following symlinks (as a Kubernetes
+// Secret volume's are), of at most 1 MiB: room for thousands of keys. A
+// larger file, a device such as /dev/zero, a named pipe or a socket fails
+// to load, without reading it.
 //
 // The zero KeySource is invalid: Load fails with [ErrNoKeySource].
 type KeySource struct {
@@ -72,7 +78,8 @@ func (s KeySource) path() string {
 // FileKeySource returns the source that reads path: a keyring file, or a
 // directory of credentials holding a file named session-keyring or
 // session-keys (see [EnvKeySource] for the file forms). It does no I/O.
-// Errors name it "keyring file", not by its path.
+// Errors name it "keyring file", not by its path. Load reads only a
+// regular file (symlinks to one are followed) of at most 1 MiB.
 func FileKeySource(path string) KeySource {
 	return KeySource{name: "keyring file", at: keyPath(path)}
 }
@@ -94,8 +101,9 @@ func FileKeySource(path string) KeySource {
 //
 // Setting both SESSION_KEYS and SESSION_KEYRING is an error, and so is a
 // variable that is set but empty or white space. A file, found by path or
-// in a directory, holds keyring JSON when its first non-space byte is "{",
-// and keys as in SESSION_KEYS otherwise. A directory must hold exactly one
+// in a directory, is a regular file of at most 1 MiB; it holds keyring
+// JSON when its first non-space byte is "{", and keys as in SESSION_KEYS
+// otherwise. A directory must hold exactly one
 // of session-keyring and session-keys: Docker and Kubernetes mount secrets
 // as such files (a Secret with the key session-keyring, or
 // /run/secrets/session-keyring).
@@ -177,15 +185,75 @@ func (s KeySource) Load() (*Keyring, error) {
 	if err != nil {
 		return nil, err
 	}
-	data, err := os.ReadFile(path)
+	data, err := readKeyFile(path)
 	if err != nil {
-		return nil, sourceError(name, pathError(err))
+		return nil, sourceError(name, err)
 	}
 	ring, err := parseKeyringData(data)
 	if err != nil {
 		return nil, sourceError(name, err)
 	}
 	return ring, nil
+}
+
+// maxKeyFile bounds the size of a file a [KeySource] reads: 1 MiB. An
+// entry of keyring JSON with both times takes about 170 bytes as
+// UnsafeMarshalJSON writes it (a key in the SESSION_KEYS form, 53), so a
+// keyring of 6000 keys fits, thousands more than a rotation keeps.
+const maxKeyFile = 1 << 20
+
+// readKeyFile reads the keyring file at path, following symlinks. It
+// reads only a regular file, of at most maxKeyFile bytes: a device
+// (/dev/zero) would be read without end, and a named pipe would block
+// until a writer comes. Its errors name no path.
+func readKeyFile(path string) ([]byte, error) {
+	// Stat first: opening a named pipe blocks.
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, pathError(err)
+	}
+	if err := regularFile(fi); err != nil {
+		return nil, err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, pathError(err)
+	}
+	defer f.Close()
+	// The path may name another file by now (a symlink swapped): check
+	// the one opened.
+	if fi, err = f.Stat(); err != nil {
+		return nil, pathError(err)
+	}
+	if err := regularFile(fi); err != nil {
+		return nil, err
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxKeyFile+1))
+	if err != nil {
+		return nil, pathError(err)
+	}
+	if len(data) > maxKeyFile {
+		return nil, fmt.Errorf("larger than %d bytes (1 MiB), not a keyring file", maxKeyFile)
+	}
+	return data, nil
+}
+
+// regularFile returns an error unless fi describes a regular file.
+func regularFile(fi fs.FileInfo) error {
+	t := fi.Mode().Type()
+	switch {
+	case t == 0:
+		return nil
+	case t&fs.ModeDir != 0:
+		return errors.New("is a directory, not a regular file")
+	case t&fs.ModeNamedPipe != 0:
+		return errors.New("is a named pipe, not a regular file")
+	case t&fs.ModeSocket != 0:
+		return errors.New("is a socket, not a regular file")
+	case t&fs.ModeDevice != 0:
+		return errors.New("is a device, not a regular file")
+	}
+	return errors.New("is not a regular file")
 }
 
 // file returns the file a path source reads now and its printable name:

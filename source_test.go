@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tokensession/tokensession"
 )
@@ -277,6 +278,114 @@ func TestKeySourceNeverPrinted(t *testing.T) {
 					t.Errorf("%s of %T shows the source's secret: %s", verb, v, out)
 				}
 			}
+		}
+	}
+}
+
+// A file source reads a regular file of at most 1 MiB, through symlinks,
+// and refuses anything else without reading it, naming the source, not
+// the path.
+func TestKeySourceFileBounds(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+
+	// Many keys, each with both times, fit with a wide margin.
+	entries := make([]tokensession.KeyringEntry, 2000)
+	for i := range entries {
+		entries[i] = tokensession.KeyringEntry{Key: tokensession.GenerateKey(), NotBefore: t0.Add(time.Duration(i) * time.Hour), NotAfter: t0.Add(time.Duration(i+9000) * time.Hour)}
+	}
+	many := ringJSON(t, entries...)
+	if len(many) > 1<<19 {
+		t.Errorf("a keyring of %d keys takes %d bytes: the 1 MiB bound leaves less than half to spare", len(entries), len(many))
+	}
+	manyFile := filepath.Join(dir, "many.json")
+	writeKeys(t, manyFile, many)
+	if ring, err := tokensession.FileKeySource(manyFile).Load(); err != nil || len(ring.Entries()) != len(entries) {
+		t.Fatalf("keyring of %d keys (%d bytes): %v", len(entries), len(many), err)
+	}
+
+	one := ringJSON(t, tokensession.KeyringEntry{Key: testKey(t, 1)})
+	atLimit := filepath.Join(dir, "at-limit.json")
+	writeKeys(t, atLimit, one+strings.Repeat(" ", 1<<20-len(one)))
+	if _, err := tokensession.FileKeySource(atLimit).Load(); err != nil {
+		t.Errorf("a keyring of exactly 1 MiB: %v", err)
+	}
+	overLimit := filepath.Join(dir, "over-limit.json")
+	writeKeys(t, overLimit, one+strings.Repeat(" ", 1<<20-len(one)+1))
+	credOver := filepath.Join(dir, "cred-over")
+	writeKeys(t, filepath.Join(credOver, "session-keyring"), one+strings.Repeat("\n", 1<<20))
+	credDir := filepath.Join(dir, "cred-dir")
+	if err := os.MkdirAll(filepath.Join(credDir, "session-keyring"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+
+	// Kubernetes mounts a Secret as symlinks through ..data.
+	k8s := filepath.Join(dir, "k8s")
+	writeKeys(t, filepath.Join(k8s, "..2026_03_01", "session-keyring"), one)
+	symlinks := true
+	for link, target := range map[string]string{
+		filepath.Join(k8s, "..data"):          "..2026_03_01",
+		filepath.Join(k8s, "session-keyring"): filepath.Join("..data", "session-keyring"),
+		filepath.Join(dir, "zero-link"):       "/dev/zero",
+	} {
+		if err := os.Symlink(target, link); err != nil {
+			t.Logf("no symlinks: %v", err)
+			symlinks = false
+		}
+	}
+
+	type check struct {
+		name    string
+		src     func() (tokensession.KeySource, error)
+		wantErr string // "" for a keyring that loads
+	}
+	file := func(path string) func() (tokensession.KeySource, error) {
+		return func() (tokensession.KeySource, error) { return tokensession.FileKeySource(path), nil }
+	}
+	env := func(name, value string) func() (tokensession.KeySource, error) {
+		return func() (tokensession.KeySource, error) {
+			return tokensession.EnvKeySource(func(n string) (string, bool) { return value, n == name })
+		}
+	}
+	checks := []check{
+		{"file over 1 MiB", file(overLimit), "tokensession: keyring file: larger than 1048576 bytes (1 MiB), not a keyring file"},
+		{"SESSION_KEYRING over 1 MiB", env("SESSION_KEYRING", overLimit), "tokensession: SESSION_KEYRING: larger than 1048576 bytes"},
+		{"credentials over 1 MiB", env("CREDENTIALS_DIRECTORY", credOver), "tokensession: CREDENTIALS_DIRECTORY/session-keyring: larger than 1048576 bytes"},
+		{"credential that is a directory", file(credDir), "tokensession: keyring file/session-keyring: is a directory, not a regular file"},
+	}
+	if symlinks {
+		checks = append(checks,
+			check{"Kubernetes symlinks", file(k8s), ""},
+			check{"symlink to a file", env("SESSION_KEYRING", filepath.Join(k8s, "session-keyring")), ""},
+		)
+	}
+	if _, err := os.Stat("/dev/zero"); err == nil {
+		checks = append(checks,
+			check{"/dev/zero", file("/dev/zero"), "tokensession: keyring file: is a device, not a regular file"},
+			check{"SESSION_KEYRING=/dev/zero", env("SESSION_KEYRING", "/dev/zero"), "tokensession: SESSION_KEYRING: is a device, not a regular file"},
+		)
+		if symlinks {
+			checks = append(checks, check{"symlink to /dev/zero", file(filepath.Join(dir, "zero-link")), "tokensession: keyring file: is a device, not a regular file"})
+		}
+	}
+	for _, tc := range checks {
+		src, err := tc.src()
+		if err != nil {
+			t.Errorf("%s: %v", tc.name, err)
+			continue
+		}
+		_, err = src.Load()
+		switch {
+		case tc.wantErr == "" && err != nil:
+			t.Errorf("%s: %v", tc.name, err)
+		case tc.wantErr == "":
+		case err == nil:
+			t.Errorf("%s: loads, want %q", tc.name, tc.wantErr)
+		case !strings.HasPrefix(err.Error(), tc.wantErr):
+			t.Errorf("%s: %v, want %q", tc.name, err, tc.wantErr)
+		case strings.Contains(err.Error(), dir) || strings.Contains(err.Error(), "/dev/"):
+			t.Errorf("%s: the error shows a path: %v", tc.name, err)
 		}
 	}
 }

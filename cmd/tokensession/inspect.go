@@ -32,8 +32,11 @@ chunks of a large session). What curl shows or takes is read too: "> "
 and "< " before a header (curl -v) are taken off, and of a curl command
 (Copy as cURL), whole, in lines or as arguments, the -H and --header
 options give headers and -b and --cookie cookies; of such input only
-the cookies count. Input that looks like a key is refused, and not
-repeated.
+the cookies count. Given as arguments, a curl command comes after
+inspect's flags: a flag of inspect's after the word "curl" or a curl
+option is a usage error, not a setting (a pasted command must not
+choose the keys or the limits), and so is a flag given twice. Input
+that looks like a key is refused, and not repeated.
 
 A Cookie header is read as the middleware reads it. The session cookie is
 found by name, and chunk cookies NAME.0 to NAME.15 are joined only as a
@@ -76,7 +79,10 @@ the last line, and after "invalid: unknown key ID" hint lines give the
 likely causes. Config.RevokedBefore
 applies as -revoked-before gives it; Config.IsRevoked is not applied, as
 it is the application's code. Never prints key material or the token
-itself.
+itself: a run of 40 or more base64 or hex characters that the report
+would repeat of the input (a cookie name, a path) is not shown, nor is
+what follows "local." there; the decrypted claims, which the keyring
+authenticated, are shown as they are.
 
 The report, verdict included, goes to stdout; stderr has only warnings,
 usage errors and failures to run (keys that cannot be read, input that
@@ -151,8 +157,6 @@ func runInspect(c *cli, args []string) error {
 	revokedBefore := fs.String("revoked-before", "", "Config.RevokedBefore")
 	maxChunks := fs.Int("max-chunks", defaultMaxChunks, "Config.MaxChunks")
 	maxCookieSize := fs.Int("max-cookie-size", cookieSize, "Config.MaxCookieSize")
-	// curl's options are no flags of inspect's: "-H 'Cookie: …'" is input.
-	args, curlInput := curlArgs(args)
 	// A key written in base64 may start with "-": refuse it as a key,
 	// not as an unknown flag.
 	for _, a := range args {
@@ -164,7 +168,7 @@ func runInspect(c *cli, args []string) error {
 			return errorf("inspect: %v", errKey)
 		}
 	}
-	pos, err := c.parseFlags(name, fs, args)
+	pos, curlInput, err := c.inspectArgs(fs, args)
 	if err != nil {
 		return err
 	}
@@ -245,17 +249,130 @@ func runInspect(c *cli, args []string) error {
 		}
 	}
 	report(c.stdout, in, o, &v, set, now)
+	out := redactWriter{c.stdout}
 	if verdict != nil {
-		fmt.Fprintf(c.stdout, "invalid: %s\n", verdict)
+		fmt.Fprintf(out, "invalid: %s\n", verdict)
 		if verdict == o.verdict && errors.Is(verdict, tokensession.ErrUnknownKey) {
 			// The key ID is public, and of the shape format checked.
-			fmt.Fprintf(c.stdout, "hint:     this keyring lacks %s: it is older than the keyring that sealed the token (copy the current keyring here), or the key was pruned (the user must log in again)\n", o.kid)
-			fmt.Fprintln(c.stdout, "hint:     the middleware reports ErrUnknownKey and leaves the cookie alone (the examples answer 503)")
+			fmt.Fprintf(out, "hint:     this keyring lacks %s: it is older than the keyring that sealed the token (copy the current keyring here), or the key was pruned (the user must log in again)\n", o.kid)
+			fmt.Fprintln(out, "hint:     the middleware reports ErrUnknownKey and leaves the cookie alone (the examples answer 503)")
 		}
 		return errInvalid
 	}
-	fmt.Fprintln(c.stdout, "valid now")
+	fmt.Fprintln(out, "valid now")
 	return nil
+}
+
+// A redactWriter writes what it is given through redact, as a last line
+// of defence against a key the user pasted reaching stdout. Each write
+// must be whole lines, so that no run of key characters spans two.
+type redactWriter struct{ w io.Writer }
+
+func (r redactWriter) Write(p []byte) (int, error) {
+	if _, err := io.WriteString(r.w, redact(string(p))); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// inspectArgs parses inspect's command line with fs, and returns its
+// positional arguments and the curl options that hold cookies, as lines
+// of a curl command.
+//
+// curl's options are no flags of inspect's: "-H 'Cookie: …'" is input,
+// pasted from a ticket or a browser, and what follows it may have been
+// pasted too. So inspect's own flags go before the curl material (the
+// word "curl", or an option that curlOption reads): a flag after it is
+// a usage error, not a setting, and so is a flag given twice (the last
+// one given would win). Neither message repeats a value.
+func (c *cli) inspectArgs(fs *flag.FlagSet, args []string) (pos []string, curlInput string, err error) {
+	var twice string // the first flag given a second time
+	fs.VisitAll(func(f *flag.Flag) {
+		f.Value = &onceValue{Value: f.Value, name: f.Name, twice: &twice}
+	})
+	start := curlStart(fs, args)
+	pos, err = c.parseFlags("inspect", fs, args[:start])
+	if twice != "" {
+		return nil, "", usageErrorf("inspect: -%s is given twice: give each flag once (run 'tokensession inspect -h')", twice)
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	rest, curlInput := curlArgs(args[start:])
+	for _, a := range rest {
+		if a == "--" {
+			break
+		}
+		if isFlag(fs, a) {
+			return nil, "", usageErrorf("inspect: inspect's flags go before the pasted curl command: %s comes after it (run 'tokensession inspect -h')", flagName(a))
+		}
+	}
+	more, err := c.parseFlags("inspect", fs, rest)
+	if err != nil {
+		return nil, "", err
+	}
+	return append(pos, more...), curlInput, nil
+}
+
+// curlStart returns the index in args of the first word of curl
+// material: the word "curl" or an option curlOption reads, where fs
+// takes a flag or an argument (not a flag's value), before any "--". It
+// returns len(args) when there is none.
+func curlStart(fs *flag.FlagSet, args []string) int {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--":
+			return len(args)
+		case a == "curl" || curlOption(a) != "":
+			return i
+		case isFlag(fs, a):
+			name, _, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+			if b, ok := fs.Lookup(name).Value.(interface{ IsBoolFlag() bool }); !hasValue && !(ok && b.IsBoolFlag()) {
+				i++ // the flag's value
+			}
+		}
+	}
+	return len(args)
+}
+
+// isFlag reports whether a, a word of a command line, sets a flag of fs
+// ("-name", "--name", "-name=value"), or asks for help.
+func isFlag(fs *flag.FlagSet, a string) bool {
+	if len(a) < 2 || a[0] != '-' || strings.HasPrefix(a, "---") {
+		return false
+	}
+	name, _, _ := strings.Cut(strings.TrimLeft(a, "-"), "=")
+	return fs.Lookup(name) != nil
+}
+
+// flagName returns the name of the flag a sets, for a message: never
+// its value.
+func flagName(a string) string {
+	name, _, _ := strings.Cut(strings.TrimLeft(a, "-"), "=")
+	return "-" + name
+}
+
+// A onceValue is a flag's value that may be set once: twice records the
+// name of the first flag set again.
+type onceValue struct {
+	flag.Value
+	name  string
+	set   bool
+	twice *string
+}
+
+var errTwice = errors.New("given twice")
+
+func (v *onceValue) Set(s string) error {
+	if v.set {
+		if *v.twice == "" {
+			*v.twice = v.name
+		}
+		return errTwice
+	}
+	v.set = true
+	return v.Value.Set(s)
 }
 
 // errInvalid ends inspect with exit status 1 and no message: the report
@@ -365,9 +482,13 @@ type settings struct {
 	maxChunks, maxCookieSize int
 }
 
-// report prints what inspect finds in the token, opened by v, the verdict
-// aside.
-func report(w io.Writer, in inspectInput, o opening, v *verifier, set settings, now time.Time) {
+// report prints to raw what inspect finds in the token, opened by v, the
+// verdict aside. What comes of the input (cookie names, notes, the
+// purpose, errors) passes through redact; the decrypted claims, which
+// the keyring authenticated and which are what inspect is for, are
+// printed as they are, escaped for a terminal.
+func report(raw io.Writer, in inspectInput, o opening, v *verifier, set settings, now time.Time) {
+	w := redactWriter{raw}
 	ring, purpose := v.ring, set.purpose
 	switch {
 	case in.token == "":
@@ -422,26 +543,26 @@ func report(w io.Writer, in inspectInput, o opening, v *verifier, set settings, 
 		return
 	}
 	for _, name := range []string{"exp", "iat", "created"} {
-		fmt.Fprintf(w, "%-10s%s\n", name+":", timeClaim(claims[name], now))
+		fmt.Fprintf(raw, "%-10s%s\n", name+":", timeClaim(claims[name], now))
 	}
 	if o.times != nil {
-		fmt.Fprintf(w, "%-10s%s\n", "expiry:", expiry(o.times, &v.limits, now))
+		fmt.Fprintf(raw, "%-10s%s\n", "expiry:", expiry(o.times, &v.limits, now))
 	}
-	fmt.Fprintf(w, "%-10s%s\n", "sid:", stringClaim(claims["sid"]))
-	if raw, ok := claims["data"]; !ok {
-		fmt.Fprintln(w, "data:     (missing)")
+	fmt.Fprintf(raw, "%-10s%s\n", "sid:", stringClaim(claims["sid"]))
+	if data, ok := claims["data"]; !ok {
+		fmt.Fprintln(raw, "data:     (missing)")
 	} else {
 		var buf bytes.Buffer
 		// Indented JSON has no line breaks but its own, each followed by
 		// the indent, and escapes every control character in its strings;
 		// printable escapes what else a terminal could act on.
 		out := ""
-		if err := json.Indent(&buf, raw, "  ", "  "); err == nil {
+		if err := json.Indent(&buf, data, "  ", "  "); err == nil {
 			out = printable(buf.String())
 		} else {
-			out = printableLine(string(raw))
+			out = printableLine(string(data))
 		}
-		fmt.Fprintf(w, "data:\n  %s\n", out)
+		fmt.Fprintf(raw, "data:\n  %s\n", out)
 	}
 	var extra []string
 	for name := range claims {
@@ -453,7 +574,7 @@ func report(w io.Writer, in inspectInput, o opening, v *verifier, set settings, 
 	}
 	slices.Sort(extra)
 	for _, name := range extra {
-		fmt.Fprintf(w, "other:    %s = %s\n", printableLine(name), compactJSON(claims[name]))
+		fmt.Fprintf(raw, "other:    %s = %s\n", printableLine(name), compactJSON(claims[name]))
 	}
 }
 

@@ -395,6 +395,19 @@ func TestNoSecretInOutput(t *testing.T) {
 		add(nil, "> "+v+"\n-H '"+v+": 1'\n", "inspect", "-keys", goodKeys)
 		add(nil, "", "inspect", "-keys", goodKeys, "__Host-session.0="+v+"; __Host-session.1="+v)
 		add(nil, "", "inspect", "-keys", goodKeys, "-cookie-name", v, "Cookie: "+v+"=")
+		// A key glued to other key characters and touching a '.': in a
+		// cookie name, which notes and verdicts quote, and in a path.
+		for _, glued := range []string{v + "xy.z", "x." + v + "xy", v + "-old.json"} {
+			add(nil, "", "inspect", "-keys", goodKeys, "Cookie: "+glued+"=1")
+			add(nil, "", "inspect", "-keys", goodKeys, "Cookie: __Host-session="+tok+"; "+glued+"=1")
+			add(nil, "", "inspect", "-keys", goodKeys, "-b", glued+"=1")
+			add(nil, "Cookie: "+glued+"=1\n", "inspect", "-keys", goodKeys)
+			add(nil, "", "inspect", "-keys", goodKeys, "-cookie-name", glued, tok)
+			add(nil, "", "inspect", "-keyring", filepath.Join(dir, glued), tok)
+			add(map[string]string{"SESSION_KEYRING": filepath.Join(dir, glued)}, "", "inspect", tok)
+			add(nil, "", "keyring", "list", "-file", filepath.Join(dir, glued))
+			add(nil, "", "keyring", "import", "-file", file, "-from", filepath.Join(dir, glued))
+		}
 		add(nil, "", "inspect", "-keyring", filepath.Join(dir, v), tok)
 		add(nil, "", "inspect", "-keyring", keyDir, tok)
 		add(nil, "", "inspect", "-keyring", filepath.Join(keyDir, "session-keyring"), tok)

@@ -11,12 +11,14 @@ import (
 // keygen's key. Users paste keys where they do not belong: as a command,
 // a flag value, a path, in the wrong variable, with or without the
 // k4.local. prefix. So the CLI never echoes what a user typed unless it
-// cannot be a key, and every message passes through redact on its way
-// out, as a last line of defence.
+// cannot be a key, and every message, and inspect's report but the
+// claims it decrypts, passes through redact on its way out, as a last
+// line of defence.
 
 // minKeyRun is the shortest run of base64 or hex characters that redact
-// hides, whatever its length. A 32-byte key is 43 characters of unpadded
-// base64, 44 padded, 64 in hex.
+// hides, whatever surrounds it: a 32-byte key is 43 characters of
+// unpadded base64, 44 padded, 64 in hex, and a run a little shorter than
+// a key shows too little of one to matter.
 const minKeyRun = 40
 
 // redact hides key material in s: the secret of every k4.local string,
@@ -86,18 +88,36 @@ func hasKeyRun(s string) bool {
 }
 
 // isKeyRun reports whether the maximal run s[i:j] of key characters could
-// be key material: it has the length of a key in base64 (43, or 44
-// padded) or hex (64), unless it is the 44 characters of a k4.lid ID; or
-// it is at least minKeyRun long and touches no '.', which keeps file
-// names ("…/some-long-directory-name.d/keys.json") readable.
+// be key material: it is at least minKeyRun long, whatever surrounds it,
+// unless it is the 44 base64url characters of a k4.lid ID, which is
+// public. A key glued to other characters is still a key, so a run
+// touching a '.' ("<key>-old.json", a cookie named "<key>x.y") counts
+// too: a file or directory name of 40 such characters before its
+// extension is not shown.
 func isKeyRun(s string, i, j int) bool {
+	if j-i == 44 && strings.HasSuffix(s[:i], "k4.lid.") && !strings.ContainsAny(s[i:j], "+=") {
+		return false
+	}
+	return j-i >= minKeyRun
+}
+
+// isSlashRun reports whether the maximal run s[i:j] of key characters and
+// '/' could be a key in standard base64 (which a path splits into
+// directories): it has a key's length, 43, 44 (padded) or 64 (hex); or it
+// is at least minKeyRun long and holds a '+' or '=' (a padded key ends in
+// '='), or touches no '.'. A path's directories and a file name with an
+// extension, the usual runs of such characters, stay readable, and so
+// does a k4.lid ID.
+func isSlashRun(s string, i, j int) bool {
 	switch n := j - i; {
-	case n == 44 && strings.HasSuffix(s[:i], "k4.lid."):
+	case n == 44 && strings.HasSuffix(s[:i], "k4.lid.") && !strings.ContainsAny(s[i:j], "+=/"):
 		return false
 	case n == 43 || n == 44 || n == 64:
 		return true
 	case n < minKeyRun:
 		return false
+	case strings.ContainsAny(s[i:j], "+="):
+		return true
 	}
 	return (i == 0 || s[i-1] != '.') && (j == len(s) || s[j] != '.')
 }
@@ -112,8 +132,8 @@ func isKeyChar(c byte) bool {
 
 // mayBeKey reports whether s, typed by a user or read from the
 // environment, could hold key material: redact would change it, or it
-// holds a run of base64 long enough to be a key, counting '/' (standard
-// base64) as part of the run, that does not touch a '.'.
+// holds a run of base64 that isSlashRun says could be a key, counting '/'
+// (standard base64) as part of the run.
 func mayBeKey(s string) bool {
 	if redact(s) != s {
 		return true
@@ -128,7 +148,7 @@ func mayBeKey(s string) bool {
 		for j < len(s) && isChar(s[j]) {
 			j++
 		}
-		if isKeyRun(s, i, j) {
+		if isSlashRun(s, i, j) {
 			return true
 		}
 		i = j
