@@ -32,7 +32,11 @@ chunks of a large session). What curl shows or takes is read too: "> "
 and "< " before a header (curl -v) are taken off, and of a curl command
 (Copy as cURL), whole, in lines or as arguments, the -H and --header
 options give headers and -b and --cookie cookies; of such input only
-the cookies count. Given as arguments, a curl command comes after
+the cookies count. A command is split as bash splits it and read as
+curl sends it (a -H naming Cookie drops -b's cookies, and -H 'Cookie:'
+sends none); of curl -v output only the request's lines count. What it
+cannot model (several commands, variables, cookie files) is refused:
+paste the Cookie header itself. Given as arguments, a curl command comes after
 inspect's flags: a flag of inspect's after the word "curl" or a curl
 option is a usage error, not a setting (a pasted command must not
 choose the keys or the limits), and so is a flag given twice. Input
@@ -76,8 +80,7 @@ first, as in the library: so these must match the application's), and
 the verdict, "valid now" or "invalid: REASON", as Manager.Open (for
 cookies, the middleware) decides with the settings below: "valid now" is
 the last line, and after "invalid: unknown key ID" hint lines give the
-likely causes. Config.RevokedBefore
-applies as -revoked-before gives it; Config.IsRevoked is not applied, as
+likely causes. Config.RevokedBefore applies as -revoked-before gives it; Config.IsRevoked is not applied, as
 it is the application's code. Never prints key material or the token
 itself: a run of 40 or more base64 or hex characters that the report
 would repeat of the input (a cookie name, a path) is not shown, nor is
