@@ -80,8 +80,8 @@ first, as in the library: so these must match the application's), and
 the verdict, "valid now" or "invalid: REASON", as Manager.Open (for
 cookies, the middleware) decides with the settings below: "valid now" is
 the last line, and after "invalid: unknown key ID" hint lines give the
-likely causes. Config.RevokedBefore applies as -revoked-before gives it; Config.IsRevoked is not applied, as
-it is the application's code. Never prints key material or the token
+likely causes. Config.RevokedBefore applies as -revoked-before gives
+it; Config.IsRevoked is not applied, as it is the application's code. Never prints key material or the token
 itself: a run of 40 or more base64 or hex characters that the report
 would repeat of the input (a cookie name, a path) is not shown, nor is
 what follows "local." there; the decrypted claims, which the keyring
