@@ -275,15 +275,8 @@ func leaks(out string, forms []string) (string, bool) {
 // position, flag, path, file and variable of every command but keygen,
 // and checks that no output shows any of it.
 func TestNoSecretInOutput(t *testing.T) {
-	// A key whose standard base64 holds a '/': it splits the secret into
-	// runs that the last-line redaction does not catch, and makes a path
-	// of nested directories, so only the CLI's own care keeps it out.
-	k := tokensession.GenerateKey()
-	forms := secretForms(t, k)
-	for !strings.Contains(forms[2], "/") {
-		k = tokensession.GenerateKey()
-		forms = secretForms(t, k)
-	}
+	// Only the CLI's own care keeps a slashKey out.
+	_, forms := slashKey(t)
 	good := tokensession.GenerateKey()
 	dir := tmpDir(t)
 	// Relative paths (-file KEY) land here.
@@ -454,6 +447,20 @@ func TestNoSecretInOutput(t *testing.T) {
 			if f, leaked := leaks(res.stdout+res.stderr, forms); leaked {
 				t.Errorf("form %d: %q env %v: output shows (part of) %q:\nstdout: %s\nstderr: %s", fi, r.args, r.env, f, res.stdout, res.stderr)
 			}
+		}
+	}
+}
+
+// slashKey returns a new key and its secretForms, for a key whose
+// standard base64 holds a '/': it splits the secret into runs that the
+// last-line redaction does not catch, and makes a path of nested
+// directories.
+func slashKey(t *testing.T) (tokensession.Key, []string) {
+	t.Helper()
+	for {
+		k := tokensession.GenerateKey()
+		if forms := secretForms(t, k); strings.Contains(forms[2], "/") {
+			return k, forms
 		}
 	}
 }

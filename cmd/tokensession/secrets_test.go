@@ -16,12 +16,7 @@ import (
 // readable); a k4.lid ID, a path of ordinary names and times are shown as
 // they are.
 func TestSecretsHideGluedKeys(t *testing.T) {
-	k := tokensession.GenerateKey()
-	forms := secretForms(t, k)
-	for !strings.Contains(forms[2], "/") {
-		k = tokensession.GenerateKey()
-		forms = secretForms(t, k)
-	}
+	k, forms := slashKey(t)
 	for _, v := range forms {
 		for _, s := range []string{v + "xy.z", "x." + v + "xy", "/etc/keys/" + v + "-old.json"} {
 			outs := map[string]string{"quoteArg": quoteArg(s), "showPath": showPath(s)}
