@@ -12,7 +12,8 @@ import jsonv2 "encoding/json/v2"
 // [JSONCodec] in a default build (benchmarks/README.md). The experiment
 // also moves encoding/json itself onto the v2 implementation, so in such a
 // build [JSONCodec] gains most of that too, keeping its v1 semantics: this
-// codec took 0.86–0.91× its time to read and 1.05× to change and save.
+// codec took 0.86–0.91× its time to read and 1.05–1.06× to change and
+// save.
 //
 // It uses the v2 defaults, which differ from encoding/json's:
 //

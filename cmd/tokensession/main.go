@@ -42,7 +42,7 @@ Commands:
                     late)
   keyring retire    set a key's not_after, by default the earliest time
                     that ends no session early
-  keyring prune     drop the keys retired for longer than the leeway
+  keyring prune     drop the keys retired for longer than idle + leeway
   keyring list      show each key's position, ID, state and times
   inspect [TOKEN]   decrypt a token or Cookie header and check it
   help [COMMAND]    show a command's usage
