@@ -102,13 +102,20 @@ func newOpenCache(maxBytes int) *openCache {
 	return &openCache{ringBytes: min(maxBytes/cacheShards, maxRingBytes), seed: maphash.MakeSeed()}
 }
 
-// locate returns the shard of the token whose payload is payload, and the
-// token's hash. The hash covers the last 32 characters of the payload,
-// which encode its authentication tag; collisions cost only a miss, since
-// a hit compares the whole token.
-func (c *openCache) locate(payload string) (*cacheShard, uint64) {
+// A cacheRef is where a token goes in the cache: its shard and its hash.
+// A miss computes it once for the lookup and the offer that follows.
+type cacheRef struct {
+	s *cacheShard
+	h uint64
+}
+
+// locate returns the place of the token whose payload is payload. The hash
+// covers the last 32 characters of the payload, which encode its
+// authentication tag; collisions cost only a miss, since a hit compares
+// the whole token.
+func (c *openCache) locate(payload string) cacheRef {
 	h := maphash.String(c.seed, payload[len(payload)-32:])
-	return &c.shards[h%cacheShards], h
+	return cacheRef{&c.shards[h%cacheShards], h}
 }
 
 // valid reports whether the entry at pos is still whole in the ring: an
@@ -119,10 +126,10 @@ func (s *cacheShard) valid(pos uint64) bool {
 	return gen == s.gen && off < s.tail || gen+1 == s.gen && off >= s.tail
 }
 
-// get returns the cached result of decrypting tainted, whose payload is
-// payload: the metadata, but for KeyID, and a copy of the data claim.
-func (c *openCache) get(tainted, payload string) (Info, []byte, bool) {
-	s, h := c.locate(payload)
+// get returns the cached result of decrypting tainted, located at at: the
+// metadata, but for KeyID, and a copy of the data claim.
+func (c *openCache) get(at cacheRef, tainted string) (Info, []byte, bool) {
+	s, h := at.s, at.h
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	pos, ok := s.index[h]
@@ -159,11 +166,11 @@ func putEntryTime(b []byte, t time.Time) {
 	le.PutUint32(b[8:], uint32(t.Nanosecond()))
 }
 
-// offer remembers the result of decrypting tainted, which came from a
-// request, if it was offered before: see the type's comment. A token
-// without a data claim, which no open accepts, is not remembered.
-func (c *openCache) offer(tainted, payload string, info Info, claims paseto.Token) {
-	s, h := c.locate(payload)
+// offer remembers the result of decrypting tainted, located at at, which
+// came from a request, if it was offered before: see the type's comment. A
+// token without a data claim, which no open accepts, is not remembered.
+func (c *openCache) offer(at cacheRef, tainted string, info Info, claims paseto.Token) {
+	s, h := at.s, at.h
 	// The remainder is taken on the unsigned hash: an int is 32 bits on
 	// some platforms, where int(h>>4) may be negative.
 	slot, fp := int(h>>4%cacheSeenSlots), uint32(h>>32)|1

@@ -65,14 +65,14 @@ func TestOpenCacheBounded(t *testing.T) {
 		}
 	}
 	payload := tok[len(format.Header):strings.LastIndexByte(tok, '.')]
-	if _, _, hit := m.cache.get(tok, payload); !hit {
+	if _, _, hit := m.cache.get(m.cache.locate(payload), tok); !hit {
 		t.Fatal("opened token not cached")
 	}
 	forged := tok[:len(format.Header)] + "A" + tok[len(format.Header)+1:]
 	if forged == tok {
 		forged = tok[:len(format.Header)] + "B" + tok[len(format.Header)+1:]
 	}
-	if _, _, hit := m.cache.get(forged, payload); hit {
+	if _, _, hit := m.cache.get(m.cache.locate(payload), forged); hit {
 		t.Error("a different token with the same tag hit the cache")
 	}
 	if _, _, err := m.Open(forged); err == nil {
@@ -99,7 +99,7 @@ func TestSealLeavesOpenCache(t *testing.T) {
 	}
 	payload := tok[len(format.Header):strings.LastIndexByte(tok, '.')]
 	for i, want := range []bool{false, false, true} {
-		if _, _, hit := m.cache.get(tok, payload); hit != want {
+		if _, _, hit := m.cache.get(m.cache.locate(payload), tok); hit != want {
 			t.Fatalf("after %d opens: cached %v, want %v", i, hit, want)
 		}
 		if i < 2 {
@@ -157,13 +157,13 @@ func TestOpenCacheAdmission(t *testing.T) {
 		if _, _, err := m.Open(tainted); err != nil {
 			t.Fatal(err)
 		}
-		if _, _, hit := m.cache.get(tok, payloadOf(tok)); hit {
+		if _, _, hit := m.cache.get(m.cache.locate(payloadOf(tok)), tok); hit {
 			t.Fatalf("token %d cached on its first open", i)
 		}
 		if _, _, err := m.Open(tainted); err != nil {
 			t.Fatal(err)
 		}
-		if _, _, hit := m.cache.get(tok, payloadOf(tok)); !hit {
+		if _, _, hit := m.cache.get(m.cache.locate(payloadOf(tok)), tok); !hit {
 			t.Fatalf("token %d not cached on its second open", i)
 		}
 	}
@@ -226,17 +226,17 @@ func TestOpenCacheRoundTrip(t *testing.T) {
 		}
 		claims.Set("data", json.RawMessage(data))
 		payload := tok[len("v4.local."):]
-		c.offer(tok, payload, info, claims)
-		c.offer(tok, payload, info, claims)
+		c.offer(c.locate(payload), tok, info, claims)
+		c.offer(c.locate(payload), tok, info, claims)
 		all = append(all, want{tok, info, data})
 
-		if gotInfo, gotData, hit := c.get(tok, payload); !hit || gotInfo != info || string(gotData) != data {
+		if gotInfo, gotData, hit := c.get(c.locate(payload), tok); !hit || gotInfo != info || string(gotData) != data {
 			t.Fatalf("token %d right after its second offer: %v %+v %s", i, hit, gotInfo, gotData)
 		}
 	}
 	hits := 0
 	for i, w := range all {
-		info, data, hit := c.get(w.token, w.token[len("v4.local."):])
+		info, data, hit := c.get(c.locate(w.token[len("v4.local."):]), w.token)
 		if !hit {
 			continue
 		}
@@ -246,7 +246,7 @@ func TestOpenCacheRoundTrip(t *testing.T) {
 		}
 		// The copy is the caller's.
 		clear(data)
-		if _, again, _ := c.get(w.token, w.token[len("v4.local."):]); string(again) != w.data {
+		if _, again, _ := c.get(c.locate(w.token[len("v4.local."):]), w.token); string(again) != w.data {
 			t.Fatalf("token %d: a caller's change reached the cache: %q", i, again)
 		}
 	}

@@ -199,13 +199,14 @@ func (m *Manager[T]) decrypt(entry *KeyringEntry, tainted, payload string) (decr
 	if m.cache == nil {
 		return decryptToken(entry, tainted, m.implicit)
 	}
-	if info, data, ok := m.cache.get(tainted, payload); ok {
+	at := m.cache.locate(payload)
+	if info, data, ok := m.cache.get(at, tainted); ok {
 		info.KeyID = entry.Key.k.id
 		return decrypted{info: info, cached: true, data: data}, nil
 	}
 	d, err := decryptToken(entry, tainted, m.implicit)
 	if err == nil {
-		m.cache.offer(tainted, payload, d.info, d.claims)
+		m.cache.offer(at, tainted, d.info, d.claims)
 	}
 	return d, err
 }
